@@ -1,0 +1,46 @@
+# Meshdeck: `make run` serves the portal on the embedded default;
+# `make test` installs what the tests need and runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install vendor test-deps migrate bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "install: Python packages into $(VENV)"
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e ".[test]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+vendor:
+	@bash scripts/vendor.sh
+
+migrate: install
+	@$(PY) manage.py migrate --noinput -v0
+
+run: install vendor migrate
+	@$(PY) manage.py seed_demo
+	@$(PY) manage.py runportal --host $(HOST) --port $(PORT)
+
+test-deps:
+	@bash scripts/test-deps.sh
+	@bash scripts/kube/build.sh
+	@bash scripts/services.sh
+
+test: install vendor test-deps
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# Not part of CI: prints figures; the latest are recorded in docs/benchmarks.md and docs/simulator.md.
+bench: install test-deps
+	@$(PY) benchmarks/simulator_bench.py
+	@$(PY) benchmarks/graph_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor var

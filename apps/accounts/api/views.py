@@ -1,0 +1,71 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api import error_response
+
+from ..lockout import client_ip, is_locked_out, lockout_message
+from ..roles import Role
+from ..selectors import grants_for_user
+from ..services import api_token_create
+
+
+class TokenIssueView(APIView):
+    """Exchange username and password for an API token (lockout applies)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = []
+
+    class TokenIssueInputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        password = serializers.CharField(style={"input_type": "password"})
+        name = serializers.CharField(default="api", max_length=100)
+        expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=365)
+
+    class TokenIssueOutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        name = serializers.CharField()
+        expires_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(request=TokenIssueInputSerializer, responses={201: TokenIssueOutputSerializer}, auth=[])
+    def post(self, request):
+        data = self.TokenIssueInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        if is_locked_out(username, client_ip(request)):
+            return error_response(lockout_message(), "locked_out", status.HTTP_429_TOO_MANY_REQUESTS)
+        user = authenticate(request, username=username, password=data.validated_data["password"])
+        if user is None:
+            return error_response("Wrong username or password.", "invalid_credentials", status.HTTP_401_UNAUTHORIZED)
+        token, secret = api_token_create(
+            user=user, name=data.validated_data["name"], expires_in_days=data.validated_data.get("expires_in_days")
+        )
+        return Response(
+            {"token": secret, "name": token.name, "expires_at": token.expires_at}, status=status.HTTP_201_CREATED
+        )
+
+
+class MeView(APIView):
+    class MeOutputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        is_superuser = serializers.BooleanField()
+        grants = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses=MeOutputSerializer)
+    def get(self, request):
+        grants = [
+            {
+                "cluster": g.cluster.name,
+                "namespace_pattern": g.namespace_pattern,
+                "role": Role(g.role).label,
+                "via_team": g.team.name if g.team_id else None,
+            }
+            for g in grants_for_user(request.user).select_related("cluster", "team")
+        ]
+        return Response(
+            {"username": request.user.get_username(), "is_superuser": request.user.is_superuser, "grants": grants}
+        )

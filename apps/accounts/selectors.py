@@ -1,0 +1,105 @@
+"""Reads about who may see what. Every view and API endpoint goes through these."""
+from __future__ import annotations
+
+import contextvars
+import fnmatch
+from typing import Callable, Iterable
+
+from django.db.models import Q
+
+from .models import Grant
+from .roles import Role
+
+
+def grants_for_user(user, cluster=None):
+    """The user's own grants and their teams' grants (optionally for one cluster)."""
+    if not getattr(user, "is_authenticated", False):
+        return Grant.objects.none()
+    qs = Grant.objects.filter(Q(user=user) | Q(team__members=user)).distinct()
+    if cluster is not None:
+        qs = qs.filter(cluster=cluster)
+    return qs
+
+
+# Per-request memo of grant patterns (set by GrantCacheMiddleware); outside a
+# request (tasks, consumers) every call reads the database afresh.
+_request_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar("meshdeck_grants", default=None)
+
+
+def _patterns(user, cluster) -> list[tuple[str, int]]:
+    cache = _request_cache.get()
+    key = (user.pk, cluster.pk)
+    if cache is not None and key in cache:
+        return cache[key]
+    rows = list(grants_for_user(user, cluster).values_list("namespace_pattern", "role"))
+    if cache is not None:
+        cache[key] = rows
+    return rows
+
+
+class GrantCacheMiddleware:
+    """Reads each user's grants at most once per cluster per request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_cache.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_cache.reset(token)
+
+
+def namespace_role(user, cluster, namespace: str) -> Role | None:
+    """The highest role the user holds on this namespace of this cluster."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    best = None
+    for pattern, role in _patterns(user, cluster):
+        if fnmatch.fnmatchcase(namespace, pattern) and (best is None or role > best):
+            best = role
+    return Role(best) if best is not None else None
+
+
+def has_namespace_role(user, cluster, namespace: str, role: Role) -> bool:
+    held = namespace_role(user, cluster, namespace)
+    return held is not None and held >= role
+
+
+def namespace_visibility(user, cluster) -> Callable[[str], bool]:
+    """A fast predicate: may this user see namespace X of this cluster?"""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return lambda namespace: True
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return lambda namespace: False
+    patterns = [p for p, _ in _patterns(user, cluster)]
+    if "*" in patterns:
+        return lambda namespace: True
+    exact = {p for p in patterns if not any(ch in p for ch in "*?[")}
+    globs = [p for p in patterns if p not in exact]
+    return lambda namespace: namespace in exact or any(fnmatch.fnmatchcase(namespace, g) for g in globs)
+
+
+def visible_namespaces(user, cluster, namespaces: Iterable[str]) -> list[str]:
+    allowed = namespace_visibility(user, cluster)
+    return [ns for ns in namespaces if allowed(ns)]
+
+
+def cluster_role(user, cluster) -> Role | None:
+    """The highest role on any namespace of the cluster (admin needs pattern '*')."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    roles = [role for _, role in _patterns(user, cluster)]
+    return Role(max(roles)) if roles else None
+
+
+def is_cluster_admin(user, cluster) -> bool:
+    """Cluster settings and grants: superusers, or admins over every namespace ('*')."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return True
+    return any(p == "*" and r >= Role.ADMIN for p, r in _patterns(user, cluster)) if user.is_authenticated else False

@@ -1,0 +1,85 @@
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from apps.accounts.selectors import cluster_role, is_cluster_admin
+from apps.core.api import error_response
+
+from ..models import SIMULATOR_TOPOLOGIES, Cluster
+from ..selectors import clusters_for_user, get_cluster_for_user
+from ..services import ClusterInputError, cluster_create, cluster_test_connection
+
+
+class ClusterOutputSerializer(serializers.ModelSerializer):
+    auth_method = serializers.CharField(read_only=True)
+    my_role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "name", "kind", "simulator_topology", "api_server_url", "kube_context", "auth_method", "prometheus_url",
+            "grafana_url", "tracing_url", "istio_namespace", "health_tolerances", "last_checked_at",
+            "last_check_ok", "my_role", "created_at",
+        ]
+
+    def get_my_role(self, obj) -> str | None:
+        role = cluster_role(self.context["request"].user, obj)
+        return role.label if role else None
+
+
+class ClusterInputSerializer(serializers.Serializer):
+    name = serializers.SlugField(max_length=63)
+    kind = serializers.ChoiceField(choices=Cluster.Kind.choices)
+    simulator_topology = serializers.ChoiceField(choices=SIMULATOR_TOPOLOGIES, default="demo")
+    kubeconfig = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    kube_context = serializers.CharField(required=False, allow_blank=True)
+    api_server_url = serializers.URLField(required=False, allow_blank=True)
+    token = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    ca_pem = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    prometheus_url = serializers.URLField(required=False, allow_blank=True)
+    grafana_url = serializers.URLField(required=False, allow_blank=True)
+    tracing_url = serializers.URLField(required=False, allow_blank=True)
+    istio_namespace = serializers.CharField(required=False, default="istio-system")
+
+
+class ClusterViewSet(viewsets.ViewSet):
+    """Clusters the caller may see; superusers add them."""
+
+    lookup_field = "name"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+
+    @extend_schema(responses=ClusterOutputSerializer(many=True))
+    def list(self, request):
+        qs = clusters_for_user(request.user)
+        return Response(ClusterOutputSerializer(qs, many=True, context={"request": request}).data)
+
+    @extend_schema(responses=ClusterOutputSerializer)
+    def retrieve(self, request, name=None):
+        cluster = get_cluster_for_user(request.user, name)
+        return Response(ClusterOutputSerializer(cluster, context={"request": request}).data)
+
+    @extend_schema(request=ClusterInputSerializer, responses={201: ClusterOutputSerializer})
+    def create(self, request):
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only superusers add clusters.")
+        data = ClusterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            cluster = cluster_create(**data.validated_data)
+        except ClusterInputError as exc:
+            return Response({exc.field: [exc.message], "detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
+        except ValidationError as exc:
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ClusterOutputSerializer(cluster, context={"request": request}).data, status=201)
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def test(self, request, name=None):
+        """Test connection: Kubernetes version, Istio CRDs, Prometheus and Istio metrics."""
+        cluster = get_cluster_for_user(request.user, name)
+        if not is_cluster_admin(request.user, cluster):
+            return error_response("Only the cluster's admins can test its connection.", "forbidden", 403)
+        return Response(cluster_test_connection(cluster))

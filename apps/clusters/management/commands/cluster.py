@@ -1,0 +1,89 @@
+"""python manage.py cluster add|test|list|genkey ..."""
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.clusters.crypto import generate_key
+from apps.clusters.models import Cluster
+from apps.clusters.services import ClusterInputError, cluster_create, cluster_test_connection
+
+
+class Command(BaseCommand):
+    help = "Manage clusters: add, test, list; genkey makes a credentials encryption key."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        add = sub.add_parser("add", help="Register a cluster")
+        add.add_argument("name")
+        add.add_argument("--kubeconfig", help="Path to a kubeconfig file (no exec plugins)")
+        add.add_argument("--context", help="Context in the kubeconfig (default: current-context)")
+        add.add_argument("--server", help="API server URL (with --token)")
+        add.add_argument("--token-file", help="File holding a bearer token (with --server)")
+        add.add_argument("--ca-file", help="CA certificate PEM file (with --server)")
+        add.add_argument("--prometheus", default="", help="Prometheus URL")
+        add.add_argument("--grafana", default="")
+        add.add_argument("--tracing", default="", help="Jaeger/Tempo URL")
+        add.add_argument("--istio-namespace", default="istio-system")
+        add.add_argument("--simulated", action="store_true", help="A built-in simulated mesh")
+        add.add_argument("--topology", default="demo", help="Simulator topology (with --simulated)")
+        test = sub.add_parser("test", help="Test a cluster's connection")
+        test.add_argument("name")
+        test.add_argument("--json", action="store_true")
+        sub.add_parser("list", help="List clusters")
+        sub.add_parser("genkey", help="Print a new Fernet key for MESHDECK_ENCRYPTION_KEYS")
+
+    def handle(self, *args, action, **opts):
+        return getattr(self, f"do_{action}")(**opts)
+
+    def _read(self, path: str | None, what: str) -> str | None:
+        if not path:
+            return None
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {what} {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{what} {path} is not UTF-8 text.") from exc
+
+    def do_add(self, name, kubeconfig, context, server, token_file, ca_file, prometheus, grafana, tracing,
+               istio_namespace, simulated, topology, **_):
+        try:
+            cluster = cluster_create(
+                name=name, kind=Cluster.Kind.SIMULATED if simulated else Cluster.Kind.KUBERNETES,
+                simulator_topology=topology, kubeconfig=self._read(kubeconfig, "kubeconfig"), kube_context=context,
+                api_server_url=server, token=(self._read(token_file, "token file") or "").strip() or None,
+                ca_pem=self._read(ca_file, "CA file"), prometheus_url=prometheus, grafana_url=grafana,
+                tracing_url=tracing, istio_namespace=istio_namespace,
+            )
+        except ClusterInputError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(self.style.SUCCESS(f"Added cluster {cluster.name} ({cluster.get_kind_display()})."))
+        self.stdout.write(f"Test it with: python manage.py cluster test {cluster.name}")
+
+    def do_test(self, name, json: bool = False, **_):
+        cluster = Cluster.objects.filter(name=name).first()
+        if cluster is None:
+            raise CommandError(f"No cluster named '{name}'. Known: " + ", ".join(Cluster.objects.values_list("name", flat=True)))
+        report = cluster_test_connection(cluster)
+        if json:
+            self.stdout.write(_json_dumps(report))
+        else:
+            for check in report["checks"]:
+                mark = self.style.SUCCESS("ok  ") if check["ok"] else self.style.ERROR("FAIL")
+                details = {k: v for k, v in check.items() if k not in ("name", "ok")}
+                self.stdout.write(f"{mark} {check['name']}: " + ", ".join(f"{k}={v}" for k, v in details.items()))
+        if not report["ok"]:
+            raise CommandError("Connection test failed.")
+
+    def do_list(self, **_):
+        for c in Cluster.objects.all():
+            state = {True: "ok", False: "failing", None: "untested"}[c.last_check_ok]
+            self.stdout.write(f"{c.name:20} {c.kind:11} {state:9} {c.api_server_url or c.simulator_topology}")
+
+    def do_genkey(self, **_):
+        self.stdout.write(generate_key())
+
+
+def _json_dumps(data) -> str:
+    return json.dumps(data, indent=2, default=str)

@@ -1,0 +1,137 @@
+"""Writes for clusters: create/update (credentials encrypted), connection test."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .crypto import CredentialsUnreadable
+from .gateway import GatewayError
+from .kubeconfig import KubeconfigError, parse_kubeconfig
+from .models import Cluster
+from .prometheus_probe import PrometheusProbeError, probe_prometheus
+
+
+class ClusterInputError(ValueError):
+    """Bad input for a cluster; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _credentials_from_input(
+    *, kubeconfig: str | None, kube_context: str | None, api_server_url: str | None, token: str | None,
+    ca_pem: str | None,
+) -> tuple[dict[str, Any], str]:
+    if kubeconfig:
+        try:
+            _, summary = parse_kubeconfig(kubeconfig, kube_context or None)
+        except KubeconfigError as exc:
+            raise ClusterInputError("kubeconfig", str(exc)) from exc
+        return {"kubeconfig": kubeconfig}, summary.server
+    if api_server_url and token:
+        if ca_pem and "BEGIN CERTIFICATE" not in ca_pem:
+            raise ClusterInputError("ca_pem", "The CA certificate must be PEM text (-----BEGIN CERTIFICATE-----).")
+        return {"token": token.strip(), "ca_pem": ca_pem or ""}, api_server_url
+    raise ClusterInputError(
+        "kubeconfig", "A Kubernetes cluster needs a kubeconfig, or an API server URL with a bearer token."
+    )
+
+
+@transaction.atomic
+def cluster_create(
+    *, name: str, kind: str, simulator_topology: str = "demo", kubeconfig: str | None = None,
+    kube_context: str | None = None, api_server_url: str | None = None, token: str | None = None,
+    ca_pem: str | None = None, prometheus_url: str = "", grafana_url: str = "", tracing_url: str = "",
+    istio_namespace: str = "istio-system",
+) -> Cluster:
+    if Cluster.objects.filter(name=name).exists():
+        raise ClusterInputError("name", f"A cluster named '{name}' already exists.")
+    cluster = Cluster(
+        name=name, kind=kind, simulator_topology=simulator_topology if kind == Cluster.Kind.SIMULATED else "",
+        kube_context=kube_context or "", prometheus_url=prometheus_url or "", grafana_url=grafana_url or "",
+        tracing_url=tracing_url or "", istio_namespace=istio_namespace or "istio-system",
+    )
+    if kind == Cluster.Kind.KUBERNETES:
+        creds, server = _credentials_from_input(
+            kubeconfig=kubeconfig, kube_context=kube_context, api_server_url=api_server_url, token=token, ca_pem=ca_pem
+        )
+        cluster.credentials = creds
+        cluster.api_server_url = server
+    cluster.full_clean()
+    cluster.save()
+    return cluster
+
+
+@transaction.atomic
+def cluster_update_credentials(
+    *, cluster: Cluster, kubeconfig: str | None = None, kube_context: str | None = None,
+    api_server_url: str | None = None, token: str | None = None, ca_pem: str | None = None,
+) -> Cluster:
+    creds, server = _credentials_from_input(
+        kubeconfig=kubeconfig, kube_context=kube_context, api_server_url=api_server_url, token=token, ca_pem=ca_pem
+    )
+    cluster.credentials = creds
+    cluster.api_server_url = server
+    cluster.kube_context = kube_context or ""
+    cluster.save(update_fields=["credentials_encrypted", "api_server_url", "kube_context", "updated_at"])
+    return cluster
+
+
+class ConnectionCheckFailed(GatewayError):
+    """A check that answered but found a problem; ``code`` names it."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _check(name: str, fn) -> dict[str, Any]:
+    try:
+        return {"name": name, "ok": True, **fn()}
+    except (GatewayError, PrometheusProbeError) as exc:
+        return {"name": name, "ok": False, "code": exc.code, "error": exc.message}
+    except CredentialsUnreadable as exc:
+        return {"name": name, "ok": False, "code": "credentials", "error": str(exc)}
+
+
+def _kubernetes_check(cluster: Cluster) -> dict[str, Any]:
+    gateway = cluster.gateway()
+    if cluster.kind == Cluster.Kind.SIMULATED:
+        return {"version": gateway.server_version(), "istio_crds": "all (simulated)"}
+    from .kube import probe
+
+    found = probe(gateway)
+    if not found["ok"]:
+        raise ConnectionCheckFailed(found["error"], found["message"])
+    missing = found["istio_crds"]["missing"]
+    if missing:
+        raise ConnectionCheckFailed(
+            "istio_crds_missing",
+            f"Kubernetes {found['server_version']} answers, but these Istio CRDs are missing: {', '.join(missing)}. "
+            "Is Istio installed in this cluster?",
+        )
+    return {"version": found["server_version"], "namespaces": found["namespaces"], "istio_crds": "all present"}
+
+
+def cluster_test_connection(cluster: Cluster, *, save: bool = True) -> dict[str, Any]:
+    """Checks the API server and Prometheus; stores and returns the report."""
+    checks = [_check("kubernetes", lambda: _kubernetes_check(cluster))]
+    if cluster.prometheus_url:
+        timeout = settings.MESHDECK_PROMETHEUS_TIMEOUT
+        checks.append(_check("prometheus", lambda: probe_prometheus(cluster.prometheus_url, timeout=timeout)))
+    elif cluster.kind == Cluster.Kind.SIMULATED:
+        checks.append({"name": "prometheus", "ok": True, "detail": "in-process simulator telemetry"})
+    else:
+        checks.append({"name": "prometheus", "ok": False, "code": "not_configured",
+                       "error": "No Prometheus URL: the traffic graph needs one."})
+    report = {"ok": all(c["ok"] for c in checks), "checks": checks, "checked_at": timezone.now().isoformat()}
+    if save:
+        Cluster.objects.filter(pk=cluster.pk).update(
+            last_checked_at=timezone.now(), last_check_ok=report["ok"], last_check_report=report
+        )
+    return report

@@ -1,0 +1,54 @@
+"""Demo users (admin, operator, approver, viewer) and the simulated cluster."""
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts.models import Grant
+from apps.accounts.roles import Role
+from apps.clusters.models import Cluster
+
+DEMO_USERS = [
+    # username, superuser, role, namespace pattern
+    ("admin", True, Role.ADMIN, "*"),
+    ("operator", False, Role.OPERATOR, "*"),
+    ("approver", False, Role.APPROVER, "*"),
+    ("viewer", False, Role.VIEWER, "bookinfo"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo cluster and demo users; prints new users' passwords once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reset-passwords", action="store_true", help="Give existing demo users new passwords")
+        parser.add_argument("--cluster", default="demo")
+        parser.add_argument("--topology", default="demo")
+
+    @transaction.atomic
+    def handle(self, reset_passwords, cluster, topology, **_):
+        User = get_user_model()
+        obj, created = Cluster.objects.get_or_create(
+            name=cluster, defaults={"kind": Cluster.Kind.SIMULATED, "simulator_topology": topology}
+        )
+        if created:
+            self.stdout.write(f"Registered the simulated cluster '{obj.name}' ({topology}).")
+        printed = []
+        for username, superuser, role, pattern in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None or reset_passwords:
+                password = secrets.token_urlsafe(9)
+                if user is None:
+                    user = User(username=username, email=f"{username}@meshdeck.local")
+                user.is_superuser = user.is_staff = superuser
+                user.set_password(password)
+                user.save()
+                printed.append((username, password, role, pattern))
+            Grant.objects.get_or_create(user=user, cluster=obj, namespace_pattern=pattern, defaults={"role": role})
+        if printed:
+            self.stdout.write(self.style.WARNING("Demo logins (shown once; reset with seed_demo --reset-passwords):"))
+            for username, password, role, pattern in printed:
+                self.stdout.write(f"  {username:9} {password:14} {Role(role).label} on {obj.name}/{pattern}")
+        else:
+            self.stdout.write("Demo users exist already (new passwords: manage.py seed_demo --reset-passwords).")

@@ -1,0 +1,226 @@
+"""Reads for the graph: authorization, inventory and telemetry in, a Graph out."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from apps.accounts.selectors import namespace_visibility
+from apps.clusters.inventory import Inventory
+
+from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
+from .telemetry import parse_duration
+from .telemetry.factory import telemetry_for
+from .telemetry.plan import fetch_traffic
+from .telemetry.series import Peer, fetch_series
+
+CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
+
+
+class GraphRequestError(Exception):
+    """Bad input; ``http_status`` is 400 or 404, ``message`` says what to fix."""
+
+    def __init__(self, message: str, http_status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    namespaces: tuple[str, ...] | None  # None: every namespace the user may see
+    graph_type: str
+    duration: int
+    query_time: int
+    inject_service_nodes: bool
+    box_by: tuple[str, ...]
+    idle_nodes: bool
+    quantile: float = 0.95
+
+
+def _bool(raw, default: bool, name: str) -> bool:
+    if raw in (None, ""):
+        return default
+    value = str(raw).lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise GraphRequestError(f"{name} must be true or false")
+
+
+def parse_graph_params(query, *, default_graph_type="versionedApp", default_inject=True) -> GraphParams:
+    """Validate the query string shared by the Meshdeck and Kiali-compatible endpoints."""
+    graph_type = query.get("graphType") or default_graph_type
+    if graph_type not in GRAPH_TYPES:
+        raise GraphRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
+    try:
+        duration = parse_duration(query.get("duration"))
+    except ValueError as exc:
+        raise GraphRequestError(str(exc)) from None
+    now = int(time.time())
+    raw_time = query.get("queryTime")
+    if raw_time in (None, ""):
+        query_time = now
+    else:
+        try:
+            query_time = int(float(raw_time))
+        except ValueError:
+            raise GraphRequestError("queryTime must be a unix time in seconds") from None
+        if query_time > now + CLOCK_SKEW:
+            raise GraphRequestError("queryTime is in the future")
+        if query_time <= 0:
+            raise GraphRequestError("queryTime must be a unix time in seconds")
+    box_by = tuple(b for b in (query.get("boxBy") or "").split(",") if b)
+    for b in box_by:
+        if b not in ("cluster", "namespace", "app"):
+            raise GraphRequestError("boxBy takes cluster, namespace and/or app")
+    namespaces = tuple(n.strip() for n in (query.get("namespaces") or "").split(",") if n.strip()) or None
+    quantile_raw = query.get("responseTime") or "95"
+    quantiles = {"50": 0.5, "95": 0.95, "99": 0.99, "avg": 0.95}
+    if quantile_raw not in quantiles:
+        raise GraphRequestError("responseTime must be 50, 95, 99 or avg")
+    return GraphParams(
+        namespaces=namespaces,
+        graph_type=graph_type,
+        duration=duration,
+        query_time=query_time,
+        inject_service_nodes=_bool(query.get("injectServiceNodes"), default_inject, "injectServiceNodes"),
+        box_by=box_by,
+        idle_nodes=_bool(query.get("idleNodes"), False, "idleNodes"),
+        quantile=quantiles[quantile_raw],
+    )
+
+
+def _checked_namespaces(user, cluster, inventory, requested):
+    visible = namespace_visibility(user, cluster)
+    existing = {ns.name for ns in inventory.namespaces}
+    if requested is None:
+        names = sorted(ns for ns in existing if visible(ns))
+        if not names:
+            raise GraphRequestError("you may not see any namespace of this cluster", 404)
+        return names, visible, existing
+    for ns in requested:
+        if ns not in existing or not visible(ns):
+            # same answer for "absent" and "not yours": no existence leak
+            raise GraphRequestError(f"unknown namespace: {ns}", 404)
+    return list(dict.fromkeys(requested)), visible, existing
+
+
+def graph_for_user(user, cluster, params: GraphParams, inventory: Inventory | None = None) -> Graph:
+    """The traffic graph of the requested namespaces, as this user may see it.
+
+    Raises GraphRequestError (bad input), TelemetryError (Prometheus) or
+    GatewayError (cluster API); the API turns each into a clear 4xx/5xx.
+    ``inventory``: the whole cluster, when the caller has just read it.
+    """
+    if inventory is None:
+        inventory = cluster.gateway().inventory()
+    namespaces, visible, existing = _checked_namespaces(user, cluster, inventory, params.namespaces)
+    # Every namespace requested: no namespace matchers at all (cheaper for Prometheus).
+    scope = None if set(namespaces) >= existing else namespaces
+    traffic = fetch_traffic(
+        telemetry_for(cluster),
+        namespaces=scope,
+        graph_type=params.graph_type,
+        inject_service_nodes=params.inject_service_nodes,
+        window=params.duration,
+        query_time=params.query_time,
+        quantile=params.quantile,
+        mesh_namespaces=sorted(existing),
+    )
+    options = GraphOptions(
+        namespaces=tuple(namespaces),
+        graph_type=params.graph_type,
+        inject_service_nodes=params.inject_service_nodes,
+        box_by=params.box_by,
+        idle_nodes=params.idle_nodes,
+        duration=params.duration,
+        query_time=params.query_time,
+        quantile=params.quantile,
+    )
+    return build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances)
+
+
+def _peer(query, prefix: str) -> Peer | None:
+    def key(name):
+        return prefix + name[0].upper() + name[1:] if prefix else name
+
+    ns = query.get(key("namespace"))
+    if not ns:
+        return None
+    peer = Peer(ns, query.get(key("workload"), ""), query.get(key("app"), ""), query.get(key("version"), ""),
+                query.get(key("service"), ""))
+    if ns != "unknown" and not (peer.workload or peer.app or peer.service):
+        raise GraphRequestError(f"{key('namespace')} needs a {key('workload')}, {key('app')} or {key('service')}")
+    return peer
+
+
+def series_for_user(user, cluster, query) -> dict:
+    """Request rate, error rate and p50/p95/p99 of a node (inbound/outbound) or an edge, over the window."""
+    params = parse_graph_params(query)
+    dest, source = _peer(query, ""), _peer(query, "source")
+    direction = query.get("direction") or "inbound"
+    if direction not in ("inbound", "outbound"):
+        raise GraphRequestError("direction must be inbound or outbound")
+    if dest is None and source is None:
+        raise GraphRequestError("give namespace (+ workload, app or service) for a node, and source* for an edge")
+    visible = namespace_visibility(user, cluster)
+    for peer in (dest, source):
+        if peer is not None and peer.namespace != "unknown" and not visible(peer.namespace):
+            raise GraphRequestError(f"unknown namespace: {peer.namespace}", 404)
+    if source is None and direction == "outbound":
+        source, dest = dest, None
+    data = fetch_series(telemetry_for(cluster), dest=dest, source=source, duration=params.duration,
+                        query_time=params.query_time)
+    data.update(duration=params.duration, queryTime=params.query_time)
+    return data
+
+
+@dataclass(frozen=True)
+class TrafficRow:
+    peer: str  # the other end, as the graph labels it
+    protocol: str
+    rate: float  # req/s, or bytes/s for tcp
+    percent_err: float | None
+    p95_ms: float | None
+    mtls_percent: float | None
+
+
+def _node_name(node) -> str:
+    if node.node_type == "unknown":  # flagged inaccessible too, as Kiali does
+        return "unknown (outside the mesh)"
+    if node.is_inaccessible:
+        return "(inaccessible)"
+    return node.workload or node.service or node.app or node.id
+
+
+def workload_traffic(
+    user, cluster, namespace: str, workload: str, duration: int = 60, inventory: Inventory | None = None
+) -> dict[str, list[TrafficRow]]:
+    """Inbound and outbound edges of one workload over the last ``duration`` seconds.
+
+    Read from the same workload graph the graph page draws, so both agree.
+    Raises what graph_for_user raises.
+    """
+    params = GraphParams(
+        namespaces=(namespace,), graph_type="workload", duration=duration, query_time=int(time.time()),
+        inject_service_nodes=False, box_by=(), idle_nodes=False,
+    )
+    graph = graph_for_user(user, cluster, params, inventory)
+    node = next((n for n in graph.nodes.values()
+                 if n.node_type == "workload" and n.namespace == namespace and n.workload == workload), None)
+    result: dict[str, list[TrafficRow]] = {"inbound": [], "outbound": []}
+    if node is None:
+        return result
+    for edge in graph.edges.values():
+        if node.id not in (edge.source, edge.dest):
+            continue
+        inbound = edge.dest == node.id
+        peer = graph.nodes[edge.source if inbound else edge.dest]
+        result["inbound" if inbound else "outbound"].append(TrafficRow(
+            peer=_node_name(peer), protocol=edge.protocol, rate=edge.total, percent_err=edge.percent_err,
+            p95_ms=edge.latency_quantile, mtls_percent=edge.mtls_percent,
+        ))
+    for rows in result.values():
+        rows.sort(key=lambda r: -r.rate)
+    return result

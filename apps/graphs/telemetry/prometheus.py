@@ -1,0 +1,105 @@
+"""Telemetry from a real Prometheus over its HTTP API."""
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from .base import TelemetryBadResponse, TelemetryTimeout, TelemetryUnavailable
+from .query import Query, Row, Series
+
+# Prometheus evaluates one query on one core; a few queries in flight at once
+# use the other cores. More than this only queues inside Prometheus.
+MAX_PARALLEL_QUERIES = 4
+
+
+class PrometheusTelemetry:
+    def __init__(self, url: str, timeout: float = 10.0):
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._local = threading.local()
+
+    # -- public ------------------------------------------------------------
+    def instant(self, queries: dict[str, Query], *, window: int, query_time: float) -> dict[str, list[Row]]:
+        promql = {name: q.promql(window) for name, q in queries.items()}
+        return self.instant_promql(promql, query_time=query_time)
+
+    def instant_promql(self, promql: dict[str, str], *, query_time: float) -> dict[str, list[Row]]:
+        def run(item):
+            name, text = item
+            data = self._call("/api/v1/query", {"query": text, "time": f"{query_time:.3f}"})
+            return name, [_row(r) for r in data.get("result", [])]
+
+        return dict(self._map(run, promql.items()))
+
+    def range(
+        self, queries: dict[str, Query], *, window: int, start: float, end: float, step: int
+    ) -> dict[str, list[Series]]:
+        def run(item):
+            name, q = item
+            data = self._call(
+                "/api/v1/query_range",
+                {"query": q.promql(window), "start": f"{start:.3f}", "end": f"{end:.3f}", "step": str(step)},
+            )
+            return name, [
+                Series(r.get("metric", {}), [(float(t), _float(v)) for t, v in r.get("values", [])])
+                for r in data.get("result", [])
+            ]
+
+        return dict(self._map(run, queries.items()))
+
+    # -- plumbing ----------------------------------------------------------
+    def _map(self, fn, items):
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_QUERIES, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _call(self, path: str, form: dict[str, str]) -> dict:
+        # Prometheus gets the same deadline as we do, so a slow query is
+        # cancelled there instead of running on after we gave up.
+        form = {**form, "timeout": f"{self.timeout:g}s"}
+        try:
+            resp = self._session().post(self.url + path, data=form, timeout=self.timeout)
+        except requests.Timeout:
+            raise TelemetryTimeout(
+                f"Prometheus at {self.url} did not answer within {self.timeout:g}s; "
+                "try a shorter duration or fewer namespaces"
+            ) from None
+        except requests.RequestException as exc:
+            raise TelemetryUnavailable(f"Prometheus at {self.url} is unreachable: {exc.__class__.__name__}") from None
+        try:
+            body = resp.json()
+        except ValueError:
+            raise TelemetryBadResponse(
+                f"Prometheus at {self.url} answered HTTP {resp.status_code} without a JSON body"
+            ) from None
+        if body.get("status") != "success":
+            error_type = body.get("errorType", "")
+            message = f"Prometheus query failed ({error_type or resp.status_code}): {body.get('error', 'no detail')}"
+            if error_type == "timeout" or resp.status_code == 503 and "timeout" in str(body.get("error", "")):
+                raise TelemetryTimeout(message)
+            raise TelemetryBadResponse(message)
+        return body.get("data") or {}
+
+
+def _float(raw: str) -> float:
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _row(result: dict) -> Row:
+    metric = result.get("metric", {})
+    metric.pop("__name__", None)
+    return Row(metric, _float(result.get("value", (0, "NaN"))[1]))

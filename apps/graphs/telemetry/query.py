@@ -1,0 +1,106 @@
+"""Logical telemetry queries: one description, two evaluators.
+
+A query is built once as plain data and then either rendered to PromQL
+(``PrometheusTelemetry``) or evaluated in Python over the simulator's
+per-series rates (``SimulatorTelemetry``). Both evaluators implement the same
+semantics, which is what makes the Prometheus and simulator graphs agree.
+
+Shapes:
+- ``RateSum``:  sum by (by) (rate(sel1[d]) or rate(sel2[d]) ...)
+  Selectors of one RateSum must be disjoint (they are, by construction in
+  ``plan.py``), so ``or`` is a plain union.
+- ``Quantile``: histogram_quantile(q, RateSum-with-"le")
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+EQ, NE, RE, NRE = "=", "!=", "=~", "!~"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    label: str
+    op: str
+    value: str
+
+    def promql(self) -> str:
+        value = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{self.label}{self.op}"{value}"'
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        actual = labels.get(self.label, "")
+        if self.op == EQ:
+            return actual == self.value
+        if self.op == NE:
+            return actual != self.value
+        hit = _anchored(self.value).fullmatch(actual) is not None
+        return hit if self.op == RE else not hit
+
+
+@lru_cache(maxsize=512)
+def _anchored(pattern: str) -> re.Pattern[str]:
+    # PromQL regex matchers are fully anchored.
+    return re.compile(pattern)
+
+
+@dataclass(frozen=True)
+class Selector:
+    metric: str
+    matchers: tuple[Matcher, ...]
+
+    def promql(self, window_seconds: int) -> str:
+        inner = ",".join(m.promql() for m in self.matchers)
+        return f"rate({self.metric}{{{inner}}}[{window_seconds}s])"
+
+    def matches(self, metric: str, labels: dict[str, str]) -> bool:
+        return metric == self.metric and all(m.matches(labels) for m in self.matchers)
+
+
+@dataclass(frozen=True)
+class RateSum:
+    selectors: tuple[Selector, ...]
+    by: tuple[str, ...]
+
+    def promql(self, window_seconds: int) -> str:
+        rates = " or ".join(s.promql(window_seconds) for s in self.selectors)
+        return f"sum by ({','.join(self.by)}) ({rates})"
+
+
+@dataclass(frozen=True)
+class Quantile:
+    q: float
+    buckets: RateSum  # must group by "le"
+
+    def promql(self, window_seconds: int) -> str:
+        return f"histogram_quantile({self.q}, {self.buckets.promql(window_seconds)})"
+
+
+Query = RateSum | Quantile
+
+
+def sel(metric: str, *matchers: tuple[str, str, str]) -> Selector:
+    return Selector(metric, tuple(Matcher(*m) for m in matchers))
+
+
+def regex_any(values: list[str] | tuple[str, ...]) -> str:
+    """An anchored alternation of literal values (Prometheus turns it into a set match)."""
+    return "|".join(re.escape(v) for v in sorted(values))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One element of an instant vector: the group-by labels and the value."""
+
+    labels: dict[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """One element of a range vector: labels, timestamps (unix s) and values."""
+
+    labels: dict[str, str]
+    points: list[tuple[float, float]]

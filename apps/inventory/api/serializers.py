@@ -1,0 +1,117 @@
+"""Output shapes of the inventory API (read-only; they serialise the inventory dataclasses)."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class NamespaceSummarySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    labels = serializers.DictField(child=serializers.CharField())
+    injection = serializers.CharField(help_text="enabled, disabled, revision:<rev> or empty (not labelled)")
+    workloads = serializers.IntegerField()
+    pods = serializers.IntegerField()
+    pods_with_sidecar = serializers.IntegerField()
+    services = serializers.IntegerField()
+    istio_objects = serializers.IntegerField()
+    validation_errors = serializers.IntegerField()
+    validation_warnings = serializers.IntegerField()
+    invalid_objects = serializers.IntegerField()
+    health = serializers.CharField(allow_null=True, help_text="Filled by the graph/health work; null = unknown")
+
+
+class PodSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    namespace = serializers.CharField()
+    labels = serializers.DictField(child=serializers.CharField())
+    phase = serializers.CharField()
+    has_sidecar = serializers.BooleanField()
+    ip = serializers.CharField(allow_blank=True)
+
+
+class WorkloadSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    namespace = serializers.CharField()
+    app = serializers.CharField(allow_blank=True)
+    version = serializers.CharField(allow_blank=True)
+    labels = serializers.DictField(child=serializers.CharField())
+    replicas = serializers.IntegerField()
+    ready_replicas = serializers.IntegerField()
+    has_sidecar = serializers.BooleanField()
+    sidecar = serializers.SerializerMethodField(help_text="present, partial, missing or 'no pods'")
+    sidecar_inject = serializers.BooleanField(allow_null=True, help_text="The pod template's sidecar.istio.io/inject")
+    pod_count = serializers.SerializerMethodField()
+    resource_version = serializers.CharField(allow_blank=True)
+
+    def get_sidecar(self, obj) -> str:
+        from apps.inventory.selectors import sidecar_state
+
+        return sidecar_state(obj)
+
+    def get_pod_count(self, obj) -> int:
+        return len(obj.pods)
+
+
+class ObjectRefSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    namespace = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField(help_text="valid, warning or error")
+
+
+class ServicePortSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    port = serializers.IntegerField()
+    protocol = serializers.CharField()
+    app_protocol = serializers.CharField(allow_blank=True)
+    target_port = serializers.JSONField(allow_null=True)
+
+
+class ServiceSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    namespace = serializers.CharField()
+    host = serializers.CharField()
+    labels = serializers.DictField(child=serializers.CharField())
+    selector = serializers.DictField(child=serializers.CharField())
+    ports = ServicePortSerializer(many=True)
+    type = serializers.CharField()
+    cluster_ip = serializers.CharField(allow_blank=True)
+    resource_version = serializers.CharField(allow_blank=True)
+
+
+class WorkloadDetailSerializer(WorkloadSerializer):
+    annotations = serializers.DictField(child=serializers.CharField())
+    pods = PodSerializer(many=True)
+    services = serializers.SerializerMethodField()
+    istio_objects = serializers.SerializerMethodField()
+
+    def __init__(self, detail=None, **kwargs):
+        self._detail = detail
+        super().__init__(detail.workload if detail is not None else None, **kwargs)
+
+    def get_services(self, obj) -> list[dict]:
+        return ServiceSerializer(self._detail.services, many=True).data
+
+    def get_istio_objects(self, obj) -> list[dict]:
+        return ObjectRefSerializer(self._detail.istio_objects, many=True).data
+
+
+class ServiceDetailSerializer(ServiceSerializer):
+    workloads = serializers.SerializerMethodField()
+    istio_objects = serializers.SerializerMethodField()
+
+    def __init__(self, detail=None, **kwargs):
+        self._detail = detail
+        super().__init__(detail.service if detail is not None else None, **kwargs)
+
+    def get_workloads(self, obj) -> list[dict]:
+        return WorkloadSerializer(self._detail.workloads, many=True).data
+
+    def get_istio_objects(self, obj) -> list[dict]:
+        return ObjectRefSerializer(self._detail.istio_objects, many=True).data
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    request_id = serializers.CharField(required=False)

@@ -1,0 +1,112 @@
+"""Inventory API: namespaces, workloads, services of one cluster, narrowed to the caller's namespaces."""
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics
+from rest_framework.response import Response
+
+from apps.clusters.gateway import GatewayError, ObjectNotFound
+from apps.clusters.selectors import get_cluster_for_user
+from apps.core.request_id import get_request_id
+from apps.inventory import selectors
+
+from .serializers import (
+    ErrorSerializer,
+    NamespaceSummarySerializer,
+    ServiceDetailSerializer,
+    ServiceSerializer,
+    WorkloadDetailSerializer,
+    WorkloadSerializer,
+)
+
+ALL = "-"
+Q_PARAM = OpenApiParameter("q", str, description="Case-insensitive name filter")
+NS_DOC = "Namespace name, or '-' for every namespace the caller may see."
+ERRORS = {404: ErrorSerializer, 503: ErrorSerializer}
+
+
+class ClusterMeshMixin:
+    """The cluster (404 without a grant) and the caller's MeshView, read once per request.
+
+    A cluster that cannot be read answers 503 with the gateway's message (never a 500).
+    """
+
+    def mesh(self):
+        if not hasattr(self, "_mesh"):
+            cluster = get_cluster_for_user(self.request.user, self.kwargs["cluster"])
+            self._mesh = selectors.mesh_view(self.request.user, cluster)
+        return self._mesh
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ObjectNotFound):
+            return Response({"detail": exc.message, "code": exc.code, "request_id": get_request_id()}, status=404)
+        if isinstance(exc, GatewayError):
+            return Response(
+                {"detail": f"Cannot read cluster {self.kwargs.get('cluster')}: {exc.message}",
+                 "code": exc.code, "request_id": get_request_id()},
+                status=503,
+            )
+        return super().handle_exception(exc)
+
+    def namespace_arg(self):
+        ns = self.kwargs.get("namespace")
+        return None if ns in (None, ALL) else ns
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Namespaces of a cluster with injection state, counts and validation counts",
+    parameters=[Q_PARAM], responses={200: NamespaceSummarySerializer(many=True), **ERRORS}, tags=["inventory"]))
+class NamespaceListAPI(ClusterMeshMixin, generics.ListAPIView):
+    serializer_class = NamespaceSummarySerializer
+
+    def get_queryset(self):
+        return selectors.namespace_summaries(self.mesh(), self.request.query_params.get("q", "").strip())
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
+    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
+    responses={200: WorkloadSerializer(many=True), **ERRORS}, tags=["inventory"]))
+class WorkloadListAPI(ClusterMeshMixin, generics.ListAPIView):
+    serializer_class = WorkloadSerializer
+
+    def get_queryset(self):
+        return selectors.workload_list(self.mesh(), self.namespace_arg(), self.request.query_params.get("q", "").strip())
+
+
+@extend_schema_view(get=extend_schema(
+    summary="One workload: labels, pods and their sidecars, services selecting it, Istio objects referring to it",
+    parameters=[OpenApiParameter("kind", str, description="Deployment, StatefulSet, DaemonSet or Pod, if names clash")],
+    responses={200: WorkloadDetailSerializer, **ERRORS}, tags=["inventory"]))
+class WorkloadDetailAPI(ClusterMeshMixin, generics.GenericAPIView):
+    serializer_class = WorkloadDetailSerializer
+
+    def get(self, request, cluster, namespace, name):
+        if namespace == ALL:
+            raise Http404
+        detail = selectors.workload_detail(self.mesh(), namespace, name, request.query_params.get("kind") or None)
+        return Response(WorkloadDetailSerializer(detail).data)
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Services",
+    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
+    responses={200: ServiceSerializer(many=True), **ERRORS}, tags=["inventory"]))
+class ServiceListAPI(ClusterMeshMixin, generics.ListAPIView):
+    serializer_class = ServiceSerializer
+
+    def get_queryset(self):
+        return selectors.service_list(self.mesh(), self.namespace_arg(), self.request.query_params.get("q", "").strip())
+
+
+@extend_schema_view(get=extend_schema(
+    summary="One service: ports, selected workloads, Istio objects referring to it",
+    responses={200: ServiceDetailSerializer, **ERRORS}, tags=["inventory"]))
+class ServiceDetailAPI(ClusterMeshMixin, generics.GenericAPIView):
+    serializer_class = ServiceDetailSerializer
+
+    def get(self, request, cluster, namespace, name):
+        if namespace == ALL:
+            raise Http404
+        return Response(ServiceDetailSerializer(selectors.service_detail(self.mesh(), namespace, name)).data)

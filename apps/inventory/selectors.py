@@ -1,0 +1,220 @@
+"""Reads of a cluster's inventory, with authorization inside.
+
+Everything a page or API endpoint shows about namespaces, workloads and
+services comes from ``mesh_view(user, cluster)``: one gateway read of the whole
+cluster, validated as a whole (so a VirtualService in a visible namespace that
+routes to a Service in a hidden one is judged correctly), then narrowed to the
+namespaces the user may see. Objects, counts and validation messages of other
+namespaces never leave this module; references to hidden objects are dropped.
+A detail lookup outside the user's namespaces raises ``Http404``, exactly as for
+an object that does not exist.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from django.http import Http404
+
+from apps.accounts.selectors import namespace_visibility
+from apps.clusters.inventory import Inventory, IstioObject, Namespace, Service, Workload
+from apps.meshconfig.references import (
+    objects_for_service,
+    objects_for_workload,
+    services_for_workload,
+    workloads_for_service,
+)
+from apps.meshconfig.validators import Check, MeshIndex, ObjectKey, ObjectValidation, validate
+
+
+@dataclass
+class MeshView:
+    """What one user may see of one cluster right now."""
+
+    cluster: object
+    inventory: Inventory  # visible namespaces only
+    index: MeshIndex  # the whole cluster: for resolving references, never shown as such
+    validations: dict[ObjectKey, ObjectValidation]  # visible objects only
+    visible: Callable[[str], bool]
+    full: Inventory  # the whole cluster as read: for the graph, never shown as such
+
+    def validation_for(self, obj: IstioObject) -> ObjectValidation:
+        return self.validations.get((obj.kind, obj.namespace, obj.name)) or ObjectValidation(
+            obj.kind, obj.namespace, obj.name
+        )
+
+
+def _visible_check(check: Check, visible: Callable[[str], bool]) -> Check:
+    refs = tuple(r for r in check.references if visible(r[1]))
+    return check if refs == check.references else replace(check, references=refs)
+
+
+def mesh_view(user, cluster) -> MeshView:
+    """Read the cluster through its gateway; raises GatewayError if the cluster cannot be read."""
+    visible = namespace_visibility(user, cluster)
+    gateway = cluster.gateway()
+    try:
+        full = gateway.inventory()
+    finally:
+        close = getattr(gateway, "close", None)
+        if callable(close):
+            close()
+    root = getattr(cluster, "istio_namespace", "") or "istio-system"
+    index = MeshIndex(full, root)
+    all_validations = validate(full, root)
+    validations = {}
+    for key, ov in all_validations.items():
+        if visible(key[1]):
+            validations[key] = ObjectValidation(ov.kind, ov.namespace, ov.name,
+                                                [_visible_check(c, visible) for c in ov.checks])
+    inventory = Inventory(
+        namespaces=[n for n in full.namespaces if visible(n.name)],
+        workloads=[w for w in full.workloads if visible(w.namespace)],
+        services=[s for s in full.services if visible(s.namespace)],
+        istio_objects=[o for o in full.istio_objects if visible(o.namespace)],
+    )
+    return MeshView(cluster, inventory, index, validations, visible, full)
+
+
+# ---------------------------------------------------------------------------
+# Namespaces
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class NamespaceSummary:
+    name: str
+    labels: dict[str, str]
+    injection: str
+    workloads: int = 0
+    pods: int = 0
+    pods_with_sidecar: int = 0
+    services: int = 0
+    istio_objects: int = 0
+    validation_errors: int = 0
+    validation_warnings: int = 0
+    invalid_objects: int = 0
+    health: str | None = None  # filled by the graph/health work; None = unknown
+
+
+def namespace_summaries(view: MeshView, q: str = "") -> list[NamespaceSummary]:
+    rows = {n.name: NamespaceSummary(n.name, dict(n.labels), n.injection) for n in view.inventory.namespaces}
+    for w in view.inventory.workloads:
+        if w.namespace in rows:
+            row = rows[w.namespace]
+            row.workloads += 1
+            row.pods += len(w.pods)
+            row.pods_with_sidecar += sum(1 for p in w.pods if p.has_sidecar)
+    for s in view.inventory.services:
+        if s.namespace in rows:
+            rows[s.namespace].services += 1
+    for o in view.inventory.istio_objects:
+        if o.namespace in rows:
+            rows[o.namespace].istio_objects += 1
+    for (_, ns, _), ov in view.validations.items():
+        if ns in rows:
+            rows[ns].validation_errors += ov.errors
+            rows[ns].validation_warnings += ov.warnings
+            rows[ns].invalid_objects += 0 if ov.valid else 1
+    result = sorted(rows.values(), key=lambda r: r.name)
+    if q:
+        result = [r for r in result if q.lower() in r.name.lower()]
+    return result
+
+
+def get_namespace(view: MeshView, name: str) -> Namespace:
+    for ns in view.inventory.namespaces:
+        if ns.name == name:
+            return ns
+    raise Http404("No such namespace.")
+
+
+# ---------------------------------------------------------------------------
+# Workloads
+# ---------------------------------------------------------------------------
+
+
+def sidecar_state(workload: Workload) -> str:
+    """'present' (every pod), 'partial', 'missing' (no pod has one) or 'no pods'."""
+    if not workload.pods:
+        return "no pods"
+    with_sidecar = sum(1 for p in workload.pods if p.has_sidecar)
+    if with_sidecar == len(workload.pods):
+        return "present"
+    return "partial" if with_sidecar else "missing"
+
+
+def workload_list(view: MeshView, namespace: str | None = None, q: str = "") -> list[Workload]:
+    if namespace is not None:
+        get_namespace(view, namespace)  # 404 for hidden or unknown namespaces
+    rows = [w for w in view.inventory.workloads if namespace is None or w.namespace == namespace]
+    if q:
+        rows = [w for w in rows if q.lower() in w.name.lower() or q.lower() in w.app.lower()]
+    return rows
+
+
+@dataclass
+class ObjectRef:
+    kind: str
+    namespace: str
+    name: str
+    status: str = "valid"  # validation status: valid / warning / error
+
+
+@dataclass
+class WorkloadDetail:
+    workload: Workload
+    sidecar: str
+    services: list[Service] = field(default_factory=list)
+    istio_objects: list[ObjectRef] = field(default_factory=list)
+
+
+def _refs(view: MeshView, objects: list[IstioObject]) -> list[ObjectRef]:
+    return [
+        ObjectRef(o.kind, o.namespace, o.name, view.validation_for(o).status)
+        for o in objects if view.visible(o.namespace)
+    ]
+
+
+def workload_detail(view: MeshView, namespace: str, name: str, kind: str | None = None) -> WorkloadDetail:
+    for w in view.inventory.workloads:
+        if w.namespace == namespace and w.name == name and (kind is None or w.kind == kind):
+            return WorkloadDetail(
+                workload=w,
+                sidecar=sidecar_state(w),
+                services=services_for_workload(view.index, w),
+                istio_objects=_refs(view, objects_for_workload(view.index, w)),
+            )
+    raise Http404("No such workload.")
+
+
+# ---------------------------------------------------------------------------
+# Services
+# ---------------------------------------------------------------------------
+
+
+def service_list(view: MeshView, namespace: str | None = None, q: str = "") -> list[Service]:
+    if namespace is not None:
+        get_namespace(view, namespace)
+    rows = [s for s in view.inventory.services if namespace is None or s.namespace == namespace]
+    if q:
+        rows = [s for s in rows if q.lower() in s.name.lower()]
+    return rows
+
+
+@dataclass
+class ServiceDetail:
+    service: Service
+    workloads: list[Workload] = field(default_factory=list)
+    istio_objects: list[ObjectRef] = field(default_factory=list)
+
+
+def service_detail(view: MeshView, namespace: str, name: str) -> ServiceDetail:
+    for s in view.inventory.services:
+        if s.namespace == namespace and s.name == name:
+            return ServiceDetail(
+                service=s,
+                workloads=workloads_for_service(view.index, s),
+                istio_objects=_refs(view, objects_for_service(view.index, s)),
+            )
+    raise Http404("No such service.")

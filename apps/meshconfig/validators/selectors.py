@@ -1,0 +1,74 @@
+"""Workload selectors that select nothing, and selector-less duplicates (Kiali: checkers/common)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from .base import ERROR, WARNING, Finding, MeshIndex, at, check, key_of
+
+# kind -> where its workload selector lives
+_SELECTOR_PATH = {
+    "Sidecar": ("workloadSelector", "labels"),
+    "AuthorizationPolicy": ("selector", "matchLabels"),
+    "PeerAuthentication": ("selector", "matchLabels"),
+}
+
+
+def _selector_no_workload(index: MeshIndex, kind: str) -> Iterator[Finding]:
+    keys = _SELECTOR_PATH[kind]
+    for obj in index.objects(kind):
+        selector = at(obj.spec, *keys)
+        if not isinstance(selector, dict) or not selector:
+            continue
+        # In the root namespace a policy applies mesh-wide, so its selector may match anywhere.
+        scope = None if obj.namespace == index.root_namespace else obj.namespace
+        if not index.workloads_matching(selector, scope):
+            pairs = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
+            where = "the mesh" if scope is None else f"namespace {obj.namespace}"
+            yield Finding(obj, "spec." + ".".join(keys),
+                          f"No workload in {where} has the labels {pairs}: this {kind} applies to nothing.")
+
+
+@check("SIDECAR-SELECTOR-NO-WORKLOAD", kiali="KIA0004", severity=WARNING, kind="Sidecar",
+       title="Sidecar workloadSelector matches no workload")
+def sidecar_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
+    yield from _selector_no_workload(index, "Sidecar")
+
+
+@check("AP-SELECTOR-NO-WORKLOAD", kiali="KIA0004", severity=WARNING, kind="AuthorizationPolicy",
+       title="AuthorizationPolicy selector matches no workload")
+def ap_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
+    yield from _selector_no_workload(index, "AuthorizationPolicy")
+
+
+@check("PA-SELECTOR-NO-WORKLOAD", kiali="KIA0004", severity=WARNING, kind="PeerAuthentication",
+       title="PeerAuthentication selector matches no workload")
+def pa_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
+    yield from _selector_no_workload(index, "PeerAuthentication")
+
+
+@check("MULTI-SELECTORLESS", kiali="KIA0002", severity=ERROR, kind="Sidecar,PeerAuthentication",
+       title="More than one selector-less Sidecar or PeerAuthentication in a namespace")
+def multiple_selectorless(index: MeshIndex) -> Iterator[Finding]:
+    for kind in ("Sidecar", "PeerAuthentication"):
+        keys = _SELECTOR_PATH[kind]
+        by_ns: dict[str, list] = {}
+        for obj in index.objects(kind):
+            if not at(obj.spec, *keys):
+                by_ns.setdefault(obj.namespace, []).append(obj)
+        for objs in by_ns.values():
+            if len(objs) < 2:
+                continue
+            for obj in objs:
+                others = tuple(sorted(key_of(o) for o in objs if o is not obj))
+                yield Finding(obj, "spec",
+                              f"Another {kind} without a selector exists in namespace {obj.namespace}; "
+                              "Istio picks only the oldest.", others)
+
+
+@check("SIDECAR-GLOBAL-SELECTOR", kiali="KIA1006", severity=WARNING, kind="Sidecar",
+       title="The root namespace's default Sidecar must not have a workloadSelector")
+def sidecar_global_selector(index: MeshIndex) -> Iterator[Finding]:
+    for sc in index.objects("Sidecar"):
+        if sc.namespace == index.root_namespace and sc.name == "default" and at(sc.spec, "workloadSelector"):
+            yield Finding(sc, "spec.workloadSelector",
+                          f"The mesh-wide default Sidecar (in {index.root_namespace}) should not select workloads.")

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.core.consumers import ClusterEventsConsumer
+
+websocket_urlpatterns = [
+    path("ws/clusters/<slug:cluster>/events/", ClusterEventsConsumer.as_asgi()),
+]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs front-end libraries from the npm registry and copies their browser
+# builds to static/vendor/ (not committed). Skips npm when the lock is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stamp=node_modules/.meshdeck-stamp
+fingerprint() { { cat package.json; cat package-lock.json 2>/dev/null || true; } | sha256sum | cut -d' ' -f1; }
+want=$(fingerprint)
+if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
+  echo "vendor: npm install (cytoscape, dagre)"
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
+  fingerprint > "$stamp"
+fi
+mkdir -p static/vendor
+cp node_modules/cytoscape/dist/cytoscape.min.js static/vendor/
+cp node_modules/dagre/dist/dagre.min.js static/vendor/
+cp node_modules/cytoscape-dagre/cytoscape-dagre.js static/vendor/

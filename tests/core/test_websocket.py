@@ -1,0 +1,76 @@
+"""Live push: a message through the channel layer reaches a real consumer over a WebSocket."""
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from apps.accounts.services import api_token_create
+from apps.core.events import namespace_group
+from portal.asgi import application
+from tests.support.services import require_redis
+
+ORIGIN = (b"origin", b"http://testserver")
+
+
+async def _connect(path, token=None, origin=ORIGIN):
+    headers = [origin] if origin else []
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+async def test_message_through_redis_channel_layer_reaches_the_browser(viewer, sim_cluster):
+    require_redis()
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    _, secret = await database_sync_to_async(api_token_create)(user=viewer, name="ws")
+    ws, connected, _ = await _connect("/ws/clusters/demo/events/?namespaces=bookinfo,team-a", secret)
+    assert connected
+    hello = await ws.receive_json_from(timeout=5)
+    assert hello == {"type": "subscribed", "cluster": "demo", "namespaces": ["bookinfo"], "refused": ["team-a"]}
+    layer = get_channel_layer()
+    payload = {"type": "snapshot", "namespace": "bookinfo", "nodes": 7}
+    await layer.group_send(namespace_group(sim_cluster.pk, "bookinfo"), {"type": "mesh.event", "payload": payload})
+    assert await ws.receive_json_from(timeout=5) == payload
+    # a namespace the viewer may not see never reaches them
+    await layer.group_send(namespace_group(sim_cluster.pk, "team-a"), {"type": "mesh.event", "payload": {"x": 1}})
+    assert await ws.receive_nothing(timeout=0.5)
+    await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_anonymous_socket_is_closed(sim_cluster):
+    ws, connected, code = await _connect("/ws/clusters/demo/events/")
+    assert not connected and code == 4401
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_cluster_without_grant_is_closed(outsider):
+    _, secret = await database_sync_to_async(api_token_create)(user=outsider, name="ws")
+    ws, connected, code = await _connect("/ws/clusters/demo/events/?namespaces=bookinfo", secret)
+    assert not connected and code == 4404
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_foreign_origin_is_refused(viewer):
+    _, secret = await database_sync_to_async(api_token_create)(user=viewer, name="ws")
+    ws, connected, _ = await _connect("/ws/clusters/demo/events/", secret, origin=(b"origin", b"http://evil.test"))
+    assert not connected
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_namespaces_without_a_grant_are_refused_on_any_channel_layer(viewer, sim_cluster, settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    _, secret = await database_sync_to_async(api_token_create)(user=viewer, name="ws")
+    ws, connected, _ = await _connect("/ws/clusters/demo/events/?namespaces=bookinfo,grpc-demo", secret)
+    assert connected
+    hello = await ws.receive_json_from(timeout=5)
+    assert hello["namespaces"] == ["bookinfo"] and hello["refused"] == ["grpc-demo"]
+    await get_channel_layer().group_send(namespace_group(sim_cluster.pk, "grpc-demo"),
+                                         {"type": "mesh.event", "payload": {"secret": 1}})
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()

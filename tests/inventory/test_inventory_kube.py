@@ -1,0 +1,167 @@
+"""Pages and API over a real kube-apiserver loaded with Bookinfo, and every validation on it.
+
+Three namespaces: "bad" (Bookinfo + every crafted bad object), "good" (Bookinfo +
+every good counterpart) and a root namespace standing in for istio-system.
+"""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from apps.accounts.roles import Role
+from tests.kube.helpers import apply, load_bookinfo
+from tests.meshconfig.validation_cases import CASES, case_manifests
+
+pytestmark = [pytest.mark.kube, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def mesh_namespaces(kube_apiserver):
+    suffix = uuid.uuid4().hex[:6]
+    names = {"bad": f"bad-{suffix}", "good": f"good-{suffix}", "root": f"root-{suffix}"}
+    http = kube_apiserver.http()
+    for role, ns in names.items():
+        labels = {"istio-injection": "enabled"} if role != "root" else {}
+        r = http.post(f"{kube_apiserver.url}/api/v1/namespaces",
+                      json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
+        assert r.ok, r.text
+    for variant in ("bad", "good"):
+        load_bookinfo(kube_apiserver, names[variant])
+        for case in CASES:
+            # (a bad case "in_root" names the root namespace in its own metadata)
+            apply(kube_apiserver, case_manifests(case, variant, names[variant], names["root"]))
+    yield names
+    for ns in names.values():
+        http.delete(f"{kube_apiserver.url}/api/v1/namespaces/{ns}")
+
+
+@pytest.fixture
+def kube_cluster(db, kube_apiserver, mesh_namespaces):
+    from apps.clusters.models import Cluster
+
+    cluster = Cluster(name="real", kind=Cluster.Kind.KUBERNETES, api_server_url=kube_apiserver.url,
+                      istio_namespace=mesh_namespaces["root"])
+    cluster.credentials = {"token": kube_apiserver.admin_token, "ca_pem": kube_apiserver.ca_pem}
+    cluster.save()
+    return cluster
+
+
+@pytest.fixture
+def people(make_user, kube_cluster, mesh_namespaces):
+    return {
+        "viewer": make_user("kviewer", cluster=kube_cluster, role=Role.VIEWER, pattern=mesh_namespaces["good"]),
+        "outsider": make_user("koutsider"),
+        "admin": make_user("kadmin", cluster=kube_cluster, role=Role.ADMIN, pattern="*"),
+    }
+
+
+def checks_of(api, ns, kind, name):
+    response = api.get(f"/api/clusters/real/istio/{ns}/{kind}/{name}/")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.code)
+def test_each_validation_fires_on_the_bad_object_in_the_real_cluster(api_client, people, mesh_namespaces, case):
+    kind, name = case.target
+    ns = mesh_namespaces["root" if case.in_root else "bad"]
+    data = checks_of(api_client(people["admin"]), ns, kind, name)
+    mine = [c for c in data["checks"] if c["code"] == case.code]
+    assert mine, f"{case.code} missing on {kind} {ns}/{name}: {data['checks']}"
+    assert case.path in {c["path"] for c in mine}
+    assert all(c["line"] for c in mine if c["path"] == case.path)  # points into the YAML shown
+    if any(c["severity"] == "error" for c in data["checks"]):
+        assert data["valid"] is False
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.code)
+def test_each_validation_stays_quiet_on_the_good_object(api_client, people, mesh_namespaces, case):
+    kind, name = case.good_key
+    data = checks_of(api_client(people["admin"]), mesh_namespaces["good"], kind, name)
+    assert [c["code"] for c in data["checks"]] == [] and data["valid"] is True
+
+
+def test_good_namespace_is_entirely_valid_and_bad_one_is_not(api_client, people, mesh_namespaces):
+    api = api_client(people["admin"])
+    good = api.get(f"/api/clusters/real/istio/?namespace={mesh_namespaces['good']}&validity=invalid").json()
+    assert good["count"] == 0, [(r["kind"], r["name"], r["validation"]["checks"]) for r in good["results"]]
+    bad = api.get(f"/api/clusters/real/istio/?namespace={mesh_namespaces['bad']}&validity=error").json()
+    assert bad["count"] >= 10
+    summary = {n["name"]: n for n in api.get("/api/clusters/real/namespaces/").json()["results"]}
+    assert summary[mesh_namespaces["good"]]["validation_errors"] == 0
+    assert summary[mesh_namespaces["good"]]["validation_warnings"] == 0
+    assert summary[mesh_namespaces["bad"]]["validation_errors"] > 0
+    assert summary[mesh_namespaces["bad"]]["validation_warnings"] > 0
+
+
+def test_pages_show_inventory_and_validation(page_client, people, mesh_namespaces):
+    c = page_client(people["admin"])
+    bad, good = mesh_namespaces["bad"], mesh_namespaces["good"]
+    body = c.get("/clusters/real/namespaces/").content.decode()
+    assert f'data-namespace="{bad}"' in body and f'data-namespace="{good}"' in body
+    body = c.get(f"/clusters/real/namespaces/{good}/workloads/").content.decode()
+    assert f'data-workload="{good}/productpage-v1"' in body and "2/2" in body and "present" in body
+    body = c.get(f"/clusters/real/namespaces/{good}/workloads/reviews-v2/").content.decode()
+    assert "istio-proxy" in body and "DestinationRule" in body and f"{good}/reviews" in body
+    body = c.get(f"/clusters/real/namespaces/{good}/services/ratings/").content.decode()
+    assert "ratings-v1" in body and "AuthorizationPolicy" in body
+    body = c.get(f"/clusters/real/istio/?namespace={bad}&kind=VirtualService&validity=error").content.decode()
+    assert 'data-object="VirtualService/' + bad + '/vs-subset"' in body and "VS-SUBSET-NOT-FOUND" in body
+    assert "vs-single" not in body  # a warning only: filtered out by validity=error
+    body = c.get(f"/clusters/real/istio/{bad}/VirtualService/vs-subset/").content.decode()
+    assert 'data-code="VS-SUBSET-NOT-FOUND"' in body and "spec.http[0].route[0].destination.subset" in body
+    assert "flagged-error" in body and "subset: v9" in body
+
+
+def test_workload_api_lists_referring_istio_objects(api_client, people, mesh_namespaces):
+    good = mesh_namespaces["good"]
+    data = api_client(people["admin"]).get(f"/api/clusters/real/namespaces/{good}/workloads/ratings-v1/").json()
+    refs = {(o["kind"], o["name"]) for o in data["istio_objects"]}
+    assert {("DestinationRule", "ratings"), ("AuthorizationPolicy", "ratings-viewer"),
+            ("PeerAuthentication", "default"), ("VirtualService", "vs-single")} <= refs
+    assert data["pods"][0]["phase"] == "Running" and data["pods"][0]["has_sidecar"] is True
+
+
+AUTHZ_URLS = [
+    "/api/clusters/real/namespaces/{ns}/workloads/",
+    "/api/clusters/real/namespaces/{ns}/workloads/reviews-v1/",
+    "/api/clusters/real/namespaces/{ns}/services/reviews/",
+    "/api/clusters/real/istio/{ns}/DestinationRule/reviews/",
+    "/clusters/real/namespaces/{ns}/workloads/reviews-v1/",
+    "/clusters/real/istio/{ns}/DestinationRule/reviews/",
+]
+
+
+@pytest.mark.parametrize("url", AUTHZ_URLS)
+def test_authorization_matrix_on_the_real_cluster(page_client, people, mesh_namespaces, url):
+    good, bad = mesh_namespaces["good"], mesh_namespaces["bad"]
+    for who, ns, status in (("viewer", good, 200), ("viewer", bad, 404), ("outsider", good, 404),
+                            ("admin", good, 200), ("admin", bad, 200)):
+        client = page_client(people[who])
+        assert client.get(url.format(ns=ns)).status_code == status, (who, ns)
+        client.logout()
+
+
+def test_viewer_sees_no_validation_or_counts_of_hidden_namespaces(api_client, people, mesh_namespaces):
+    api = api_client(people["viewer"])
+    names = [n["name"] for n in api.get("/api/clusters/real/namespaces/").json()["results"]]
+    assert names == [mesh_namespaces["good"]]
+    rows = api.get("/api/clusters/real/istio/?validity=invalid").json()
+    assert rows["count"] == 0
+    everything = api.get("/api/clusters/real/istio/?limit=500").json()["results"]
+    assert {r["namespace"] for r in everything} == {mesh_namespaces["good"]}
+    assert api.get(f"/api/clusters/real/istio/?namespace={mesh_namespaces['bad']}").json()["count"] == 0
+
+
+def test_cluster_with_bad_credentials_answers_503_not_500(page_client, api_client, make_user, kube_apiserver):
+    from apps.clusters.models import Cluster
+
+    broken = Cluster(name="broken", kind=Cluster.Kind.KUBERNETES, api_server_url=kube_apiserver.url)
+    broken.credentials = {"token": "wrong", "ca_pem": kube_apiserver.ca_pem}
+    broken.save()
+    admin = make_user("badadmin", cluster=broken, role=Role.ADMIN, pattern="*")
+    response = page_client(admin).get("/clusters/broken/namespaces/")
+    assert response.status_code == 503 and "rejected the credentials" in response.content.decode()
+    response = api_client(admin).get("/api/clusters/broken/namespaces/")
+    assert response.status_code == 503 and response.json()["code"] == "unauthorized"

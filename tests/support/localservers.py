@@ -1,0 +1,155 @@
+"""Local servers that misbehave on purpose, for error-path tests (loopback only).
+
+- ``closed_port()``: nothing listens there -> "connection refused"
+- ``SilentServer``: accepts connections and never answers -> timeouts
+- ``LocalHTTPServer``: answers with whatever a callable returns
+- ``JsonServer``: answers every request with a fixed status and JSON body
+- ``tls_server()``: a self-signed HTTPS server -> TLS verification errors
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+import ssl
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nobody listens now
+    return port
+
+
+class SilentServer:
+    """Listens and accepts, then says nothing until stopped."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self._conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+                self._conns.append(conn)
+            except OSError:
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        for conn in self._conns:
+            conn.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class LocalHTTPServer:
+    """A loopback HTTP(S) server: ``respond(method, path) -> (status, content_type, body)``.
+
+    Serves GET and POST (Prometheus's API accepts both), in a daemon thread.
+    """
+
+    def __init__(self, respond, tls_context: ssl.SSLContext | None = None):
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                status, content_type, body = respond(self.command, self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer  # noqa: N815 - http.server API
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls_context is not None:
+            self.httpd.socket = tls_context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.scheme = "https" if tls_context else "http"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class JsonServer(LocalHTTPServer):
+    """Answers every request with a fixed status and JSON body; records the paths."""
+
+    def __init__(self, status: int = 200, body: dict | None = None, tls_context: ssl.SSLContext | None = None):
+        self.status, self.body, self.paths = status, body or {}, []
+
+        def respond(method, path):
+            self.paths.append(path)
+            return self.status, "application/json", json.dumps(self.body).encode()
+
+        super().__init__(respond, tls_context)
+
+
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+                       critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@contextmanager
+def tls_server(directory: Path, status: int = 200, body: dict | None = None):
+    cert, key = self_signed_cert(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with JsonServer(status, body, tls_context=context) as server:
+        yield server

@@ -1,0 +1,181 @@
+"""One authorization matrix over every route of the portal.
+
+Every URL pattern the project serves must appear in ROUTES (or PUBLIC) below:
+a new endpoint without a declared access rule fails
+``test_every_route_is_in_the_matrix``. Each route is then requested by
+anonymous, outsider (no grant), viewer (grant on ``bookinfo`` only) and a
+cluster admin, for an object the viewer may see and one it may not
+(``grpc-demo``), against the simulated demo cluster.
+
+Expected: anonymous -> login redirect (pages) or 401/403 (API); outsider ->
+404 on anything cluster-scoped (no existence leak); viewer -> 200 on bookinfo,
+404 (or a view without the hidden namespace) on grpc-demo; cluster admin -> 200.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = pytest.mark.django_db
+
+G = "namespaces={ns}&graphType=workload&duration=60s"
+
+
+@dataclass(frozen=True)
+class Route:
+    visible: str  # URL with {ns} = bookinfo for the viewer
+    api: bool = False
+    method: str = "get"
+    hidden_status: int | None = 404  # viewer on grpc-demo; None: no hidden variant
+    viewer_status: int = 200  # viewer on bookinfo
+    cluster_scoped: bool = True
+
+
+ROUTES: dict[str, Route] = {
+    # core / accounts (authenticated, not cluster-scoped)
+    "": Route("/", hidden_status=None, cluster_scoped=False),
+    "accounts/profile/": Route("/accounts/profile/", hidden_status=None, cluster_scoped=False),
+    "api/me/": Route("/api/me/", api=True, hidden_status=None, cluster_scoped=False),
+    "api/schema/": Route("/api/schema/", api=True, hidden_status=None, cluster_scoped=False),
+    "api/docs/": Route("/api/docs/", api=True, hidden_status=None, cluster_scoped=False),
+    "api/redoc/": Route("/api/redoc/", api=True, hidden_status=None, cluster_scoped=False),
+    "accounts/tokens/<int:token_id>/revoke/": Route(
+        "/accounts/tokens/999999/revoke/", method="post", hidden_status=None, viewer_status=302,
+        cluster_scoped=False),
+    # clusters
+    "clusters/new/": Route("/clusters/new/", hidden_status=None, viewer_status=302, cluster_scoped=False),
+    "api/^clusters/$": Route("/api/clusters/", api=True, hidden_status=None, cluster_scoped=False),
+    "api/^clusters/(?P<name>[-a-zA-Z0-9_]+)/$": Route("/api/clusters/demo/", api=True, hidden_status=None),
+    "api/^clusters/(?P<name>[-a-zA-Z0-9_]+)/test/$": Route(
+        "/api/clusters/demo/test/", api=True, method="post", hidden_status=None, viewer_status=403),
+    "clusters/<slug:cluster>/": Route("/clusters/demo/", hidden_status=None),
+    "clusters/<slug:cluster>/test/": Route("/clusters/demo/test/", method="post", hidden_status=None,
+                                           viewer_status=403),
+    # inventory
+    "clusters/<slug:cluster>/namespaces/": Route("/clusters/demo/namespaces/", hidden_status=None),
+    "api/clusters/<slug:cluster>/namespaces/": Route("/api/clusters/demo/namespaces/", api=True, hidden_status=None),
+    "clusters/<slug:cluster>/namespaces/<str:namespace>/workloads/": Route(
+        "/clusters/demo/namespaces/{ns}/workloads/"),
+    "clusters/<slug:cluster>/namespaces/<str:namespace>/workloads/<str:name>/": Route(
+        "/clusters/demo/namespaces/{ns}/workloads/{workload}/"),
+    "clusters/<slug:cluster>/namespaces/<str:namespace>/services/": Route("/clusters/demo/namespaces/{ns}/services/"),
+    "clusters/<slug:cluster>/namespaces/<str:namespace>/services/<str:name>/": Route(
+        "/clusters/demo/namespaces/{ns}/services/{service}/"),
+    "api/clusters/<slug:cluster>/namespaces/<str:namespace>/workloads/": Route(
+        "/api/clusters/demo/namespaces/{ns}/workloads/", api=True),
+    "api/clusters/<slug:cluster>/namespaces/<str:namespace>/workloads/<str:name>/": Route(
+        "/api/clusters/demo/namespaces/{ns}/workloads/{workload}/", api=True),
+    "api/clusters/<slug:cluster>/namespaces/<str:namespace>/services/": Route(
+        "/api/clusters/demo/namespaces/{ns}/services/", api=True),
+    "api/clusters/<slug:cluster>/namespaces/<str:namespace>/services/<str:name>/": Route(
+        "/api/clusters/demo/namespaces/{ns}/services/{service}/", api=True),
+    # Istio config
+    "clusters/<slug:cluster>/istio/": Route("/clusters/demo/istio/?namespace={ns}", hidden_status=None),
+    "api/clusters/<slug:cluster>/istio/": Route("/api/clusters/demo/istio/?namespace={ns}", api=True,
+                                                hidden_status=None),
+    "clusters/<slug:cluster>/istio/<str:namespace>/<str:kind>/<str:name>/": Route(
+        "/clusters/demo/istio/{ns}/{istio_kind}/{istio_name}/"),
+    "api/clusters/<slug:cluster>/istio/<str:namespace>/<str:kind>/<str:name>/": Route(
+        "/api/clusters/demo/istio/{ns}/{istio_kind}/{istio_name}/", api=True),
+    # graphs
+    "clusters/<slug:name>/graph/": Route("/clusters/demo/graph/?namespaces={ns}", hidden_status=None),
+    "api/clusters/<slug:name>/graph": Route("/api/clusters/demo/graph?" + G, api=True),
+    "api/clusters/<slug:name>/graph/series": Route(
+        "/api/clusters/demo/graph/series?namespace={ns}&workload={workload}&duration=60s", api=True),
+    "api/^namespaces/graph/?$": Route("/api/namespaces/graph?cluster=demo&" + G, api=True),
+}
+
+# Reachable without logging in, by design.
+PUBLIC = {"accounts/login/", "accounts/logout/", "api/auth/token/"}
+
+# Objects per namespace used to fill the URLs.
+OBJECTS = {
+    "bookinfo": {"workload": "reviews-v2", "service": "reviews", "istio_kind": "ServiceEntry",
+                 "istio_name": "httpbin-ext"},
+    "grpc-demo": {"workload": "grpc-server-v1", "service": "grpc-server", "istio_kind": "DestinationRule",
+                  "istio_name": "grpc-server"},
+}
+
+
+def _walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if prefix == "" and str(p.pattern) == "admin/":
+                continue  # Django admin: staff-only by Django's own checks
+            yield from _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern)
+
+
+def test_every_route_is_in_the_matrix():
+    routes = set(_walk(get_resolver().url_patterns))
+    missing = routes - set(ROUTES) - PUBLIC
+    assert not missing, f"routes without an access rule in the matrix: {sorted(missing)}"
+    stale = set(ROUTES) - routes
+    assert not stale, f"matrix entries for routes that no longer exist: {sorted(stale)}"
+
+
+def _url(route: Route, ns: str) -> str:
+    return route.visible.format(ns=ns, **OBJECTS[ns])
+
+
+def _call(client, route: Route, url: str):
+    return getattr(client, route.method)(url)
+
+
+@pytest.fixture
+def grpc_config(sim_cluster):
+    """A DestinationRule in grpc-demo, so the hidden Istio-object URLs name a real object."""
+    gateway = sim_cluster.gateway()
+    gateway.apply_istio_object({
+        "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+        "metadata": {"name": "grpc-server", "namespace": "grpc-demo"},
+        "spec": {"host": "grpc-server", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]},
+    })
+
+
+ROUTE_IDS = sorted(ROUTES)
+
+
+@pytest.mark.parametrize("pattern", ROUTE_IDS)
+def test_anonymous_is_sent_to_login_or_refused(pattern, client, sim_cluster):
+    route = ROUTES[pattern]
+    response = _call(client, route, _url(route, "bookinfo"))
+    if route.api:
+        assert response.status_code in (401, 403), response.status_code
+    else:
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("pattern", [p for p in ROUTE_IDS if ROUTES[p].cluster_scoped])
+def test_outsider_gets_404_for_anything_cluster_scoped(pattern, outsider, page_client, grpc_config):
+    route = ROUTES[pattern]
+    client = page_client(outsider)
+    for ns in ("bookinfo", "grpc-demo"):
+        response = _call(client, route, _url(route, ns))
+        assert response.status_code == 404, (ns, response.status_code)
+
+
+@pytest.mark.parametrize("pattern", ROUTE_IDS)
+def test_viewer_sees_bookinfo_and_nothing_of_grpc_demo(pattern, viewer, page_client, grpc_config):
+    route = ROUTES[pattern]
+    client = page_client(viewer)
+    response = _call(client, route, _url(route, "bookinfo"))
+    assert response.status_code == route.viewer_status, response.content[:500]
+    if route.hidden_status is not None:
+        hidden = _call(client, route, _url(route, "grpc-demo"))
+        assert hidden.status_code == route.hidden_status, hidden.content[:500]
+    if response.status_code == 200 and pattern not in ("api/schema/", "api/docs/", "api/redoc/"):
+        body = response.content.decode()
+        assert "grpc-server" not in body and "grpc-demo" not in body
+
+
+@pytest.mark.parametrize("pattern", [p for p in ROUTE_IDS if ROUTES[p].cluster_scoped])
+def test_cluster_admin_sees_both(pattern, cluster_admin, page_client, grpc_config):
+    route = ROUTES[pattern]
+    client = page_client(cluster_admin)
+    for ns in ("bookinfo", "grpc-demo"):
+        response = _call(client, route, _url(route, ns))
+        assert response.status_code in (200, 302), (ns, response.status_code, response.content[:300])
