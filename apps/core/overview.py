@@ -1,6 +1,7 @@
 """What the overview page shows: visible clusters and namespaces, with counts.
 
-The counting itself is the inventory app's (``namespace_summaries``), so the
+Health comes from the same roll-up as the namespaces page (one request-rate
+query per cluster). The counting itself is the inventory app's (``namespace_summaries``), so the
 overview and the namespaces page can never disagree.
 """
 from __future__ import annotations
@@ -10,13 +11,14 @@ from dataclasses import dataclass, field
 from apps.clusters.crypto import CredentialsUnreadable
 from apps.clusters.gateway import GatewayError
 from apps.clusters.selectors import clusters_for_user
-from apps.inventory.selectors import NamespaceSummary, mesh_view, namespace_summaries
+from apps.inventory.selectors import NamespaceSummary, attach_health, mesh_view, namespace_summaries
 
 
 @dataclass
 class ClusterSummary:
     cluster: object
     error: str = ""
+    health_error: str = ""  # Prometheus unreadable: health shows availability only
     namespaces: list[NamespaceSummary] = field(default_factory=list)
 
     @property
@@ -33,7 +35,9 @@ def overview_for_user(user) -> list[ClusterSummary]:
     for cluster in clusters_for_user(user):
         summary = ClusterSummary(cluster=cluster)
         try:
-            summary.namespaces = namespace_summaries(mesh_view(user, cluster))
+            view = mesh_view(user, cluster)
+            summary.namespaces = namespace_summaries(view)
+            summary.health_error = attach_health(user, view, summary.namespaces)
         except GatewayError as exc:
             summary.error = exc.message
         except CredentialsUnreadable as exc:

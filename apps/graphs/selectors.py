@@ -8,9 +8,11 @@ from apps.accounts.selectors import namespace_visibility
 from apps.clusters.inventory import Inventory
 
 from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
+from .builder.rollup import NamespaceHealth, namespace_health
 from .telemetry import parse_duration
 from .telemetry.factory import telemetry_for
-from .telemetry.plan import fetch_traffic
+from .telemetry.base import TelemetryError
+from .telemetry.plan import TrafficData, fetch_traffic, sharded_queries
 from .telemetry.series import Peer, fetch_series
 
 CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
@@ -224,3 +226,40 @@ def workload_traffic(
     for rows in result.values():
         rows.sort(key=lambda r: -r.rate)
     return result
+
+
+HEALTH_WINDOW = 60  # seconds of traffic behind a namespace's request health
+
+
+@dataclass
+class HealthReport:
+    namespaces: dict[str, NamespaceHealth]
+    error: str = ""  # why request health is missing (availability is still shown)
+
+
+def namespace_health_for_user(user, cluster, inventory: Inventory, namespaces: list[str]) -> HealthReport:
+    """Health of ``namespaces`` (already narrowed to what the user may see) over the last minute.
+
+    One request-rate query (the graph's, without latency, TCP or mTLS: health
+    needs response codes only), the workload graph built from it, then rolled
+    up per namespace. If telemetry fails, availability alone is reported with
+    the reason, so the page still says which workloads have no ready pods.
+    """
+    visible = namespace_visibility(user, cluster)
+    names = [ns for ns in namespaces if visible(ns)]
+    workloads = [w for w in inventory.workloads if w.namespace in set(names)]
+    if not names:
+        return HealthReport({})
+    existing = {ns.name for ns in inventory.namespaces}
+    scope = None if set(names) >= existing else names
+    options = GraphOptions(namespaces=tuple(names), graph_type="workload", inject_service_nodes=False,
+                           duration=HEALTH_WINDOW, query_time=int(time.time()))
+    try:
+        queries = {k: q for k, q in sharded_queries(scope, "workload", False, 0.95, sorted(existing)).items()
+                   if k.split("#")[0] == "requests"}
+        rows = telemetry_for(cluster).instant(queries, window=HEALTH_WINDOW, query_time=options.query_time)
+    except TelemetryError as exc:
+        return HealthReport(namespace_health(workloads, None, names), error=exc.message)
+    traffic = TrafficData(requests=[r for part in rows.values() for r in part])
+    graph = build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances)
+    return HealthReport(namespace_health(workloads, graph, names))

@@ -94,7 +94,10 @@ class NamespaceSummary:
     validation_errors: int = 0
     validation_warnings: int = 0
     invalid_objects: int = 0
-    health: str | None = None  # filled by the graph/health work; None = unknown
+    health: str | None = None  # Healthy | Degraded | Failure | NA; None = not computed
+    health_summary: str = ""  # "5 healthy, 1 failure"
+    health_problems: list[str] = field(default_factory=list)  # "reviews-v2: 0 of 2 pods ready"
+    health_error: str = ""  # why request health is missing (availability is still filled)
 
 
 def namespace_summaries(view: MeshView, q: str = "") -> list[NamespaceSummary]:
@@ -120,6 +123,22 @@ def namespace_summaries(view: MeshView, q: str = "") -> list[NamespaceSummary]:
     if q:
         result = [r for r in result if q.lower() in r.name.lower()]
     return result
+
+
+def attach_health(user, view: MeshView, rows: list[NamespaceSummary]) -> str:
+    """Fill health on ``rows`` (one telemetry query for all of them). Returns why request
+    health is missing ("" when it is not); availability is filled either way."""
+    from apps.graphs.selectors import namespace_health_for_user
+
+    if not rows:
+        return ""
+    report = namespace_health_for_user(user, view.cluster, view.full, [r.name for r in rows])
+    for row in rows:
+        h = report.namespaces.get(row.name)
+        if h is not None:
+            row.health, row.health_summary, row.health_problems = h.status, h.summary, h.problems
+        row.health_error = report.error
+    return report.error
 
 
 def get_namespace(view: MeshView, name: str) -> Namespace:

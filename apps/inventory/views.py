@@ -52,9 +52,11 @@ def _ns_arg(namespace: str) -> str | None:
 @cluster_page
 def namespace_list(request, view):
     q = request.GET.get("q", "").strip()
-    rows = selectors.namespace_summaries(view, q)
-    return render(request, "inventory/namespace_list.html",
-                  {"cluster": view.cluster, "page": paginate(request, rows), "q": q, "all": ALL})
+    page = paginate(request, selectors.namespace_summaries(view, q))
+    health_error = selectors.attach_health(request.user, view, list(page.object_list))
+    return render(request, "inventory/namespace_list.html", {
+        "cluster": view.cluster, "page": page, "q": q, "all": ALL, "health_error": health_error,
+    })
 
 
 @cluster_page

@@ -38,6 +38,12 @@ def test_admin_sees_every_namespace_and_the_admin_link(portal, chromium_path):
             "rows => rows.map(r => r.dataset.namespace)")
         assert {"bookinfo", "istio-system", "grpc-demo"} <= set(names)
         assert page.get_by_role("link", name="Admin", exact=True).is_visible()
+        # health colours: gRPC demo fails 15% of calls, Bookinfo's details answers 2% 503
+        grpc = page.locator('table.namespaces tr[data-namespace="grpc-demo"] .health')
+        assert grpc.inner_text().strip() == "Failure"
+        assert grpc.evaluate("e => getComputedStyle(e.querySelector('.dot')).backgroundColor") == "rgb(197, 34, 31)"
+        bookinfo = page.locator('table.namespaces tr[data-namespace="bookinfo"]')
+        assert "Degraded" in bookinfo.inner_text() and "details-v1: 2.0% errors inbound" in bookinfo.inner_text()
         screenshot(page, "overview-admin")
 
 

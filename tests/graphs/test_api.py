@@ -85,7 +85,7 @@ def test_prometheus_down_is_a_clear_503(api_client, cluster_admin, sim_cluster, 
     sim_cluster.save()
     resp = api_client(cluster_admin).get(URL, {"namespaces": "bookinfo"})
     assert resp.status_code == 503
-    assert "unreachable" in resp.json()["error"]
+    assert "Connection refused" in resp.json()["error"] and "is Prometheus running" in resp.json()["error"]
 
 
 def test_prometheus_slow_is_a_clear_504(api_client, cluster_admin, sim_cluster, fake_mesh, settings):

@@ -165,3 +165,35 @@ def test_cluster_with_bad_credentials_answers_503_not_500(page_client, api_clien
     assert response.status_code == 503 and "rejected the credentials" in response.content.decode()
     response = api_client(admin).get("/api/clusters/broken/namespaces/")
     assert response.status_code == 503 and response.json()["code"] == "unauthorized"
+
+
+def test_namespace_health_from_pod_readiness_on_the_real_cluster(api_client, page_client, people, mesh_namespaces,
+                                                                kube_apiserver):
+    """No kubelet: the pods of a new Deployment stay Pending, so it has 0 of 2 ready and its
+    namespace fails; the good namespace's pods were marked ready, so it is healthy. The
+    cluster has no Prometheus, so request health is missing and the page says why."""
+    stuck = f"stuck-{uuid.uuid4().hex[:6]}"
+    http = kube_apiserver.http()
+    r = http.post(f"{kube_apiserver.url}/api/v1/namespaces",
+                  json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": stuck}})
+    assert r.ok, r.text
+    try:
+        labels = {"app": "web", "version": "v1"}
+        apply(kube_apiserver, [{
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web-v1", "namespace": stuck},
+            "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "web", "image": "web:1"}]}}},
+        }])
+        rows = {r["name"]: r for r in api_client(people["admin"]).get("/api/clusters/real/namespaces/").json()["results"]}
+        assert rows[stuck]["health"] == "Failure"
+        assert rows[stuck]["health_problems"] == ["web-v1: 0 of 2 pods ready"]
+        assert rows[mesh_namespaces["good"]]["health"] == "Healthy"
+        assert "no Prometheus URL" in rows[stuck]["health_error"]
+        html = page_client(people["admin"]).get("/clusters/real/namespaces/").content.decode()
+        assert "Request health is not shown" in html and "web-v1: 0 of 2 pods ready" in html
+        # the viewer (good namespace only) learns nothing about it
+        names = [r["name"] for r in api_client(people["viewer"]).get("/api/clusters/real/namespaces/").json()["results"]]
+        assert names == [mesh_namespaces["good"]]
+    finally:
+        http.delete(f"{kube_apiserver.url}/api/v1/namespaces/{stuck}")

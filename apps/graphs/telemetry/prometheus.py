@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from apps.clusters.prometheus_probe import describe_requests_error
+
 from .base import TelemetryBadResponse, TelemetryTimeout, TelemetryUnavailable
 from .query import Query, Row, Series
 
@@ -76,7 +78,7 @@ class PrometheusTelemetry:
                 "try a shorter duration or fewer namespaces"
             ) from None
         except requests.RequestException as exc:
-            raise TelemetryUnavailable(f"Prometheus at {self.url} is unreachable: {exc.__class__.__name__}") from None
+            raise TelemetryUnavailable(describe_requests_error(exc, self.url, self.timeout).message) from None
         try:
             body = resp.json()
         except ValueError:

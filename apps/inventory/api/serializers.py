@@ -16,7 +16,11 @@ class NamespaceSummarySerializer(serializers.Serializer):
     validation_errors = serializers.IntegerField()
     validation_warnings = serializers.IntegerField()
     invalid_objects = serializers.IntegerField()
-    health = serializers.CharField(allow_null=True, help_text="Filled by the graph/health work; null = unknown")
+    health = serializers.CharField(allow_null=True, help_text="Healthy, Degraded, Failure or NA (no data)")
+    health_summary = serializers.CharField(help_text="Workloads per status, e.g. '5 healthy, 1 failure'")
+    health_problems = serializers.ListField(child=serializers.CharField(),
+                                            help_text="Unhealthy workloads and why, worst first")
+    health_error = serializers.CharField(default="", help_text="Why request health is missing, if it is")
 
 
 class PodSerializer(serializers.Serializer):

@@ -55,13 +55,24 @@ class ClusterMeshMixin:
 
 
 @extend_schema_view(get=extend_schema(
-    summary="Namespaces of a cluster with injection state, counts and validation counts",
+    summary="Namespaces of a cluster with health, injection state, counts and validation counts",
+    description="Health is the worst workload's: pods ready vs desired, and request error rates over the "
+                "last minute against the cluster's tolerances. If Prometheus cannot be read, health is "
+                "availability only and `health_error` says why.",
     parameters=[Q_PARAM], responses={200: NamespaceSummarySerializer(many=True), **ERRORS}, tags=["inventory"]))
 class NamespaceListAPI(ClusterMeshMixin, generics.ListAPIView):
     serializer_class = NamespaceSummarySerializer
 
     def get_queryset(self):
         return selectors.namespace_summaries(self.mesh(), self.request.query_params.get("q", "").strip())
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        rows = page if page is not None else queryset
+        error = selectors.attach_health(self.request.user, self.mesh(), list(rows))  # this page only
+        for row in rows:
+            row.health_error = error
+        return page
 
 
 @extend_schema_view(get=extend_schema(

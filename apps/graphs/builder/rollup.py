@@ -1,0 +1,105 @@
+"""Namespace health: workload availability and request health, rolled up. Pure.
+
+Kiali's overview colours a namespace by the worst of its apps, and an app's
+health by the worst of (pods available vs desired, request error rates against
+the tolerances). Meshdeck rolls up per workload, which is the unit an operator
+acts on (scale it, roll it back, shift traffic away from it):
+
+- availability: desired 0 -> NA (scaled to zero); 0 ready of N -> Failure;
+  fewer ready than desired -> Degraded; all ready -> Healthy.
+- requests: the status the graph builder gave the workload's node (inbound and
+  outbound, Kiali's tolerances); no traffic -> NA.
+- a workload's status is the worse of the two; a namespace's is its worst
+  workload's, with the count of workloads per status and the reasons.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from apps.clusters.inventory import Workload
+
+from .health import DEGRADED, FAILURE, HEALTHY, NA, worst
+from .model import Graph
+
+STATUSES = (FAILURE, DEGRADED, HEALTHY, NA)
+
+
+@dataclass
+class NamespaceHealth:
+    status: str = NA
+    workloads: dict[str, int] = field(default_factory=lambda: {s: 0 for s in STATUSES})
+    problems: list[str] = field(default_factory=list)  # "reviews-v2: 0 of 2 pods ready", worst first
+
+    @property
+    def summary(self) -> str:
+        parts = [f"{n} {s.lower()}" for s, n in self.workloads.items() if n and s != NA]
+        return ", ".join(parts) or "no data"
+
+
+def availability(workload: Workload) -> tuple[str, str]:
+    """(status, reason); reason is "" when healthy or unknown."""
+    desired, ready = workload.replicas, workload.ready_replicas
+    if desired <= 0:
+        return NA, ""
+    if ready <= 0:
+        return FAILURE, f"0 of {desired} pods ready"
+    if ready < desired:
+        return DEGRADED, f"{ready} of {desired} pods ready"
+    return HEALTHY, ""
+
+
+def _error_percent(by_protocol: dict[str, dict[str, float]]) -> float:
+    total = errors = 0.0
+    for protocol, codes in by_protocol.items():
+        for code, rate in codes.items():
+            total += rate
+            if protocol == "grpc":
+                errors += rate if code not in ("0", "") else 0.0
+            elif code == "-" or code == "0" or code[:1] in ("4", "5"):
+                errors += rate
+    return errors / total * 100.0 if total > 0 else 0.0
+
+
+def _request_reason(health: dict) -> str:
+    parts = []
+    for direction in ("inbound", "outbound"):
+        codes = (health.get("requests") or {}).get(direction) or {}
+        pct = _error_percent(codes)
+        if pct > 0:
+            parts.append(f"{pct:.1f}% errors {direction}")
+    return ", ".join(parts)
+
+
+def namespace_health(workloads: Iterable[Workload], graph: Graph | None,
+                     namespaces: Iterable[str]) -> dict[str, NamespaceHealth]:
+    """Health per namespace. ``graph``: a workload graph of (at least) these namespaces, or
+    None when telemetry could not be read (availability only)."""
+    result = {ns: NamespaceHealth() for ns in namespaces}
+    request_health: dict[tuple[str, str], dict] = {}
+    if graph is not None:
+        for node in graph.nodes.values():
+            if node.node_type == "workload" and node.health:
+                request_health[(node.namespace, node.workload)] = node.health
+    ranked: dict[str, list[tuple[int, str]]] = {ns: [] for ns in result}
+    order = {FAILURE: 0, DEGRADED: 1}
+    for w in workloads:
+        row = result.get(w.namespace)
+        if row is None:
+            continue
+        avail, avail_reason = availability(w)
+        req = request_health.get((w.namespace, w.name))
+        req_status = req["status"] if req else NA
+        status = worst(avail, req_status)
+        row.workloads[status] += 1
+        row.status = worst(row.status, status)
+        if status in order:
+            reasons = [r for r in (avail_reason if avail in order else "",
+                                   _request_reason(req) if req and req_status in order else "") if r]
+            ranked[w.namespace].append((order[status], f"{w.name}: {'; '.join(reasons)}"))
+    for ns, items in ranked.items():
+        result[ns].problems = [text for _, text in sorted(items)]
+    return result
+
+
+__all__ = ["NamespaceHealth", "availability", "namespace_health", "HEALTHY", "DEGRADED", "FAILURE", "NA"]
