@@ -45,8 +45,10 @@ def edge(src, dst, svc, rate, *, codes=(("200", 1.0),), protocol="http", mtls=1.
                               "response_flags": flags, "connection_security_policy": policy, "pod": f"p{pod}"}
                     r = rate * share * pshare / pods
                     if protocol == "tcp":
-                        out.append(Sample("istio_tcp_sent_bytes_total", labels, r))
-                        out.append(Sample("istio_tcp_received_bytes_total", labels, r * 4))
+                        # Istio's L4 counters are named from the server's side: "received" is
+                        # what the client sent (rate), "sent" is the reply (4x here)
+                        out.append(Sample("istio_tcp_received_bytes_total", labels, r))
+                        out.append(Sample("istio_tcp_sent_bytes_total", labels, r * 4))
                         continue
                     if grpc and protocol == "grpc":
                         # grpc: split statuses given as codes=(("200", share),) + grpc list

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 UNKNOWN = "unknown"
@@ -112,6 +113,7 @@ class Graph:
         return [e for e in self.edges.values() if e.source == node_id]
 
 
+@lru_cache(maxsize=65536)  # pure; a big graph asks the same ~8 label tuples per edge many times
 def node_identity(
     cluster: str, svc_ns: str, svc: str, wl_ns: str, wl: str, app: str, version: str, graph_type: str
 ) -> tuple[str, str]:

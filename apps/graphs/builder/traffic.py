@@ -118,7 +118,13 @@ def add_request_rows(graph: Graph, rows: list[Row]) -> None:
 
 
 def add_tcp_rows(graph: Graph, sent: list[Row], received: list[Row]) -> None:
-    for rows, key in ((sent, "tcp"), (received, "tcpReceived")):
+    """TCP edges. ``sent``/``received`` are Istio's ``istio_tcp_sent_bytes_total`` /
+    ``istio_tcp_received_bytes_total`` rows. Istio names them from the server's side
+    (istio/istio#32399): *received* is what the source sent. So, as Kiali's default
+    (rateTcp=sent reads istio_tcp_received_bytes_total), an edge's ``tcp`` rate is the
+    received counter, bytes the source sent; ``tcpReceived`` is the reply, bytes it got back.
+    """
+    for rows, key in ((received, "tcp"), (sent, "tcpReceived")):
         for row in rows:
             if not row.value > 0:
                 continue
