@@ -8,7 +8,7 @@ from apps.accounts.selectors import namespace_visibility
 from apps.clusters.inventory import Inventory
 
 from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
-from .builder.rollup import NamespaceHealth, namespace_health
+from .builder.rollup import NamespaceHealth, namespace_health, workload_health
 from .telemetry import parse_duration
 from .telemetry.factory import telemetry_for
 from .telemetry.base import TelemetryError
@@ -237,19 +237,10 @@ class HealthReport:
     error: str = ""  # why request health is missing (availability is still shown)
 
 
-def namespace_health_for_user(user, cluster, inventory: Inventory, namespaces: list[str]) -> HealthReport:
-    """Health of ``namespaces`` (already narrowed to what the user may see) over the last minute.
-
-    One request-rate query (the graph's, without latency, TCP or mTLS: health
-    needs response codes only), the workload graph built from it, then rolled
-    up per namespace. If telemetry fails, availability alone is reported with
-    the reason, so the page still says which workloads have no ready pods.
-    """
+def _health_graph(user, cluster, inventory: Inventory, names: list[str]) -> tuple[Graph | None, str]:
+    """The workload graph behind health: one request-rate query (no latency, TCP or mTLS:
+    health needs response codes only). (None, why) when telemetry cannot be read."""
     visible = namespace_visibility(user, cluster)
-    names = [ns for ns in namespaces if visible(ns)]
-    workloads = [w for w in inventory.workloads if w.namespace in set(names)]
-    if not names:
-        return HealthReport({})
     existing = {ns.name for ns in inventory.namespaces}
     scope = None if set(names) >= existing else names
     options = GraphOptions(namespaces=tuple(names), graph_type="workload", inject_service_nodes=False,
@@ -259,7 +250,33 @@ def namespace_health_for_user(user, cluster, inventory: Inventory, namespaces: l
                    if k.split("#")[0] == "requests"}
         rows = telemetry_for(cluster).instant(queries, window=HEALTH_WINDOW, query_time=options.query_time)
     except TelemetryError as exc:
-        return HealthReport(namespace_health(workloads, None, names), error=exc.message)
+        return None, exc.message
     traffic = TrafficData(requests=[r for part in rows.values() for r in part])
-    graph = build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances)
-    return HealthReport(namespace_health(workloads, graph, names))
+    return build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances), ""
+
+
+def namespace_health_for_user(user, cluster, inventory: Inventory, namespaces: list[str]) -> HealthReport:
+    """Health of ``namespaces`` over the last minute, rolled up from their workloads.
+
+    If telemetry fails, availability alone is reported with the reason, so the
+    page still says which workloads have no ready pods.
+    """
+    visible = namespace_visibility(user, cluster)
+    names = [ns for ns in namespaces if visible(ns)]
+    if not names:
+        return HealthReport({})
+    workloads = [w for w in inventory.workloads if w.namespace in set(names)]
+    graph, error = _health_graph(user, cluster, inventory, names)
+    return HealthReport(namespace_health(workloads, graph, names), error=error)
+
+
+def workload_health_for_user(user, cluster, inventory: Inventory, workloads: list) -> tuple[dict, str]:
+    """({(namespace, name): WorkloadHealth}, why request health is missing) for ``workloads``
+    (already narrowed to the user's namespaces): one query over their namespaces."""
+    visible = namespace_visibility(user, cluster)
+    workloads = [w for w in workloads if visible(w.namespace)]
+    if not workloads:
+        return {}, ""
+    names = sorted({w.namespace for w in workloads})
+    graph, error = _health_graph(user, cluster, inventory, names)
+    return workload_health(workloads, graph), error

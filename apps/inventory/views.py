@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from apps.clusters.gateway import GatewayError, ObjectNotFound
-from apps.graphs.selectors import workload_traffic
+from apps.graphs.selectors import workload_health_for_user, workload_traffic
 from apps.graphs.telemetry.base import TelemetryError
 from apps.clusters.selectors import get_cluster_for_user
 
@@ -63,9 +63,13 @@ def namespace_list(request, view):
 def workload_list(request, view, namespace):
     q = request.GET.get("q", "").strip()
     rows = [(w, selectors.sidecar_state(w)) for w in selectors.workload_list(view, _ns_arg(namespace), q)]
+    page = paginate(request, rows)
+    health, health_error = workload_health_for_user(request.user, view.cluster, view.full,
+                                                    [w for w, _ in page.object_list])  # this page only
+    page.object_list = [(w, sidecar, health.get((w.namespace, w.name))) for w, sidecar in page.object_list]
     return render(request, "inventory/workload_list.html", {
-        "cluster": view.cluster, "namespace": namespace, "all": ALL, "q": q, "page": paginate(request, rows),
-        "namespaces": [n.name for n in view.inventory.namespaces],
+        "cluster": view.cluster, "namespace": namespace, "all": ALL, "q": q, "page": page,
+        "namespaces": [n.name for n in view.inventory.namespaces], "health_error": health_error,
     })
 
 

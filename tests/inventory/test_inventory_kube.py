@@ -190,6 +190,9 @@ def test_namespace_health_from_pod_readiness_on_the_real_cluster(api_client, pag
         assert rows[stuck]["health_problems"] == ["web-v1: 0 of 2 pods ready"]
         assert rows[mesh_namespaces["good"]]["health"] == "Healthy"
         assert "no Prometheus URL" in rows[stuck]["health_error"]
+        workloads = api_client(people["admin"]).get(f"/api/clusters/real/namespaces/{stuck}/workloads/").json()["results"]
+        assert [(w["name"], w["health"], w["health_reason"]) for w in workloads] == [
+            ("web-v1", "Failure", "0 of 2 pods ready")]
         html = page_client(people["admin"]).get("/clusters/real/namespaces/").content.decode()
         assert "Request health is not shown" in html and "web-v1: 0 of 2 pods ready" in html
         # the viewer (good namespace only) learns nothing about it

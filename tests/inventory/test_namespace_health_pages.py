@@ -53,3 +53,20 @@ def test_prometheus_down_falls_back_to_pod_availability_with_a_notice(page_clien
     assert "health-healthy" in _row(html, "grpc-demo")  # its pods are all ready; its errors are unknown now
     row = api_client(cluster_admin).get("/api/clusters/demo/namespaces/?q=bookinfo").json()["results"][0]
     assert row["health"] == "Healthy" and "refused" in row["health_error"].lower()
+
+
+def _wl_row(html, key):
+    start = html.index(f'data-workload="{key}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def test_workloads_page_and_api_show_each_workloads_health(page_client, api_client, cluster_admin, viewer):
+    html = page_client(cluster_admin).get("/clusters/demo/namespaces/-/workloads/").content.decode()
+    details = _wl_row(html, "bookinfo/details-v1")
+    assert "health-degraded" in details and "2.0% errors inbound" in details
+    assert "health-failure" in _wl_row(html, "grpc-demo/grpc-server-v1")
+    assert "health-healthy" in _wl_row(html, "helloworld/helloworld-v1")
+    rows = {r["name"]: r for r in api_client(viewer).get("/api/clusters/demo/namespaces/-/workloads/").json()["results"]}
+    assert set(r["namespace"] for r in rows.values()) == {"bookinfo"}
+    assert rows["details-v1"]["health"] == "Degraded" and rows["details-v1"]["health_reason"] == "2.0% errors inbound"
+    assert rows["reviews-v1"]["health"] == "Healthy" and rows["reviews-v1"]["health_reason"] == ""

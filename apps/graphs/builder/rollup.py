@@ -71,35 +71,49 @@ def _request_reason(health: dict) -> str:
     return ", ".join(parts)
 
 
-def namespace_health(workloads: Iterable[Workload], graph: Graph | None,
-                     namespaces: Iterable[str]) -> dict[str, NamespaceHealth]:
-    """Health per namespace. ``graph``: a workload graph of (at least) these namespaces, or
+@dataclass(frozen=True)
+class WorkloadHealth:
+    status: str
+    reason: str = ""  # "0 of 2 pods ready; 12.0% errors inbound" when not healthy
+
+
+def workload_health(workloads: Iterable[Workload], graph: Graph | None) -> dict[tuple[str, str], WorkloadHealth]:
+    """Health per (namespace, workload name). ``graph``: a workload graph covering them, or
     None when telemetry could not be read (availability only)."""
-    result = {ns: NamespaceHealth() for ns in namespaces}
     request_health: dict[tuple[str, str], dict] = {}
     if graph is not None:
         for node in graph.nodes.values():
             if node.node_type == "workload" and node.health:
                 request_health[(node.namespace, node.workload)] = node.health
-    ranked: dict[str, list[tuple[int, str]]] = {ns: [] for ns in result}
-    order = {FAILURE: 0, DEGRADED: 1}
+    bad = (FAILURE, DEGRADED)
+    result = {}
     for w in workloads:
-        row = result.get(w.namespace)
-        if row is None:
-            continue
         avail, avail_reason = availability(w)
         req = request_health.get((w.namespace, w.name))
         req_status = req["status"] if req else NA
         status = worst(avail, req_status)
-        row.workloads[status] += 1
-        row.status = worst(row.status, status)
-        if status in order:
-            reasons = [r for r in (avail_reason if avail in order else "",
-                                   _request_reason(req) if req and req_status in order else "") if r]
-            ranked[w.namespace].append((order[status], f"{w.name}: {'; '.join(reasons)}"))
+        reasons = [r for r in (avail_reason if avail in bad else "",
+                               _request_reason(req) if req and req_status in bad else "") if r]
+        result[(w.namespace, w.name)] = WorkloadHealth(status, "; ".join(reasons))
+    return result
+
+
+def namespace_health(workloads: Iterable[Workload], graph: Graph | None,
+                     namespaces: Iterable[str]) -> dict[str, NamespaceHealth]:
+    """Health per namespace: its worst workload's, with counts and the unhealthy ones, worst first."""
+    result = {ns: NamespaceHealth() for ns in namespaces}
+    ranked: dict[str, list[tuple[int, str]]] = {ns: [] for ns in result}
+    order = {FAILURE: 0, DEGRADED: 1}
+    workloads = [w for w in workloads if w.namespace in result]
+    for (ns, name), h in workload_health(workloads, graph).items():
+        row = result[ns]
+        row.workloads[h.status] += 1
+        row.status = worst(row.status, h.status)
+        if h.status in order:
+            ranked[ns].append((order[h.status], f"{name}: {h.reason}"))
     for ns, items in ranked.items():
         result[ns].problems = [text for _, text in sorted(items)]
     return result
 
 
-__all__ = ["NamespaceHealth", "availability", "namespace_health", "HEALTHY", "DEGRADED", "FAILURE", "NA"]
+__all__ = ["NamespaceHealth", "WorkloadHealth", "availability", "namespace_health", "workload_health", "HEALTHY", "DEGRADED", "FAILURE", "NA"]

@@ -46,6 +46,25 @@ class WorkloadSerializer(serializers.Serializer):
     sidecar_inject = serializers.BooleanField(allow_null=True, help_text="The pod template's sidecar.istio.io/inject")
     pod_count = serializers.SerializerMethodField()
     resource_version = serializers.CharField(allow_blank=True)
+    health = serializers.SerializerMethodField(
+        help_text="Lists only: Healthy, Degraded, Failure or NA (pods ready vs desired, and request errors over "
+                  "the last minute against the cluster's tolerances); null where not computed")
+    health_reason = serializers.SerializerMethodField(help_text="Why it is not healthy, e.g. '0 of 2 pods ready'")
+    health_error = serializers.SerializerMethodField(help_text="Why request health is missing, if it is")
+
+    def _health(self, obj):
+        return (self.context.get("health") or {}).get((obj.namespace, obj.name))
+
+    def get_health(self, obj) -> str | None:
+        h = self._health(obj)
+        return h.status if h else None
+
+    def get_health_reason(self, obj) -> str:
+        h = self._health(obj)
+        return h.reason if h else ""
+
+    def get_health_error(self, obj) -> str:
+        return self.context.get("health_error", "")
 
     def get_sidecar(self, obj) -> str:
         from apps.inventory.selectors import sidecar_state

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from apps.clusters.gateway import GatewayError, ObjectNotFound
 from apps.clusters.selectors import get_cluster_for_user
 from apps.core.request_id import get_request_id
+from apps.graphs.selectors import workload_health_for_user
 from apps.inventory import selectors
 
 from .serializers import (
@@ -84,6 +85,17 @@ class WorkloadListAPI(ClusterMeshMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.workload_list(self.mesh(), self.namespace_arg(), self.request.query_params.get("q", "").strip())
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        view = self.mesh()
+        self._health = workload_health_for_user(self.request.user, view.cluster, view.full,
+                                                list(page if page is not None else queryset))  # this page only
+        return page
+
+    def get_serializer_context(self):
+        health, error = getattr(self, "_health", ({}, ""))
+        return {**super().get_serializer_context(), "health": health, "health_error": error}
 
 
 @extend_schema_view(get=extend_schema(
