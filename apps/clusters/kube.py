@@ -439,6 +439,18 @@ def service_from_json(obj: dict[str, Any]) -> Service:
     )
 
 
+def _sorted_namespaces(items: Iterable[dict[str, Any]]) -> list[Namespace]:
+    return sorted((namespace_from_json(o) for o in items), key=lambda n: n.name)
+
+
+def _sorted_services(items: Iterable[dict[str, Any]]) -> list[Service]:
+    return sorted((service_from_json(o) for o in items), key=lambda s: (s.namespace, s.name))
+
+
+def _istio_order(o: IstioObject) -> tuple[str, str, str]:
+    return (o.namespace, o.kind, o.name)
+
+
 def istio_object_from_json(kind: str, obj: dict[str, Any]) -> IstioObject:
     meta = _meta(obj)
     kept = {k: meta[k] for k in _KEPT_METADATA if k in meta}
@@ -584,8 +596,7 @@ class KubernetesGateway:
         return str(info.get("gitVersion") or "")
 
     def list_namespaces(self) -> list[Namespace]:
-        items = self._list(self.core.list_namespace, "listing namespaces")
-        return sorted((namespace_from_json(o) for o in items), key=lambda n: n.name)
+        return _sorted_namespaces(self._list(self.core.list_namespace, "listing namespaces"))
 
     def get_namespace(self, name: str) -> Namespace:
         return namespace_from_json(self._call(self.core.read_namespace, f"reading namespace {name}", name=name))
@@ -607,9 +618,8 @@ class KubernetesGateway:
         raise ObjectNotFound(f"{kind} {namespace}/{name} does not exist.")
 
     def list_services(self, namespace: str | None = None) -> list[Service]:
-        items = self._list_kind(self.core.list_service_for_all_namespaces, self.core.list_namespaced_service,
-                                "services", namespace)
-        return sorted((service_from_json(o) for o in items), key=lambda s: (s.namespace, s.name))
+        return _sorted_services(self._list_kind(self.core.list_service_for_all_namespaces,
+                                                self.core.list_namespaced_service, "services", namespace))
 
     def _resources_of(self, group: str, version: str) -> set[str] | None:
         key = (group, version)
@@ -659,7 +669,7 @@ class KubernetesGateway:
                 items = self._list(self.custom.list_cluster_custom_object, f"listing {plural}",
                                    group=group, version=version, plural=plural)
             result.extend(istio_object_from_json(kind, o) for o in items)
-        result.sort(key=lambda o: (o.namespace, o.kind, o.name))
+        result.sort(key=_istio_order)
         return result
 
     def get_istio_object(self, kind: str, namespace: str, name: str) -> IstioObject:
@@ -712,12 +722,10 @@ class KubernetesGateway:
         workloads = workloads_from_json(raw["deployments"], raw["statefulsets"], raw["daemonsets"],
                                         raw["replicasets"], raw["pods"])
         return Inventory(
-            namespaces=sorted((namespace_from_json(o) for o in raw["namespaces"] if keep(_meta(o).get("name", ""))),
-                              key=lambda n: n.name),
+            namespaces=[n for n in _sorted_namespaces(raw["namespaces"]) if keep(n.name)],
             workloads=[w for w in workloads if keep(w.namespace)],
-            services=sorted((service_from_json(o) for o in raw["services"] if keep(_meta(o).get("namespace", ""))),
-                            key=lambda s: (s.namespace, s.name)),
-            istio_objects=sorted((o for o in istio if keep(o.namespace)), key=lambda o: (o.namespace, o.kind, o.name)),
+            services=[s for s in _sorted_services(raw["services"]) if keep(s.namespace)],
+            istio_objects=sorted((o for o in istio if keep(o.namespace)), key=_istio_order),
         )
 
     # -- writes --------------------------------------------------------------

@@ -8,11 +8,11 @@ from apps.accounts.selectors import namespace_visibility
 from apps.clusters.inventory import Inventory
 
 from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
-from .builder.rollup import NamespaceHealth, namespace_health, workload_health
+from .builder.rollup import NamespaceHealth, WorkloadHealth, namespace_health, workload_health
 from .telemetry import parse_duration
 from .telemetry.factory import telemetry_for
 from .telemetry.base import TelemetryError
-from .telemetry.plan import TrafficData, fetch_traffic, sharded_queries
+from .telemetry.plan import fetch_traffic
 from .telemetry.series import Peer, fetch_series
 
 CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
@@ -228,35 +228,29 @@ def workload_traffic(
     return result
 
 
-HEALTH_WINDOW = 60  # seconds of traffic behind a namespace's request health
+HEALTH_WINDOW = 60  # seconds of traffic behind request health
 
 
-@dataclass
-class HealthReport:
-    namespaces: dict[str, NamespaceHealth]
-    error: str = ""  # why request health is missing (availability is still shown)
-
-
-def _health_graph(user, cluster, inventory: Inventory, names: list[str]) -> tuple[Graph | None, str]:
-    """The workload graph behind health: one request-rate query (no latency, TCP or mTLS:
-    health needs response codes only). (None, why) when telemetry cannot be read."""
-    visible = namespace_visibility(user, cluster)
+def _health_graph(cluster, inventory: Inventory, names: list[str], visible) -> tuple[Graph | None, str]:
+    """The workload graph behind health: only the request-rate query (health needs response
+    codes, not latency, TCP or mTLS). (None, why) when telemetry cannot be read."""
     existing = {ns.name for ns in inventory.namespaces}
-    scope = None if set(names) >= existing else names
     options = GraphOptions(namespaces=tuple(names), graph_type="workload", inject_service_nodes=False,
                            duration=HEALTH_WINDOW, query_time=int(time.time()))
     try:
-        queries = {k: q for k, q in sharded_queries(scope, "workload", False, 0.95, sorted(existing)).items()
-                   if k.split("#")[0] == "requests"}
-        rows = telemetry_for(cluster).instant(queries, window=HEALTH_WINDOW, query_time=options.query_time)
+        traffic = fetch_traffic(
+            telemetry_for(cluster), namespaces=None if set(names) >= existing else names, graph_type="workload",
+            inject_service_nodes=False, window=HEALTH_WINDOW, query_time=options.query_time,
+            mesh_namespaces=sorted(existing), only=("requests",),
+        )
     except TelemetryError as exc:
         return None, exc.message
-    traffic = TrafficData(requests=[r for part in rows.values() for r in part])
     return build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances), ""
 
 
-def namespace_health_for_user(user, cluster, inventory: Inventory, namespaces: list[str]) -> HealthReport:
-    """Health of ``namespaces`` over the last minute, rolled up from their workloads.
+def namespace_health_for_user(user, cluster, inventory: Inventory,
+                              namespaces: list[str]) -> tuple[dict[str, NamespaceHealth], str]:
+    """({namespace: NamespaceHealth}, why request health is missing) over the last minute.
 
     If telemetry fails, availability alone is reported with the reason, so the
     page still says which workloads have no ready pods.
@@ -264,19 +258,18 @@ def namespace_health_for_user(user, cluster, inventory: Inventory, namespaces: l
     visible = namespace_visibility(user, cluster)
     names = [ns for ns in namespaces if visible(ns)]
     if not names:
-        return HealthReport({})
-    workloads = [w for w in inventory.workloads if w.namespace in set(names)]
-    graph, error = _health_graph(user, cluster, inventory, names)
-    return HealthReport(namespace_health(workloads, graph, names), error=error)
+        return {}, ""
+    graph, error = _health_graph(cluster, inventory, names, visible)
+    return namespace_health(inventory.workloads, graph, names), error
 
 
-def workload_health_for_user(user, cluster, inventory: Inventory, workloads: list) -> tuple[dict, str]:
-    """({(namespace, name): WorkloadHealth}, why request health is missing) for ``workloads``
-    (already narrowed to the user's namespaces): one query over their namespaces."""
+def workload_health_for_user(user, cluster, inventory: Inventory,
+                             workloads: list) -> tuple[dict[tuple[str, str], WorkloadHealth], str]:
+    """({(namespace, name): WorkloadHealth}, why request health is missing) for ``workloads``:
+    one query over their namespaces."""
     visible = namespace_visibility(user, cluster)
     workloads = [w for w in workloads if visible(w.namespace)]
     if not workloads:
         return {}, ""
-    names = sorted({w.namespace for w in workloads})
-    graph, error = _health_graph(user, cluster, inventory, names)
+    graph, error = _health_graph(cluster, inventory, sorted({w.namespace for w in workloads}), visible)
     return workload_health(workloads, graph), error

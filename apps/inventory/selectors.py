@@ -132,13 +132,13 @@ def attach_health(user, view: MeshView, rows: list[NamespaceSummary]) -> str:
 
     if not rows:
         return ""
-    report = namespace_health_for_user(user, view.cluster, view.full, [r.name for r in rows])
+    health, error = namespace_health_for_user(user, view.cluster, view.full, [r.name for r in rows])
     for row in rows:
-        h = report.namespaces.get(row.name)
+        h = health.get(row.name)
         if h is not None:
             row.health, row.health_summary, row.health_problems = h.status, h.summary, h.problems
-        row.health_error = report.error
-    return report.error
+        row.health_error = error
+    return error
 
 
 def get_namespace(view: MeshView, name: str) -> Namespace:

@@ -59,3 +59,16 @@ def test_pods_not_ready_fail_even_without_telemetry():
 def test_only_the_asked_namespaces_are_reported():
     inv = bookinfo_inventory()
     assert set(namespace_health(inv.workloads, graph_of("workload"), ["istio-system"])) == {"istio-system"}
+
+
+@pytest.mark.parametrize("protocol, code, error", [
+    ("http", "200", False), ("http", "302", False), ("http", "404", True), ("http", "503", True),
+    ("http", "-", True),  # no response
+    ("grpc", "0", False), ("grpc", "14", True),
+    ("grpc", "200", False),  # transport OK and no grpc-status label: not an error
+    ("grpc", "503", True),  # transport failed
+])
+def test_one_error_rule_for_edges_and_health(protocol, code, error):
+    from apps.graphs.builder.traffic import is_error_code
+
+    assert is_error_code(protocol, code) is error

@@ -6,12 +6,13 @@ answers 2% 503 (5xx > 0% is Degraded), grpc-server-v1 answers 15% gRPC status 14
 """
 import pytest
 
+from tests.support.html import fragment
+
 pytestmark = pytest.mark.django_db
 
 
 def _row(html, namespace):
-    start = html.index(f'data-namespace="{namespace}"')
-    return html[start:html.index("</tr>", start)]
+    return fragment(html, f'data-namespace="{namespace}"', "</tr>")
 
 
 def test_namespaces_page_colours_each_namespace_and_names_the_cause(page_client, cluster_admin):
@@ -56,8 +57,7 @@ def test_prometheus_down_falls_back_to_pod_availability_with_a_notice(page_clien
 
 
 def _wl_row(html, key):
-    start = html.index(f'data-workload="{key}"')
-    return html[start:html.index("</tr>", start)]
+    return fragment(html, f'data-workload="{key}"', "</tr>")
 
 
 def test_workloads_page_and_api_show_each_workloads_health(page_client, api_client, cluster_admin, viewer):

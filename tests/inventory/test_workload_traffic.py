@@ -1,12 +1,13 @@
 """The workload page shows its inbound and outbound traffic (pinned Bookinfo scenario)."""
 import pytest
 
+from tests.support.html import fragment
+
 pytestmark = pytest.mark.django_db
 
 
 def _rows(html, table):
-    start = html.index(f'class="{table}"')
-    return html[start:html.index("</table>", start)]
+    return fragment(html, f'class="{table}"', "</table>")
 
 
 def test_reviews_v2_traffic_in_and_out(viewer, page_client):

@@ -21,6 +21,7 @@ from apps.clusters.inventory import Workload
 
 from .health import DEGRADED, FAILURE, HEALTHY, NA, worst
 from .model import Graph
+from .traffic import is_error_code
 
 STATUSES = (FAILURE, DEGRADED, HEALTHY, NA)
 
@@ -50,15 +51,10 @@ def availability(workload: Workload) -> tuple[str, str]:
 
 
 def _error_percent(by_protocol: dict[str, dict[str, float]]) -> float:
-    total = errors = 0.0
-    for protocol, codes in by_protocol.items():
-        for code, rate in codes.items():
-            total += rate
-            if protocol == "grpc":
-                errors += rate if code not in ("0", "") else 0.0
-            elif code == "-" or code == "0" or code[:1] in ("4", "5"):
-                errors += rate
-    return errors / total * 100.0 if total > 0 else 0.0
+    rates = [(is_error_code(protocol, code), rate) for protocol, codes in by_protocol.items()
+             for code, rate in codes.items()]
+    total = sum(rate for _, rate in rates)
+    return sum(rate for error, rate in rates if error) / total * 100.0 if total > 0 else 0.0
 
 
 def _request_reason(health: dict) -> str:

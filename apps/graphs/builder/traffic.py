@@ -20,6 +20,14 @@ def response_code(protocol: str, code: str, grpc_status: str | None) -> str:
     return grpc_status
 
 
+def is_error_code(protocol: str, code: str) -> bool:
+    """Does a (normalised, see ``response_code``) code count as an error? HTTP: 4xx, 5xx and
+    no response ("-"). gRPC: any non-OK status, or a 4xx/5xx transport failure."""
+    if protocol == "grpc":
+        return (len(code) == 3 and code[:1] in ("4", "5")) or (len(code) != 3 and code != "0")
+    return code == "-" or code[:1] in ("4", "5")
+
+
 def _is_bad_source(ns: str, wl: str, app: str) -> bool:
     return is_ok(ns) and not is_ok(wl) and not is_ok(app)
 
@@ -112,7 +120,7 @@ def add_request_rows(graph: Graph, rows: list[Row]) -> None:
                     _add(edge.rates, "httpNoResponse", value)
                 elif code[:1] in ("3", "4", "5"):
                     _add(edge.rates, f"http{code[0]}xx", value)
-            elif (len(code) == 3 and code[:1] in ("4", "5")) or (len(code) != 3 and code != "0"):
+            elif is_error_code(protocol, code):
                 _add(edge.rates, "grpcErr", value)
             _add_response(edge, code, flags, host, value)
 

@@ -206,20 +206,24 @@ def fetch_traffic(
     query_time: float,
     quantile: float = 0.95,
     mesh_namespaces: list[str] | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> TrafficData:
-    """Run the plan. ``mesh_namespaces`` (all namespaces of the mesh) enables sharding on big meshes."""
+    """Run the plan. ``mesh_namespaces`` (all namespaces of the mesh) enables sharding on big meshes.
+    ``only``: run just these queries (e.g. ``("requests",)`` for health); the rest stay empty."""
     queries = sharded_queries(namespaces, graph_type, inject_service_nodes, quantile, mesh_namespaces)
+    if only is not None:
+        queries = {k: q for k, q in queries.items() if k.split("#")[0] in only}
     sharded = source.instant(queries, window=window, query_time=query_time)
     rows: dict[str, list[Row]] = {}
     for key, part in sharded.items():
         rows.setdefault(key.split("#")[0], []).extend(part)
     return TrafficData(
-        requests=rows["requests"],
-        tcp_sent=rows["tcp_sent"],
-        tcp_received=rows["tcp_received"],
-        mtls_http=rows["mtls_http"],
-        mtls_tcp=rows["mtls_tcp"],
-        lat_sum=rows["lat_sum"],
+        requests=rows.get("requests", []),
+        tcp_sent=rows.get("tcp_sent", []),
+        tcp_received=rows.get("tcp_received", []),
+        mtls_http=rows.get("mtls_http", []),
+        mtls_tcp=rows.get("mtls_tcp", []),
+        lat_sum=rows.get("lat_sum", []),
         lat_count=rows.get("lat_count", []),
         lat_quantile={k[4:]: v for k, v in rows.items() if k.startswith("lat_") and k not in ("lat_sum", "lat_count")},
         quantile=quantile,

@@ -69,11 +69,8 @@ class NamespaceListAPI(ClusterMeshMixin, generics.ListAPIView):
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        rows = page if page is not None else queryset
-        error = selectors.attach_health(self.request.user, self.mesh(), list(rows))  # this page only
-        for row in rows:
-            row.health_error = error
-        return page
+        selectors.attach_health(self.request.user, self.mesh(), list(page if page is not None else queryset))
+        return page  # health computed for this page only
 
 
 @extend_schema_view(get=extend_schema(
