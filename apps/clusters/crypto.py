@@ -15,8 +15,13 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core.errors import MeshdeckError
 
-class CredentialsUnreadable(Exception):
+
+class CredentialsUnreadable(MeshdeckError):
+    code = "credentials_unreadable"
+    http_status = 503
+
     def __init__(self) -> None:
         super().__init__(
             "The stored cluster credentials cannot be decrypted with the configured keys "

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from apps.core.errors import MeshdeckError
+
 from .inventory import Inventory, IstioObject, Namespace, Service, Workload
 
 
-class GatewayError(Exception):
+class GatewayError(MeshdeckError):
     """A cluster call failed; ``str(err)`` is a message a person can act on."""
 
     code = "error"
     http_status = 502
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class ClusterUnreachable(GatewayError):

@@ -71,18 +71,7 @@ class Cluster(models.Model):
         return "kubeconfig" if creds.get("kubeconfig") else "token"
 
     def gateway(self):
-        """The ClusterGateway for this cluster (see apps.clusters.gateway)."""
-        if self.kind == self.Kind.SIMULATED:
-            from apps.simulator.gateway import SimulatorGateway
-            from apps.simulator.registry import get_mesh
+        """The ClusterGateway for this cluster (see apps.clusters.gateways)."""
+        from .gateways import gateway_for
 
-            return SimulatorGateway(get_mesh(f"cluster-{self.pk}", self.simulator_topology or "demo"))
-        from .kube import KubernetesGateway
-
-        creds = self.credentials
-        if creds.get("kubeconfig"):
-            return KubernetesGateway.from_kubeconfig(creds["kubeconfig"], context=self.kube_context or None)
-        return KubernetesGateway.from_token(
-            self.api_server_url, creds.get("token", ""), ca_pem=creds.get("ca_pem") or None,
-            verify=not creds.get("insecure_skip_tls_verify", False),
-        )
+        return gateway_for(self)

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 
 from apps.accounts.selectors import namespace_visibility
+from apps.core.errors import MeshdeckError
 from apps.clusters.inventory import Inventory
 
 from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
@@ -18,13 +19,11 @@ from .telemetry.series import Peer, fetch_series
 CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
 
 
-class GraphRequestError(Exception):
+class GraphRequestError(MeshdeckError):
     """Bad input; ``http_status`` is 400 or 404, ``message`` says what to fix."""
 
     def __init__(self, message: str, http_status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status
+        super().__init__(message, http_status=http_status, code="bad_request" if http_status == 400 else "not_found")
 
 
 @dataclass(frozen=True)

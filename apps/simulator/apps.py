@@ -6,3 +6,10 @@ class SimulatorConfig(AppConfig):
     label = "simulator"
     verbose_name = "Mesh simulator"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apps.clusters.gateways import register_gateway_factory
+
+        from .gateway import gateway_for_cluster
+
+        register_gateway_factory("simulated", gateway_for_cluster)

@@ -73,3 +73,14 @@ class SimulatorGateway:
 
     def inventory(self, namespaces: list[str] | None = None) -> Inventory:
         return self.mesh.inventory(namespaces)
+
+
+def mesh_for_cluster(cluster) -> SimulatedMesh:
+    """The one simulated mesh of a cluster (shared by its gateway and its telemetry)."""
+    from .registry import get_mesh
+
+    return get_mesh(f"cluster-{cluster.pk}", cluster.simulator_topology or "demo")
+
+
+def gateway_for_cluster(cluster) -> SimulatorGateway:
+    return SimulatorGateway(mesh_for_cluster(cluster))

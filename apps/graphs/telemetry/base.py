@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from apps.core.errors import MeshdeckError
+
 from .query import Query, Row, Series
 
 # Windows the graph offers (seconds): 1m default; 5m, 10m, 30m, 1h, 3h, 6h.
@@ -27,15 +29,11 @@ def parse_duration(raw: str | None) -> int:
     return seconds
 
 
-class TelemetryError(Exception):
+class TelemetryError(MeshdeckError):
     """Telemetry could not be read; ``message`` says why, ``http_status`` how the API answers."""
 
     http_status = 503
     code = "telemetry_unavailable"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class TelemetryUnavailable(TelemetryError):

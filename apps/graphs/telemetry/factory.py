@@ -9,10 +9,10 @@ from .simulator import SimulatorTelemetry
 
 
 def simulator_mesh(cluster):
-    from apps.simulator.registry import get_mesh
+    from apps.simulator.gateway import mesh_for_cluster
 
-    # Same key as Cluster.gateway(), so inventory and telemetry are one mesh.
-    return get_mesh(f"cluster-{cluster.pk}", cluster.simulator_topology or "demo")
+    # The same mesh as the cluster's gateway, so inventory and telemetry agree.
+    return mesh_for_cluster(cluster)
 
 
 def telemetry_for(cluster) -> TelemetrySource:
