@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.core.consumers import ClusterEventsConsumer
+from apps.live.consumers import ClusterEventsConsumer
 
 websocket_urlpatterns = [
     path("ws/clusters/<slug:cluster>/events/", ClusterEventsConsumer.as_asgi()),

@@ -39,12 +39,12 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.clusters",
+    "apps.meshconfig",
     "apps.simulator",
+    "apps.graphs",
+    "apps.inventory",
+    "apps.live",
 ]
-# Apps that land one by one; each is installed once its package exists.
-for _optional in ("apps.inventory", "apps.meshconfig", "apps.graphs"):
-    if (BASE_DIR / _optional.replace(".", "/") / "apps.py").exists():
-        INSTALLED_APPS.append(_optional)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -126,15 +126,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "clusters-check-connections": {
         "task": "apps.clusters.tasks.clusters_check_all",
-        "schedule": timedelta(seconds=env_int("CLUSTER_CHECK_INTERVAL_SECONDS", 300)),
+        "schedule": timedelta(seconds=env_int("CLUSTER_CHECK_INTERVAL_SECONDS", 300, minimum=1)),
     },
 }
-MESHDECK_INPROCESS_SCHEDULER = env_bool("MESHDECK_INPROCESS_SCHEDULER", False)
+# `manage.py runportal` runs the schedule in-process when tasks run eagerly (the embedded
+# default); set it on or off explicitly to override (off: nothing periodic runs there).
+MESHDECK_INPROCESS_SCHEDULER = env_bool("MESHDECK_INPROCESS_SCHEDULER", CELERY_TASK_ALWAYS_EAGER)
 
 # --- auth -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LockoutModelBackend"]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "core:overview"
+LOGIN_REDIRECT_URL = "inventory:overview"
 LOGOUT_REDIRECT_URL = "accounts:login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 # Lockout: N failed logins within the window, keyed by username AND client IP.
@@ -191,8 +193,9 @@ USE_I18N = True
 USE_TZ = True
 
 # Timeouts for calls to clusters and Prometheus (seconds).
-MESHDECK_KUBE_TIMEOUT = env_int("MESHDECK_KUBE_TIMEOUT", 10)
-MESHDECK_PROMETHEUS_TIMEOUT = env_int("MESHDECK_PROMETHEUS_TIMEOUT", 15)
+MESHDECK_KUBE_TIMEOUT = env_int("MESHDECK_KUBE_TIMEOUT", 10, minimum=1)  # every Kubernetes API call
+MESHDECK_PROMETHEUS_TIMEOUT = env_int("MESHDECK_PROMETHEUS_TIMEOUT", 15, minimum=1)  # connection tests
+GRAPH_PROMETHEUS_TIMEOUT = env_int("GRAPH_PROMETHEUS_TIMEOUT", 10, minimum=1)  # graph and health queries
 
 LOGGING = {
     "version": 1,

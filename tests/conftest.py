@@ -23,10 +23,8 @@ PASSWORD = "correct-horse-battery-staple"
 def _fresh_simulated_meshes():
     """Each test starts from the scenario's initial config."""
     yield
-    try:
-        from apps.simulator.registry import reset_meshes
-    except ImportError:
-        return
+    from apps.simulator.registry import reset_meshes
+
     reset_meshes()
 
 

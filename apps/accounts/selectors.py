@@ -64,11 +64,6 @@ def namespace_role(user, cluster, namespace: str) -> Role | None:
     return Role(best) if best is not None else None
 
 
-def has_namespace_role(user, cluster, namespace: str, role: Role) -> bool:
-    held = namespace_role(user, cluster, namespace)
-    return held is not None and held >= role
-
-
 def namespace_visibility(user, cluster) -> Callable[[str], bool]:
     """A fast predicate: may this user see namespace X of this cluster?"""
     if getattr(user, "is_superuser", False) and user.is_active:
@@ -99,7 +94,9 @@ def cluster_role(user, cluster) -> Role | None:
 
 
 def is_cluster_admin(user, cluster) -> bool:
-    """Cluster settings and grants: superusers, or admins over every namespace ('*')."""
-    if getattr(user, "is_superuser", False) and user.is_active:
+    """Cluster settings and grants: active superusers, or active admins over every namespace ('*')."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
         return True
-    return any(p == "*" and r >= Role.ADMIN for p, r in _patterns(user, cluster)) if user.is_authenticated else False
+    return any(p == "*" and r >= Role.ADMIN for p, r in _patterns(user, cluster))

@@ -65,5 +65,11 @@ def decrypt_json(token: str) -> dict[str, Any]:
 
 
 def rotate(token: str) -> str:
-    """Re-encrypts with the current first key (after adding a new key in front)."""
-    return _fernet().rotate(token.encode()).decode()
+    """Re-encrypts with the current first key (after adding a new key in front).
+
+    Raises CredentialsUnreadable when no configured key can read ``token``.
+    """
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise CredentialsUnreadable() from exc

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .crypto import CredentialsUnreadable
+from .crypto import CredentialsUnreadable, rotate
 from .gateway import GatewayError
 from .kubeconfig import KubeconfigError, parse_kubeconfig
 from .models import Cluster
@@ -80,6 +80,26 @@ def cluster_update_credentials(
     cluster.kube_context = kube_context or ""
     cluster.save(update_fields=["credentials_encrypted", "api_server_url", "kube_context", "updated_at"])
     return cluster
+
+
+def clusters_reencrypt_credentials() -> tuple[list[str], list[str]]:
+    """Re-encrypt every cluster's credentials with the first key of MESHDECK_ENCRYPTION_KEYS.
+
+    The rotation procedure: put the new key first (keep the old ones after it), run this,
+    then drop the old keys. Returns (re-encrypted cluster names, names whose credentials no
+    configured key can read: their credentials must be entered again).
+    """
+    done, unreadable = [], []
+    for cluster in Cluster.objects.exclude(credentials_encrypted="").order_by("name"):
+        try:
+            token = rotate(cluster.credentials_encrypted)
+        except CredentialsUnreadable:
+            unreadable.append(cluster.name)
+            continue
+        with transaction.atomic():
+            Cluster.objects.filter(pk=cluster.pk).update(credentials_encrypted=token)
+        done.append(cluster.name)
+    return done, unreadable
 
 
 class ConnectionCheckFailed(GatewayError):

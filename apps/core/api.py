@@ -1,27 +1,154 @@
-"""API conventions shared by every app: errors are JSON with a message."""
+"""The API's one error shape, and the handler that gives every error that shape.
+
+Every error body is::
+
+    {"detail": "<what went wrong and what to do>", "code": "<stable code>",
+     "request_id": "<the X-Request-ID of this request>",
+     "errors": {"<field>": ["<message>", ...]}}        # input validation only
+
+``exception_handler`` (DRF's EXCEPTION_HANDLER) maps DRF's exceptions, Django's
+``Http404`` / ``PermissionDenied`` / ``ValidationError`` and every
+``MeshdeckError`` (gateway, telemetry, graph input, credentials) onto it, so a
+view raises and never builds an error body by hand. ``ERROR_RESPONSES`` and
+``error_responses()`` declare it in the OpenAPI schema.
+"""
 from __future__ import annotations
 
-from rest_framework import status
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from apps.clusters.gateway import GatewayError
-
+from .errors import MeshdeckError
 from .request_id import get_request_id
 
 
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error (OpenAPI component ``Error``)."""
+
+    detail = serializers.CharField(help_text="What went wrong, and what to do about it.")
+    code = serializers.CharField(help_text="A stable, machine-readable code, e.g. not_found, invalid, unreachable.")
+    request_id = serializers.CharField(help_text="The request's X-Request-ID; quote it when reporting a problem.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False,
+        help_text="Input validation only: field name (or non_field_errors) -> messages.",
+    )
+
+    class Meta:
+        ref_name = "Error"
+
+
+_DESCRIPTIONS = {
+    400: "Invalid input: `errors` names each bad field.",
+    401: "Not authenticated: log in, or send `Authorization: Bearer <token>`.",
+    403: "Authenticated, but not allowed to do this.",
+    404: "No such object, or not one you may see.",
+    405: "Method not allowed.",
+    409: "Conflict with the current state (somebody changed it first, or it is locked).",
+    415: "Unsupported media type: send JSON.",
+    422: "The cluster refused the object.",
+    429: "Too many attempts: wait and try again.",
+    502: "The cluster or Prometheus answered with an error.",
+    503: "The cluster or Prometheus cannot be reached, or its credentials cannot be read.",
+    504: "The cluster or Prometheus did not answer in time.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """``responses=`` entries for extend_schema: each status answers with an ``Error`` body."""
+    return {code: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS.get(code, "Error")) for code in statuses}
+
+
+# Statuses any authenticated endpoint can answer.
+ERROR_RESPONSES = error_responses(401, 403)
+
+
+def error_body(message: str, code: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": message, "code": code, "request_id": get_request_id()}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(
+    message: str, code: str, http_status: int = status.HTTP_400_BAD_REQUEST,
+    errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(error_body(message, code, errors), status=http_status, headers=headers)
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested ValidationError detail -> {"field" or "field.sub" or "items.0.x": [messages]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for k, v in _flatten(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for i, item in enumerate(detail):
+                for k, v in _flatten(item, f"{prefix}.{i}" if prefix else str(i)).items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def validation_summary(errors: dict[str, list[str]]) -> str:
+    parts = []
+    for field, messages in errors.items():
+        text = " ".join(messages)
+        parts.append(text if field == "non_field_errors" else f"{field}: {text}")
+    return "; ".join(parts) or "Invalid input."
+
+
+def validation_error_response(errors: dict[str, list[str]], http_status: int = 400) -> Response:
+    return error_response(validation_summary(errors), "invalid", http_status, errors=errors)
+
+
+_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.ParseError: "parse_error",
+    exceptions.Throttled: "throttled",
+}
+
+
 def exception_handler(exc, context):
-    """DRF errors keep their shape; cluster errors become a clear 4xx/5xx."""
-    if isinstance(exc, GatewayError):
-        return Response(
-            {"detail": exc.message, "code": exc.code, "request_id": get_request_id()},
-            status=exc.http_status,
-        )
-    response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict):
-        response.data.setdefault("request_id", get_request_id())
-    return response
-
-
-def error_response(message: str, code: str, http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    return Response({"detail": message, "code": code, "request_id": get_request_id()}, status=http_status)
+    """Every error the API raises, in the one shape. Returns None (-> 500) only for real bugs."""
+    if isinstance(exc, MeshdeckError):
+        return error_response(exc.message, exc.code, exc.http_status)
+    if isinstance(exc, Http404):
+        return error_response(str(exc) or "Not found.", "not_found", 404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return error_response(str(exc) or "You may not do this.", "permission_denied", 403)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return validation_error_response({k: [str(m) for m in v] for k, v in errors.items()})
+    if isinstance(exc, exceptions.ValidationError):
+        return validation_error_response(_flatten(exc.detail))
+    if isinstance(exc, exceptions.APIException):
+        code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), None) or str(
+            exc.default_code or "error")
+        headers = {}
+        # APIView.handle_exception already chose 401 (with this header) or 403.
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait:
+            headers["Retry-After"] = str(int(wait))
+        return error_response(str(exc.detail), code, exc.status_code, headers=headers or None)
+    return None

@@ -2,10 +2,12 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from apps.accounts.selectors import namespace_visibility
-from apps.clusters.gateway import GatewayError
 from apps.clusters.selectors import get_cluster_for_user
+from apps.core.errors import MeshdeckError
 
-GRAPH_TYPES = [("versionedApp", "Versioned app"), ("app", "App"), ("workload", "Workload"), ("service", "Service")]
+from .builder import GRAPH_TYPE_LABELS
+
+GRAPH_TYPES = list(GRAPH_TYPE_LABELS.items())
 DURATIONS = [("60s", "1m"), ("5m", "5m"), ("10m", "10m"), ("30m", "30m"), ("1h", "1h"), ("3h", "3h"), ("6h", "6h")]
 
 
@@ -17,7 +19,7 @@ def graph_page(request, name: str):
     error = ""
     try:
         namespaces = sorted(ns.name for ns in cluster.gateway().list_namespaces() if visible(ns.name))
-    except GatewayError as exc:  # the page still loads and says why there is no graph
+    except MeshdeckError as exc:  # the page still loads and says why there is no graph (e.g. credentials)
         namespaces, error = [], exc.message
     wanted = [n for n in request.GET.get("namespaces", "").split(",") if n in namespaces]
     graph_type = request.GET.get("graphType", "versionedApp")

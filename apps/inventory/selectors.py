@@ -1,79 +1,25 @@
 """Reads of a cluster's inventory, with authorization inside.
 
 Everything a page or API endpoint shows about namespaces, workloads and
-services comes from ``mesh_view(user, cluster)``: one gateway read of the whole
-cluster, validated as a whole (so a VirtualService in a visible namespace that
-routes to a Service in a hidden one is judged correctly), then narrowed to the
-namespaces the user may see. Objects, counts and validation messages of other
-namespaces never leave this module; references to hidden objects are dropped.
+services is read from a ``MeshView`` (``apps.meshconfig.meshview``): the whole
+cluster, validated as a whole, narrowed to the namespaces the user may see.
 A detail lookup outside the user's namespaces raises ``Http404``, exactly as for
 an object that does not exist.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Callable
+from dataclasses import dataclass, field
 
 from django.http import Http404
 
-from apps.accounts.selectors import namespace_visibility
-from apps.clusters.inventory import Inventory, IstioObject, Namespace, Service, Workload
+from apps.clusters.inventory import Namespace, Service, Workload
+from apps.meshconfig.meshview import MeshView, ObjectRef, refs
 from apps.meshconfig.references import (
     objects_for_service,
     objects_for_workload,
     services_for_workload,
     workloads_for_service,
 )
-from apps.meshconfig.validators import Check, MeshIndex, ObjectKey, ObjectValidation, validate
-
-
-@dataclass
-class MeshView:
-    """What one user may see of one cluster right now."""
-
-    cluster: object
-    inventory: Inventory  # visible namespaces only
-    index: MeshIndex  # the whole cluster: for resolving references, never shown as such
-    validations: dict[ObjectKey, ObjectValidation]  # visible objects only
-    visible: Callable[[str], bool]
-    full: Inventory  # the whole cluster as read: for the graph, never shown as such
-
-    def validation_for(self, obj: IstioObject) -> ObjectValidation:
-        return self.validations.get((obj.kind, obj.namespace, obj.name)) or ObjectValidation(
-            obj.kind, obj.namespace, obj.name
-        )
-
-
-def _visible_check(check: Check, visible: Callable[[str], bool]) -> Check:
-    refs = tuple(r for r in check.references if visible(r[1]))
-    return check if refs == check.references else replace(check, references=refs)
-
-
-def mesh_view(user, cluster) -> MeshView:
-    """Read the cluster through its gateway; raises GatewayError if the cluster cannot be read."""
-    visible = namespace_visibility(user, cluster)
-    gateway = cluster.gateway()
-    try:
-        full = gateway.inventory()
-    finally:
-        close = getattr(gateway, "close", None)
-        if callable(close):
-            close()
-    root = getattr(cluster, "istio_namespace", "") or "istio-system"
-    index = MeshIndex(full, root)
-    all_validations = validate(full, root)
-    validations = {}
-    for key, ov in all_validations.items():
-        if visible(key[1]):
-            validations[key] = ObjectValidation(ov.kind, ov.namespace, ov.name,
-                                                [_visible_check(c, visible) for c in ov.checks])
-    inventory = Inventory(
-        namespaces=[n for n in full.namespaces if visible(n.name)],
-        workloads=[w for w in full.workloads if visible(w.namespace)],
-        services=[s for s in full.services if visible(s.namespace)],
-        istio_objects=[o for o in full.istio_objects if visible(o.namespace)],
-    )
-    return MeshView(cluster, inventory, index, validations, visible, full)
 
 
 # ---------------------------------------------------------------------------
@@ -173,26 +119,11 @@ def workload_list(view: MeshView, namespace: str | None = None, q: str = "") -> 
 
 
 @dataclass
-class ObjectRef:
-    kind: str
-    namespace: str
-    name: str
-    status: str = "valid"  # validation status: valid / warning / error
-
-
-@dataclass
 class WorkloadDetail:
     workload: Workload
     sidecar: str
     services: list[Service] = field(default_factory=list)
     istio_objects: list[ObjectRef] = field(default_factory=list)
-
-
-def _refs(view: MeshView, objects: list[IstioObject]) -> list[ObjectRef]:
-    return [
-        ObjectRef(o.kind, o.namespace, o.name, view.validation_for(o).status)
-        for o in objects if view.visible(o.namespace)
-    ]
 
 
 def workload_detail(view: MeshView, namespace: str, name: str, kind: str | None = None) -> WorkloadDetail:
@@ -202,7 +133,7 @@ def workload_detail(view: MeshView, namespace: str, name: str, kind: str | None 
                 workload=w,
                 sidecar=sidecar_state(w),
                 services=services_for_workload(view.index, w),
-                istio_objects=_refs(view, objects_for_workload(view.index, w)),
+                istio_objects=refs(view, objects_for_workload(view.index, w)),
             )
     raise Http404("No such workload.")
 
@@ -234,6 +165,6 @@ def service_detail(view: MeshView, namespace: str, name: str) -> ServiceDetail:
             return ServiceDetail(
                 service=s,
                 workloads=workloads_for_service(view.index, s),
-                istio_objects=_refs(view, objects_for_service(view.index, s)),
+                istio_objects=refs(view, objects_for_service(view.index, s)),
             )
     raise Http404("No such service.")

@@ -4,6 +4,7 @@ from . import views
 
 app_name = "inventory"
 urlpatterns = [
+    path("", views.overview, name="overview"),
     path("clusters/<slug:cluster>/namespaces/", views.namespace_list, name="namespaces"),
     path("clusters/<slug:cluster>/namespaces/<str:namespace>/workloads/", views.workload_list, name="workloads"),
     path("clusters/<slug:cluster>/namespaces/<str:namespace>/workloads/<str:name>/", views.workload_detail,

@@ -1,48 +1,22 @@
 """Inventory pages: namespaces overview, workloads and services (list + detail)."""
 from __future__ import annotations
 
-import functools
-import logging
-
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from apps.clusters.gateway import GatewayError, ObjectNotFound
+from apps.core.errors import MeshdeckError
 from apps.graphs.selectors import workload_health_for_user, workload_traffic
-from apps.graphs.telemetry.base import TelemetryError
-from apps.clusters.selectors import get_cluster_for_user
+from apps.meshconfig.pages import cluster_page, paginate
 
 from . import selectors
+from .overview import overview_for_user
 
-log = logging.getLogger(__name__)
-PAGE_SIZE = 50
 ALL = "-"  # namespace placeholder for "every namespace I may see" (never a valid namespace name)
 
 
-def cluster_page(view_func):
-    """Login, the cluster (404 without a grant), its MeshView; a gateway failure is a 503 page."""
-
-    @login_required
-    @functools.wraps(view_func)
-    def wrapper(request, cluster, *args, **kwargs):
-        cluster_obj = get_cluster_for_user(request.user, cluster)
-        try:
-            view = selectors.mesh_view(request.user, cluster_obj)
-        except ObjectNotFound as exc:
-            return render(request, "inventory/cluster_error.html",
-                          {"cluster": cluster_obj, "error": exc.message, "code": exc.code}, status=404)
-        except GatewayError as exc:
-            log.warning("cluster %s unreadable: %s", cluster_obj.name, exc.message)
-            return render(request, "inventory/cluster_error.html",
-                          {"cluster": cluster_obj, "error": exc.message, "code": exc.code}, status=503)
-        return view_func(request, view, *args, **kwargs)
-
-    return wrapper
-
-
-def paginate(request, rows):
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+@login_required
+def overview(request):
+    return render(request, "inventory/overview.html", {"clusters": overview_for_user(request.user)})
 
 
 def _ns_arg(namespace: str) -> str | None:
@@ -79,7 +53,7 @@ def workload_detail(request, view, namespace, name):
     traffic, traffic_error = None, ""
     try:
         traffic = workload_traffic(request.user, view.cluster, namespace, name, inventory=view.full)
-    except (TelemetryError, GatewayError) as exc:  # the page still shows the inventory
+    except MeshdeckError as exc:  # the page still shows the inventory
         traffic_error = exc.message
     return render(request, "inventory/workload_detail.html", {
         "cluster": view.cluster, "d": detail, "all": ALL, "traffic": traffic, "traffic_error": traffic_error,

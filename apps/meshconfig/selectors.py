@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.http import Http404
 
 from apps.clusters.inventory import ISTIO_KINDS, IstioObject
-from apps.inventory.selectors import MeshView, ObjectRef, _refs
+from .meshview import MeshView, ObjectRef, refs
 
 from .validators import Check, ObjectValidation
 from .yamlview import line_of_path, object_yaml
@@ -93,6 +93,6 @@ def config_detail(view: MeshView, namespace: str, kind_slug: str, name: str) -> 
                 validation=validation,
                 yaml=text,
                 checks=[AnnotatedCheck(c, line_of_path(text, c.path)) for c in validation.checks],
-                related=_refs(view, related),
+                related=refs(view, related),
             )
     raise Http404("No such Istio object.")

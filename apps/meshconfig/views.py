@@ -4,9 +4,9 @@ from __future__ import annotations
 from django.shortcuts import render
 
 from apps.clusters.inventory import ISTIO_KINDS
-from apps.inventory.views import cluster_page, paginate
 
 from . import selectors
+from .pages import cluster_page, paginate
 
 
 @cluster_page

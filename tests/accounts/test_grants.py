@@ -72,3 +72,13 @@ def test_viewer_api_cluster_list_and_detail(viewer, api_client, sim_cluster):
     assert names == ["demo"]
     assert client.get("/api/clusters/secret/").status_code == 404
     assert client.get("/api/clusters/demo/").json()["my_role"] == "viewer"
+
+
+def test_a_deactivated_cluster_admin_administers_nothing(cluster_admin, superuser, sim_cluster):
+    from apps.accounts.selectors import is_cluster_admin
+
+    assert is_cluster_admin(cluster_admin, sim_cluster) and is_cluster_admin(superuser, sim_cluster)
+    for user in (cluster_admin, superuser):
+        user.is_active = False
+        user.save()
+        assert not is_cluster_admin(user, sim_cluster), user

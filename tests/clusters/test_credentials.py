@@ -57,3 +57,80 @@ def test_a_bad_key_in_the_environment_is_a_clear_configuration_error(settings):
     settings.MESHDECK_ENCRYPTION_KEYS = ["not-a-fernet-key"]
     with pytest.raises(ImproperlyConfigured, match="not a valid Fernet key"):
         cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
+
+
+def test_rekey_moves_every_cluster_to_the_new_key_so_the_old_one_can_go(settings):
+    from django.core.management import call_command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.MESHDECK_ENCRYPTION_KEYS = [old]
+    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
+    settings.MESHDECK_ENCRYPTION_KEYS = [new, old]
+    call_command("cluster", "rekey")
+    settings.MESHDECK_ENCRYPTION_KEYS = [new]  # the old key is gone
+    assert Cluster.objects.get(name="prod").credentials["token"] == TOKEN
+
+
+def test_rekey_names_the_clusters_no_key_can_read(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    cluster_create(name="lost", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
+    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(CommandError, match="credentials of: lost"):
+        call_command("cluster", "rekey")
+
+
+# Every read of a cluster whose stored credentials no key can read answers with what to do, not a 500.
+UNREADABLE_PAGES = [
+    "/clusters/prod/namespaces/",
+    "/clusters/prod/namespaces/-/workloads/",
+    "/clusters/prod/namespaces/-/services/",
+    "/clusters/prod/namespaces/default/workloads/web/",
+    "/clusters/prod/istio/",
+]
+UNREADABLE_APIS = [
+    "/api/clusters/prod/namespaces/",
+    "/api/clusters/prod/namespaces/-/workloads/",
+    "/api/clusters/prod/namespaces/-/services/",
+    "/api/clusters/prod/istio/",
+    "/api/clusters/prod/graph?namespaces=default",
+]
+
+
+@pytest.fixture
+def unreadable_cluster(settings):
+    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN,
+                   prometheus_url="http://127.0.0.1:9")
+    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key was rotated away
+
+
+@pytest.mark.parametrize("url", UNREADABLE_PAGES)
+def test_pages_of_a_cluster_with_unreadable_credentials_say_what_to_do(unreadable_cluster, superuser, page_client,
+                                                                        url):
+    response = page_client(superuser).get(url)
+    assert response.status_code == 503
+    text = response.content.decode()
+    assert "cannot be decrypted" in text and "enter the credentials again" in text
+
+
+def test_the_graph_page_of_such_a_cluster_loads_and_says_why_there_is_no_graph(unreadable_cluster, superuser,
+                                                                               page_client):
+    response = page_client(superuser).get("/clusters/prod/graph/")
+    assert response.status_code == 200 and "cannot be decrypted" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", UNREADABLE_APIS)
+def test_apis_of_a_cluster_with_unreadable_credentials_answer_503_with_the_reason(unreadable_cluster, superuser,
+                                                                                   api_client, url):
+    response = api_client(superuser).get(url)
+    assert response.status_code == 503, response.content[:300]
+    body = response.json()
+    assert body["code"] == "credentials_unreadable" and "Restore the key" in body["detail"]
+    assert body["request_id"] == response["X-Request-ID"]
+
+
+def test_the_kiali_endpoint_says_it_in_kialis_shape(unreadable_cluster, superuser, api_client):
+    response = api_client(superuser).get("/api/namespaces/graph?cluster=prod&namespaces=default")
+    assert response.status_code == 503 and "cannot be decrypted" in response.json()["error"]

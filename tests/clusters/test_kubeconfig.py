@@ -56,7 +56,7 @@ def test_api_returns_400_with_the_reason(superuser, api_client):
         "/api/clusters/", {"name": "prod", "kind": "kubernetes", "kubeconfig": EXEC}, format="json"
     )
     assert response.status_code == 400
-    assert "exec plugin" in response.json()["kubeconfig"][0]
+    assert "exec plugin" in response.json()["errors"]["kubeconfig"][0]
     assert not Cluster.objects.filter(name="prod").exists()
 
 

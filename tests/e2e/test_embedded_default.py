@@ -54,3 +54,22 @@ def test_api_schema_and_docs_are_served(portal):
     docs = session.get(portal.url + "/api/docs/", timeout=30)
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert session.get(portal.url + "/static/vendor/cytoscape.min.js", timeout=30).status_code == 200
+
+
+def test_the_in_process_scheduler_runs_the_periodic_connection_check(portal):
+    """`make run` has no celery beat: the in-process scheduler must run every scheduled task."""
+    import time
+
+    session = portal.login("admin")
+    deadline = time.monotonic() + 60
+    cluster = {}
+    while time.monotonic() < deadline:
+        cluster = session.get(portal.url + "/api/clusters/demo/", timeout=30).json()
+        if cluster.get("last_checked_at"):
+            break
+        time.sleep(1)
+    assert cluster.get("last_checked_at"), "the scheduled connection check never ran"
+    assert cluster["last_check_ok"] is True
+    log = (portal.data_dir / "portal.log").read_text()
+    assert "In-process scheduler started: clusters-check-connections" in log
+    assert "NotRegistered" not in log and "scheduled task" not in log  # no "scheduled task X failed"

@@ -75,7 +75,16 @@ def test_outsider_and_anonymous_get_nothing(api_client, outsider, sim_cluster, f
 def test_bad_input_is_a_4xx_with_a_message(api_client, cluster_admin, sim_cluster, fake_mesh, params, status):
     resp = api_client(cluster_admin).get(URL, params)
     assert resp.status_code == status
-    assert resp.json()["error"]
+    body = resp.json()
+    assert body["detail"] and body["code"] == ("not_found" if status == 404 else "bad_request")
+    assert body["request_id"] == resp["X-Request-ID"]
+
+
+def test_kiali_endpoint_answers_errors_in_kialis_shape(api_client, cluster_admin, sim_cluster, fake_mesh):
+    resp = api_client(cluster_admin).get("/api/namespaces/graph", {"namespaces": "bookinfo", "duration": "7h"})
+    assert resp.status_code == 400
+    assert set(resp.json()) == {"error", "request_id"} and "duration" in resp.json()["error"]
+    assert resp.json()["request_id"] == resp["X-Request-ID"]
 
 
 def test_prometheus_down_is_a_clear_503(api_client, cluster_admin, sim_cluster, fake_mesh):
@@ -85,7 +94,7 @@ def test_prometheus_down_is_a_clear_503(api_client, cluster_admin, sim_cluster, 
     sim_cluster.save()
     resp = api_client(cluster_admin).get(URL, {"namespaces": "bookinfo"})
     assert resp.status_code == 503
-    assert "Connection refused" in resp.json()["error"] and "is Prometheus running" in resp.json()["error"]
+    assert "Connection refused" in resp.json()["detail"] and "is Prometheus running" in resp.json()["detail"]
 
 
 def test_prometheus_slow_is_a_clear_504(api_client, cluster_admin, sim_cluster, fake_mesh, settings):
@@ -100,7 +109,7 @@ def test_prometheus_slow_is_a_clear_504(api_client, cluster_admin, sim_cluster, 
     finally:
         listener.close()
     assert resp.status_code == 504
-    assert "did not answer" in resp.json()["error"]
+    assert "did not answer" in resp.json()["detail"]
 
 
 def test_prometheus_query_error_is_a_503_with_its_message(api_client, cluster_admin, sim_cluster, fake_mesh):
@@ -110,7 +119,7 @@ def test_prometheus_query_error_is_a_503_with_its_message(api_client, cluster_ad
         sim_cluster.prometheus_url = server.url
         sim_cluster.save()
         resp = api_client(cluster_admin).get(URL, {"namespaces": "bookinfo"})
-    assert resp.status_code == 503 and "parse error" in resp.json()["error"]
+    assert resp.status_code == 503 and "parse error" in resp.json()["detail"]
 
 
 def test_series_for_a_node_and_an_edge(api_client, viewer, sim_cluster, fake_mesh):

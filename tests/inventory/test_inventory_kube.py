@@ -154,7 +154,8 @@ def test_viewer_sees_no_validation_or_counts_of_hidden_namespaces(api_client, pe
     assert api.get(f"/api/clusters/real/istio/?namespace={mesh_namespaces['bad']}").json()["count"] == 0
 
 
-def test_cluster_with_bad_credentials_answers_503_not_500(page_client, api_client, make_user, kube_apiserver):
+def test_cluster_with_bad_credentials_answers_with_the_reason_not_500(page_client, api_client, make_user,
+                                                                      kube_apiserver):
     from apps.clusters.models import Cluster
 
     broken = Cluster(name="broken", kind=Cluster.Kind.KUBERNETES, api_server_url=kube_apiserver.url)
@@ -164,7 +165,9 @@ def test_cluster_with_bad_credentials_answers_503_not_500(page_client, api_clien
     response = page_client(admin).get("/clusters/broken/namespaces/")
     assert response.status_code == 503 and "rejected the credentials" in response.content.decode()
     response = api_client(admin).get("/api/clusters/broken/namespaces/")
-    assert response.status_code == 503 and response.json()["code"] == "unauthorized"
+    # 502: the API server answered, with an error (503 is for "cannot reach it", 504 for "too slow")
+    assert response.status_code == 502 and response.json()["code"] == "unauthorized"
+    assert "rejected the credentials" in response.json()["detail"]
 
 
 def test_namespace_health_from_pod_readiness_on_the_real_cluster(api_client, page_client, people, mesh_namespaces,

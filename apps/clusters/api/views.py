@@ -1,12 +1,11 @@
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from apps.accounts.selectors import cluster_role, is_cluster_admin
-from apps.core.api import error_response
+from apps.core.api import validation_error_response
 
 from ..models import SIMULATOR_TOPOLOGIES, Cluster
 from ..selectors import clusters_for_user, get_cluster_for_user
@@ -70,9 +69,7 @@ class ClusterViewSet(viewsets.ViewSet):
         try:
             cluster = cluster_create(**data.validated_data)
         except ClusterInputError as exc:
-            return Response({exc.field: [exc.message], "detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
-        except ValidationError as exc:
-            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+            return validation_error_response({exc.field: [exc.message]})
         return Response(ClusterOutputSerializer(cluster, context={"request": request}).data, status=201)
 
     @extend_schema(request=None, responses={200: dict})
@@ -81,5 +78,5 @@ class ClusterViewSet(viewsets.ViewSet):
         """Test connection: Kubernetes version, Istio CRDs, Prometheus and Istio metrics."""
         cluster = get_cluster_for_user(request.user, name)
         if not is_cluster_admin(request.user, cluster):
-            return error_response("Only the cluster's admins can test its connection.", "forbidden", 403)
+            raise PermissionDenied("Only the cluster's admins can test its connection.")
         return Response(cluster_test_connection(cluster))

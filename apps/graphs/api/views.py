@@ -3,33 +3,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.clusters.gateway import GatewayError
 from apps.clusters.selectors import clusters_for_user, get_cluster_for_user
+from apps.core.api import error_responses
 
 from ..builder.render import to_cytoscape, to_kiali
 from ..selectors import GraphRequestError, graph_for_user, parse_graph_params, series_for_user
-from ..telemetry import TelemetryError
-
-
-def _error(message: str, status: int, code: str) -> Response:
-    return Response({"error": message, "code": code}, status=status)
-
-
-def _guard(fn):
-    """Turn the typed errors of the graph path into clear 4xx/5xx answers (never a 500)."""
-    try:
-        return fn()
-    except GraphRequestError as exc:
-        return _error(exc.message, exc.http_status, "bad_request" if exc.http_status == 400 else "not_found")
-    except TelemetryError as exc:
-        return _error(exc.message, exc.http_status, exc.code)
-    except GatewayError as exc:
-        return _error(f"cluster API: {exc.message}", exc.http_status if exc.http_status >= 500 else 502, exc.code)
 
 
 GRAPH_PARAMETERS = [
@@ -43,7 +27,9 @@ GRAPH_PARAMETERS = [
     OpenApiParameter("responseTime", str, enum=["50", "95", "99", "avg"], description="Edge quantile (default 95)."),
 ]
 
-ERRORS = {400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT, 504: OpenApiTypes.OBJECT}
+# Bad input (400), hidden or unknown namespace (404), Prometheus or the API server down (503),
+# erroring (502) or too slow (504). Errors raise; the API's exception handler shapes them.
+ERRORS = error_responses(400, 401, 403, 404, 502, 503, 504)
 
 
 class GraphView(APIView):
@@ -60,13 +46,9 @@ class GraphView(APIView):
     )
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
-
-        def run():
-            params = parse_graph_params(request.query_params)
-            graph = graph_for_user(request.user, cluster, params)
-            return Response(to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name))
-
-        return _guard(run)
+        params = parse_graph_params(request.query_params)
+        graph = graph_for_user(request.user, cluster, params)
+        return Response(to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name))
 
 
 class GraphSeriesView(APIView):
@@ -87,7 +69,21 @@ class GraphSeriesView(APIView):
     )
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
-        return _guard(lambda: Response(series_for_user(request.user, cluster, request.query_params)))
+        return Response(series_for_user(request.user, cluster, request.query_params))
+
+
+class KialiErrorSerializer(serializers.Serializer):
+    """Kiali's own error body (handlers.RespondWithError), plus Meshdeck's request id."""
+
+    error = serializers.CharField()
+    request_id = serializers.CharField()
+
+    class Meta:
+        ref_name = "KialiError"
+
+
+KIALI_ERRORS = {status: OpenApiResponse(KialiErrorSerializer, description=resp.description)
+                for status, resp in ERRORS.items()}
 
 
 class KialiGraphView(APIView):
@@ -99,7 +95,7 @@ class KialiGraphView(APIView):
         description="Kiali's JSON (graph/config/common): rates as strings. `cluster` picks the Meshdeck cluster "
                     "(default: the first you may see).",
         parameters=[*GRAPH_PARAMETERS, OpenApiParameter("cluster", str)],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: OpenApiTypes.OBJECT, **KIALI_ERRORS},
     )
     def get(self, request):
         cluster_name = request.query_params.get("cluster")
@@ -109,12 +105,15 @@ class KialiGraphView(APIView):
             cluster = clusters_for_user(request.user).order_by("name").first()
             if cluster is None:
                 raise NotFound("No cluster.")
+        if not request.query_params.get("namespaces"):
+            raise GraphRequestError("namespaces is required (comma-separated)")
+        params = parse_graph_params(request.query_params, default_graph_type="workload", default_inject=False)
+        graph = graph_for_user(request.user, cluster, params)
+        return Response(to_kiali(graph, secret=settings.SECRET_KEY))
 
-        def run():
-            if not request.query_params.get("namespaces"):
-                raise GraphRequestError("namespaces is required (comma-separated)")
-            params = parse_graph_params(request.query_params, default_graph_type="workload", default_inject=False)
-            graph = graph_for_user(request.user, cluster, params)
-            return Response(to_kiali(graph, secret=settings.SECRET_KEY))
-
-        return _guard(run)
+    def handle_exception(self, exc):
+        """Kiali's error shape, ``{"error": message}`` (plus our request_id), so Kiali clients read it."""
+        response = super().handle_exception(exc)
+        if isinstance(response.data, dict) and "detail" in response.data:
+            response.data = {"error": response.data["detail"], "request_id": response.data.get("request_id", "")}
+        return response

@@ -6,7 +6,9 @@ from functools import lru_cache
 from typing import Any
 
 UNKNOWN = "unknown"
-GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
+# Graph types and how the UI names them; versioned app first, the default (as in Kiali).
+GRAPH_TYPE_LABELS = {"versionedApp": "Versioned app", "app": "App", "workload": "Workload", "service": "Service"}
+GRAPH_TYPES = tuple(GRAPH_TYPE_LABELS)
 BOX_BY = ("cluster", "namespace", "app")
 PROTOCOLS = ("grpc", "http", "tcp")
 

@@ -132,9 +132,3 @@ class ServiceDetailSerializer(ServiceSerializer):
 
     def get_istio_objects(self, obj) -> list[dict]:
         return ObjectRefSerializer(self._detail.istio_objects, many=True).data
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    request_id = serializers.CharField(required=False)

@@ -6,14 +6,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
-from apps.clusters.gateway import GatewayError, ObjectNotFound
-from apps.clusters.selectors import get_cluster_for_user
-from apps.core.request_id import get_request_id
 from apps.graphs.selectors import workload_health_for_user
 from apps.inventory import selectors
+from apps.meshconfig.api.mixins import ALL, CLUSTER_ERRORS, NS_DOC, ClusterMeshMixin
 
 from .serializers import (
-    ErrorSerializer,
     NamespaceSummarySerializer,
     ServiceDetailSerializer,
     ServiceSerializer,
@@ -21,38 +18,8 @@ from .serializers import (
     WorkloadSerializer,
 )
 
-ALL = "-"
 Q_PARAM = OpenApiParameter("q", str, description="Case-insensitive name filter")
-NS_DOC = "Namespace name, or '-' for every namespace the caller may see."
-ERRORS = {404: ErrorSerializer, 503: ErrorSerializer}
-
-
-class ClusterMeshMixin:
-    """The cluster (404 without a grant) and the caller's MeshView, read once per request.
-
-    A cluster that cannot be read answers 503 with the gateway's message (never a 500).
-    """
-
-    def mesh(self):
-        if not hasattr(self, "_mesh"):
-            cluster = get_cluster_for_user(self.request.user, self.kwargs["cluster"])
-            self._mesh = selectors.mesh_view(self.request.user, cluster)
-        return self._mesh
-
-    def handle_exception(self, exc):
-        if isinstance(exc, ObjectNotFound):
-            return Response({"detail": exc.message, "code": exc.code, "request_id": get_request_id()}, status=404)
-        if isinstance(exc, GatewayError):
-            return Response(
-                {"detail": f"Cannot read cluster {self.kwargs.get('cluster')}: {exc.message}",
-                 "code": exc.code, "request_id": get_request_id()},
-                status=503,
-            )
-        return super().handle_exception(exc)
-
-    def namespace_arg(self):
-        ns = self.kwargs.get("namespace")
-        return None if ns in (None, ALL) else ns
+ERRORS = CLUSTER_ERRORS
 
 
 @extend_schema_view(get=extend_schema(

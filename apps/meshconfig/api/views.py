@@ -6,8 +6,10 @@ from rest_framework import generics
 from rest_framework.response import Response
 
 from apps.clusters.inventory import ISTIO_KINDS
-from apps.inventory.api.views import ERRORS, ClusterMeshMixin
 from apps.meshconfig import selectors
+
+from .mixins import CLUSTER_ERRORS as ERRORS
+from .mixins import ClusterMeshMixin
 
 from .serializers import ConfigDetailSerializer, ConfigRowSerializer
 

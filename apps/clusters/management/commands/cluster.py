@@ -6,7 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.clusters.crypto import generate_key
 from apps.clusters.models import Cluster
-from apps.clusters.services import ClusterInputError, cluster_create, cluster_test_connection
+from apps.clusters.services import (
+    ClusterInputError,
+    cluster_create,
+    cluster_test_connection,
+    clusters_reencrypt_credentials,
+)
 
 
 class Command(BaseCommand):
@@ -32,6 +37,7 @@ class Command(BaseCommand):
         test.add_argument("--json", action="store_true")
         sub.add_parser("list", help="List clusters")
         sub.add_parser("genkey", help="Print a new Fernet key for MESHDECK_ENCRYPTION_KEYS")
+        sub.add_parser("rekey", help="Re-encrypt all credentials with the first MESHDECK_ENCRYPTION_KEYS key")
 
     def handle(self, *args, action, **opts):
         return getattr(self, f"do_{action}")(**opts)
@@ -83,6 +89,16 @@ class Command(BaseCommand):
 
     def do_genkey(self, **_):
         self.stdout.write(generate_key())
+
+    def do_rekey(self, **_):
+        done, unreadable = clusters_reencrypt_credentials()
+        self.stdout.write(f"Re-encrypted the credentials of {len(done)} cluster(s) with the first key"
+                          + (f": {', '.join(done)}." if done else "."))
+        if unreadable:
+            raise CommandError(
+                "No configured key can read the credentials of: " + ", ".join(unreadable)
+                + ". Add the key they were saved with to MESHDECK_ENCRYPTION_KEYS, or enter them again."
+            )
 
 
 def _json_dumps(data) -> str:

@@ -17,10 +17,11 @@ class Command(BaseCommand):
         from apps.core.scheduler import InProcessScheduler
 
         scheduler = None
-        if not no_scheduler and settings.CELERY_TASK_ALWAYS_EAGER:
+        if not no_scheduler and settings.MESHDECK_INPROCESS_SCHEDULER:
             scheduler = InProcessScheduler()
             scheduler.start()
-            self.stdout.write("In-process scheduler started (tasks run eagerly).")
+            how = "run here, eagerly" if settings.CELERY_TASK_ALWAYS_EAGER else "sent to the broker"
+            self.stdout.write(f"In-process scheduler started: {', '.join(scheduler.schedule)} ({how}).")
         self.stdout.write(self.style.SUCCESS(f"Meshdeck on http://{host}:{port}/  (Ctrl-C to stop)"))
         try:
             uvicorn.run("portal.asgi:application", host=host, port=port, log_level="info", lifespan="off")

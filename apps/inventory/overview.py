@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from apps.clusters.crypto import CredentialsUnreadable
 from apps.clusters.gateway import GatewayError
 from apps.clusters.selectors import clusters_for_user
-from apps.inventory.selectors import NamespaceSummary, attach_health, mesh_view, namespace_summaries
+from apps.meshconfig.meshview import mesh_view
+
+from .selectors import NamespaceSummary, attach_health, namespace_summaries
 
 
 @dataclass

@@ -6,7 +6,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from apps.accounts.services import api_token_create
-from apps.core.events import namespace_group
+from apps.live.events import namespace_group
 from portal.asgi import application
 from tests.support.services import require_redis
 

@@ -1,0 +1,30 @@
+"""What every cluster API view shares: the cluster and the caller's MeshView, read once per request."""
+from __future__ import annotations
+
+from apps.clusters.selectors import get_cluster_for_user
+from apps.core.api import error_responses
+
+from ..meshview import MeshView, mesh_view
+
+ALL = "-"  # namespace placeholder for "every namespace the caller may see" (never a valid namespace name)
+NS_DOC = "Namespace name, or '-' for every namespace the caller may see."
+# A cluster that cannot be read answers 503 (502/504 for errors or timeouts from its API server).
+CLUSTER_ERRORS = error_responses(401, 403, 404, 502, 503, 504)
+
+
+class ClusterMeshMixin:
+    """``self.mesh()``: the cluster (404 without a grant) and the caller's MeshView.
+
+    Errors reading the cluster are MeshdeckErrors: the API's exception handler
+    answers them in the one error shape with their status (never a 500).
+    """
+
+    def mesh(self) -> MeshView:
+        if not hasattr(self, "_mesh"):
+            cluster = get_cluster_for_user(self.request.user, self.kwargs["cluster"])
+            self._mesh = mesh_view(self.request.user, cluster)
+        return self._mesh
+
+    def namespace_arg(self) -> str | None:
+        ns = self.kwargs.get("namespace")
+        return None if ns in (None, ALL) else ns

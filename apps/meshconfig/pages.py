@@ -1,0 +1,50 @@
+"""What every cluster page shares: login, the cluster, the user's MeshView, pagination.
+
+A cluster that cannot be read (API server down, credentials that cannot be
+decrypted, ...) renders an error page that says why and what to do, never a 500.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from apps.clusters.gateway import ObjectNotFound
+from apps.clusters.selectors import get_cluster_for_user
+from apps.core.errors import MeshdeckError
+
+from .meshview import mesh_view
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 50
+
+
+def cluster_error_page(request, cluster, exc: MeshdeckError):
+    """The page shown instead of a cluster's content when it cannot be read."""
+    log.warning("cluster %s unreadable: %s", cluster.name, exc.message)
+    status = 404 if isinstance(exc, ObjectNotFound) else 503
+    return render(request, "inventory/cluster_error.html",
+                  {"cluster": cluster, "error": exc.message, "code": exc.code}, status=status)
+
+
+def cluster_page(view_func):
+    """Login, the cluster (404 without a grant), its MeshView; an unreadable cluster is an error page."""
+
+    @login_required
+    @functools.wraps(view_func)
+    def wrapper(request, cluster, *args, **kwargs):
+        cluster_obj = get_cluster_for_user(request.user, cluster)
+        try:
+            view = mesh_view(request.user, cluster_obj)
+        except MeshdeckError as exc:
+            return cluster_error_page(request, cluster_obj, exc)
+        return view_func(request, view, *args, **kwargs)
+
+    return wrapper
+
+
+def paginate(request, rows):
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
