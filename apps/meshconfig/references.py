@@ -3,47 +3,48 @@ from __future__ import annotations
 
 from apps.clusters.inventory import IstioObject, Service, Workload
 
-from .validators.base import MeshIndex, as_dict, as_list, at, iter_routes, labels_match
+from . import hosts
+from .validators.base import (
+    WORKLOAD_SELECTOR_PATHS,
+    MeshIndex,
+    as_dict,
+    as_list,
+    at,
+    iter_routes,
+    labels_match,
+    workload_selector,
+)
 
-# kind -> path of its workload selector
-_SELECTORS = {
-    "Gateway": ("selector",),
-    "Sidecar": ("workloadSelector", "labels"),
-    "AuthorizationPolicy": ("selector", "matchLabels"),
-    "PeerAuthentication": ("selector", "matchLabels"),
-}
 
-
-def _hosts_of(index: MeshIndex, obj: IstioObject) -> set[str]:
+def _hosts_of(obj: IstioObject) -> set[str]:
     """Service hosts an object sends traffic to or configures."""
-    hosts: set[str] = set()
+    found: set[str] = set()
     if obj.kind == "VirtualService":
         for h in as_list(obj.spec.get("hosts")):
             if isinstance(h, str):
-                hosts.add(index.canonical(h, obj.namespace))
+                found.add(hosts.resolve(h, obj.namespace))
         for _, _, route in iter_routes(obj):
             for dest in route:
                 h = at(dest, "destination", "host")
                 if isinstance(h, str):
-                    hosts.add(index.canonical(h, obj.namespace))
+                    found.add(hosts.resolve(h, obj.namespace))
     elif obj.kind == "DestinationRule":
         h = obj.spec.get("host")
         if isinstance(h, str):
-            hosts.add(index.canonical(h, obj.namespace))
+            found.add(hosts.resolve(h, obj.namespace))
     elif obj.kind == "AuthorizationPolicy":
         for rule in as_list(obj.spec.get("rules")):
             for to in as_list(as_dict(rule).get("to")):
                 for h in as_list(at(to, "operation", "hosts")):
                     if isinstance(h, str):
-                        hosts.add(index.canonical(h.split(":")[0], obj.namespace))
-    return hosts
+                        found.add(hosts.resolve(h.split(":")[0], obj.namespace))
+    return found
 
 
 def _selects(index: MeshIndex, obj: IstioObject, labels: dict[str, str], namespace: str) -> bool:
-    path = _SELECTORS.get(obj.kind)
-    if path is None:
+    if obj.kind not in WORKLOAD_SELECTOR_PATHS:
         return False
-    selector = at(obj.spec, *path)
+    selector = workload_selector(obj)
     if obj.kind == "Gateway":
         return isinstance(selector, dict) and bool(selector) and labels_match(selector, labels)
     if obj.namespace != namespace and obj.namespace != index.root_namespace:
@@ -65,12 +66,12 @@ def workloads_for_service(index: MeshIndex, service: Service) -> list[Workload]:
 
 
 def objects_for_service(index: MeshIndex, service: Service) -> list[IstioObject]:
-    return [o for o in index.inventory.istio_objects if service.host in _hosts_of(index, o)]
+    return [o for o in index.inventory.istio_objects if service.host in _hosts_of(o)]
 
 
 def objects_for_workload(index: MeshIndex, workload: Workload) -> list[IstioObject]:
-    hosts = {s.host for s in services_for_workload(index, workload)}
+    service_hosts = {s.host for s in services_for_workload(index, workload)}
     return [
         o for o in index.inventory.istio_objects
-        if (hosts & _hosts_of(index, o)) or _selects(index, o, workload.labels, workload.namespace)
+        if (service_hosts & _hosts_of(o)) or _selects(index, o, workload.labels, workload.namespace)
     ]

@@ -6,6 +6,8 @@ match-less routes, the first matching route wins, ``fault.abort`` and
 ``fault.delay`` with percentages, DestinationRule ``trafficPolicy.tls.mode``.
 Synthetic requests carry no headers, so a route ``match`` only matches on
 ``sourceLabels``, ``sourceNamespace``, ``gateways`` and ``uri: {prefix: "/"}``.
+Hosts are resolved and matched by ``apps.meshconfig.hosts`` (Istio's rules,
+shared with the validators).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.clusters.inventory import IstioObject
+from apps.meshconfig import hosts
 
 from .topologies import ISTIO_SYSTEM
 
@@ -42,29 +45,6 @@ class RouteDecision:
     fault: Fault = Fault()
     no_route: bool = False
     virtual_service: str = ""  # "namespace/name" or ""
-
-
-def expand_host(host: str, namespace: str) -> str:
-    """Short names in Istio config are relative to the config's namespace."""
-    host = host.strip()
-    if host == "*" or host.startswith("*"):
-        return host
-    parts = host.split(".")
-    if len(parts) == 1:
-        return f"{host}.{namespace}.svc.cluster.local"
-    if len(parts) == 2:
-        return f"{host}.svc.cluster.local"
-    if len(parts) == 3 and parts[2] == "svc":
-        return f"{host}.cluster.local"
-    return host
-
-
-def host_matches(pattern: str, host: str) -> bool:
-    if pattern == "*":
-        return True
-    if pattern.startswith("*."):
-        return host.endswith(pattern[1:])
-    return pattern == host
 
 
 def parse_duration_ms(value: Any) -> float:
@@ -148,7 +128,7 @@ def find_virtual_service(
         ):
             continue
         for h in obj.spec.get("hosts") or []:
-            if host_matches(expand_host(h, obj.namespace), host):
+            if hosts.covers(hosts.resolve(h, obj.namespace), host):
                 found.append(obj)
                 break
     if not found:
@@ -166,7 +146,7 @@ def find_destination_rule(
             for o in objects
             if o.kind == "DestinationRule"
             and o.namespace == ns
-            and host_matches(expand_host(str(o.spec.get("host", "")), o.namespace), host)
+            and hosts.covers(hosts.resolve(str(o.spec.get("host", "")), o.namespace), host)
         ]
         if cands:
             return min(cands, key=lambda o: int(o.metadata.get("_order", 0)))
@@ -210,7 +190,7 @@ def decide_route(
         dest = d.get("destination") or {}
         out.append(
             RouteDestination(
-                expand_host(str(dest.get("host", "")), vs.namespace), str(dest.get("subset", "") or ""), w / total, vs.namespace
+                hosts.resolve(str(dest.get("host", "")), vs.namespace), str(dest.get("subset", "") or ""), w / total, vs.namespace
             )
         )
     fault = parse_fault(chosen.get("fault")) if section == "http" else Fault()

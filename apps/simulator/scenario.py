@@ -2,7 +2,7 @@
 
 A ``Scenario`` is static: namespaces, workloads (Deployments), services, the
 Istio objects present at start, and ``Call`` specs saying who calls which
-service how often. The traffic model in ``mesh.py`` turns calls into flows
+service how often. The traffic model (``traffic.py``) turns calls into flows
 according to the Istio config applied at each moment.
 """
 from __future__ import annotations

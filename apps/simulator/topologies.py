@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 
+from apps.meshconfig.hosts import service_host
+
 from .histogram import LatencyProfile
 from .scenario import UNKNOWN_CLIENT, Call, Scenario, ServiceSpec, WorkloadSpec
 
@@ -23,10 +25,6 @@ LAT_REVIEWS_RATINGS = LatencyProfile.of(4, 12, 24, 5)
 LAT_PRODUCTPAGE_HTTPBIN = LatencyProfile.of(120, 300, 600, 150)
 LAT_GRPC = LatencyProfile.of(6, 18, 40, 8)
 LAT_HELLOWORLD = LatencyProfile.of(15, 45, 95, 20)
-
-
-def fqdn(name: str, namespace: str) -> str:
-    return f"{name}.{namespace}.svc.cluster.local"
 
 
 def _ns_labels(name: str, **extra: str) -> dict[str, str]:
@@ -130,16 +128,16 @@ def bookinfo() -> Scenario:
     )
     pp = f"{ns}/productpage-v1"
     sc.calls += [
-        Call(UNKNOWN_CLIENT, fqdn("productpage", ns), 9080, "http", rate=0.5, latency=LAT_UNKNOWN_PRODUCTPAGE),
-        Call(f"{ISTIO_SYSTEM}/istio-ingressgateway", fqdn("productpage", ns), 9080, "http", rate=10.0,
+        Call(UNKNOWN_CLIENT, service_host("productpage", ns), 9080, "http", rate=0.5, latency=LAT_UNKNOWN_PRODUCTPAGE),
+        Call(f"{ISTIO_SYSTEM}/istio-ingressgateway", service_host("productpage", ns), 9080, "http", rate=10.0,
              latency=LAT_GATEWAY_PRODUCTPAGE),
-        Call(pp, fqdn("details", ns), 9080, "http", rate=10.0, codes=(("200", 0.98), ("503", 0.02)),
+        Call(pp, service_host("details", ns), 9080, "http", rate=10.0, codes=(("200", 0.98), ("503", 0.02)),
              latency=LAT_PRODUCTPAGE_DETAILS),
-        Call(pp, fqdn("reviews", ns), 9080, "http", rate=10.0, latency=LAT_PRODUCTPAGE_REVIEWS),
-        Call(f"{ns}/reviews-v2", fqdn("ratings", ns), 9080, "http", per_inbound=1.0, latency=LAT_REVIEWS_RATINGS),
-        Call(f"{ns}/reviews-v3", fqdn("ratings", ns), 9080, "http", per_inbound=1.0,
+        Call(pp, service_host("reviews", ns), 9080, "http", rate=10.0, latency=LAT_PRODUCTPAGE_REVIEWS),
+        Call(f"{ns}/reviews-v2", service_host("ratings", ns), 9080, "http", per_inbound=1.0, latency=LAT_REVIEWS_RATINGS),
+        Call(f"{ns}/reviews-v3", service_host("ratings", ns), 9080, "http", per_inbound=1.0,
              codes=(("200", 0.96), ("500", 0.04)), latency=LAT_REVIEWS_RATINGS),
-        Call(f"{ns}/ratings-v1", fqdn("mongodb", ns), 27017, "tcp", request_bytes=1200.0, response_bytes=4800.0),
+        Call(f"{ns}/ratings-v1", service_host("mongodb", ns), 27017, "tcp", request_bytes=1200.0, response_bytes=4800.0),
         Call(pp, "httpbin.org", 80, "http", rate=1.0, latency=LAT_PRODUCTPAGE_HTTPBIN),
     ]
     return sc
@@ -159,7 +157,7 @@ def helloworld() -> Scenario:
     sc.services.append(ServiceSpec(ns, "helloworld", {"app": "helloworld"}, [("http", 5000, "")],
                                    labels={"app": "helloworld", "service": "helloworld"}))
     sc.services.append(ServiceSpec(ns, "sleep", {"app": "sleep"}, [("http", 80, "")], labels={"app": "sleep", "service": "sleep"}))
-    sc.calls.append(Call(f"{ns}/sleep", fqdn("helloworld", ns), 5000, "http", rate=2.0, latency=LAT_HELLOWORLD))
+    sc.calls.append(Call(f"{ns}/sleep", service_host("helloworld", ns), 5000, "http", rate=2.0, latency=LAT_HELLOWORLD))
     return sc
 
 
@@ -174,7 +172,7 @@ def grpc() -> Scenario:
                                      service_account="grpc-server", container_port=50051))
     sc.services.append(ServiceSpec(ns, "grpc-server", {"app": "grpc-server"}, [("grpc", 50051, "grpc")],
                                    labels={"app": "grpc-server", "service": "grpc-server"}))
-    sc.calls.append(Call(f"{ns}/grpc-client-v1", fqdn("grpc-server", ns), 50051, "grpc", rate=5.0,
+    sc.calls.append(Call(f"{ns}/grpc-client-v1", service_host("grpc-server", ns), 50051, "grpc", rate=5.0,
                          grpc_codes=(("0", 0.85), ("14", 0.15)), latency=LAT_GRPC))
     return sc
 
@@ -251,7 +249,7 @@ def large(namespaces: int = 50, services: int = 20, seed: int = 1, out_degree: f
 
 def _large_call(rng: random.Random, src: str, tgt: tuple[str, str], proto: str) -> Call:
     ns, app = tgt
-    host = fqdn(app, ns)
+    host = service_host(app, ns)
     profile = LARGE_PROFILES[rng.randrange(len(LARGE_PROFILES))]
     if proto == "tcp":
         up = round(rng.uniform(100, 5000), 1)

@@ -5,7 +5,6 @@ import pytest
 
 from apps.clusters.inventory import Inventory, IstioObject, Service, ServicePort, Workload
 from apps.meshconfig.validators import ERROR, REGISTRY, run_check, validate
-from apps.meshconfig.validators.base import fqdn, host_matches
 from tests.meshconfig.validation_cases import CASES, baseline, case_manifests, manifests_to_inventory
 
 NS, ROOT = "bookinfo", "istio-system"
@@ -97,13 +96,13 @@ def test_namespace_permissive_policy_overrides_mesh_strict():
     assert run_check("DR-TLS-DISABLED-STRICT", inv, ROOT) == []
 
 
-def test_hosts_resolve_like_istio():
-    assert fqdn("reviews", "bookinfo") == "reviews.bookinfo.svc.cluster.local"
-    assert fqdn("reviews.other", "bookinfo") == "reviews.other"  # Istio: a dot means fully qualified
-    assert fqdn("reviews.other.svc", "bookinfo") == "reviews.other.svc.cluster.local"
-    assert fqdn("httpbin.org", "bookinfo") == "httpbin.org"
-    assert host_matches("*.example.com", "a.example.com")
-    assert not host_matches("*.example.com", "example.org")
+def test_a_two_part_host_is_not_read_as_a_service():
+    """Istio takes ``reviews.bookinfo`` literally (tests/meshconfig/test_hosts.py): no Service has that name."""
+    inv = inventory_with()
+    inv.istio_objects.append(IstioObject("VirtualService", NS, "two-part", spec={"hosts": ["reviews"], "http": [
+        {"route": [{"destination": {"host": "reviews.bookinfo"}}]}]}))
+    found = run_check("VS-HOST-NOT-FOUND", inv, ROOT)
+    assert [(c.name, c.path) for c in found] == [("two-part", "spec.http[0].route[0].destination.host")]
 
 
 def test_wildcard_service_entry_counts_as_a_known_host():

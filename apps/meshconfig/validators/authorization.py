@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check, fqdn
+from .. import hosts
+from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check
 
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 GRPC_METHOD = re.compile(r"^/[A-Za-z_][\w.]*\.[A-Za-z_]\w*/[A-Za-z_]\w*$")
@@ -52,6 +53,6 @@ def ap_host_not_found(index: MeshIndex) -> Iterator[Finding]:
                 if not isinstance(host, str) or "*" in host:
                     continue
                 name = host.rsplit(":", 1)[0] if re.search(r":\d+$", host) else host
-                if not index.host_known(fqdn(name, ap.namespace)):
+                if not index.host_known(hosts.resolve(name, ap.namespace)):
                     yield Finding(ap, f"{path}.hosts[{k}]",
                                   f"Host {host!r} matches no Service or ServiceEntry.")

@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from apps.clusters.inventory import Inventory, IstioObject, Service, Workload
 
+from .. import hosts
+
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 DEFAULT_ROOT_NAMESPACE = "istio-system"
@@ -109,46 +111,34 @@ def check(code: str, *, kiali: str, severity: str, kind: str, title: str):
 
 
 # ---------------------------------------------------------------------------
-# Hosts and selectors, the way Istio resolves them
+# Hosts and selectors, the way Istio resolves them (hosts: apps.meshconfig.hosts)
 # ---------------------------------------------------------------------------
 
-
-def fqdn(host: str, namespace: str) -> str:
-    """Istio's short-name expansion: a name relative to the rule's namespace.
-
-    ``reviews`` -> ``reviews.<ns>.svc.cluster.local``; ``reviews.other.svc``
-    gains ``.cluster.local``; anything else (``httpbin.org``, ``reviews.other``,
-    wildcards) is kept: Istio treats a name with a dot as fully qualified.
-    ``MeshIndex`` still recognises ``name.namespace`` as a Service (see
-    ``candidates``), as Kiali does, since in-cluster DNS resolves it.
-    """
-    host = (host or "").strip().lower()
-    if not host or "*" in host:
-        return host
-    parts = host.split(".")
-    if len(parts) == 1:
-        return f"{host}.{namespace}.svc.cluster.local"
-    if len(parts) == 3 and parts[2] == "svc":
-        return f"{host}.cluster.local"
-    return host
-
-
-def host_matches(pattern: str, host: str) -> bool:
-    """True when two (possibly wildcard) hosts overlap: ``*.example.com`` ~ ``a.example.com``."""
-    if pattern == host or pattern == "*" or host == "*":
-        return True
-    if pattern.startswith("*"):
-        if host.startswith("*"):
-            return host.endswith(pattern[1:]) or pattern.endswith(host[1:])
-        return host.endswith(pattern[1:])
-    if host.startswith("*"):
-        return pattern.endswith(host[1:])
-    return False
+# Where each kind keeps its workload selector (a matchLabels mapping). A Gateway
+# selects gateway pods in any namespace; the others select workloads of their
+# own namespace, or of the whole mesh from the root namespace.
+WORKLOAD_SELECTOR_PATHS: dict[str, tuple[str, ...]] = {
+    "Gateway": ("selector",),
+    "Sidecar": ("workloadSelector", "labels"),
+    "AuthorizationPolicy": ("selector", "matchLabels"),
+    "PeerAuthentication": ("selector", "matchLabels"),
+}
 
 
 def labels_match(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
     """A label selector (matchLabels) matches when every pair is present. Empty matches all."""
     return all(labels.get(k) == v for k, v in (selector or {}).items())
+
+
+def workload_selector(obj: IstioObject) -> Any:
+    """The object's workload selector as written (None when its kind has none or it is absent)."""
+    path = WORKLOAD_SELECTOR_PATHS.get(obj.kind)
+    return None if path is None else at(obj.spec, *path)
+
+
+def workload_selector_path(kind: str) -> str:
+    """The YAML path findings about ``kind``'s selector point at, e.g. ``spec.selector.matchLabels``."""
+    return "spec." + ".".join(WORKLOAD_SELECTOR_PATHS[kind])
 
 
 def at(obj: Any, *keys: Any, default: Any = None) -> Any:
@@ -198,7 +188,7 @@ class MeshIndex:
         for se in self.objects("ServiceEntry"):
             for h in as_list(se.spec.get("hosts")):
                 if isinstance(h, str):
-                    self.service_entry_hosts.add(fqdn(h, se.namespace))
+                    self.service_entry_hosts.add(hosts.normalise(h))
 
     def objects(self, kind: str) -> list[IstioObject]:
         return self.by_kind.get(kind, [])
@@ -209,38 +199,20 @@ class MeshIndex:
     def workloads_matching(self, selector: dict[str, str], namespace: str | None) -> list[Workload]:
         return [w for w in self.workloads_in(namespace) if labels_match(selector, w.labels)]
 
-    def canonical(self, host: str, namespace: str) -> str:
-        """fqdn(), reading ``name.namespace`` as that Service when the namespace exists:
-        for comparing two references to the same host."""
-        full = fqdn(host, namespace)
-        if full.count(".") == 1 and "*" not in full and full.split(".")[1] in self.namespaces:
-            return f"{full}.svc.cluster.local"
-        return full
-
-    @staticmethod
-    def candidates(host: str) -> list[str]:
-        """The host itself, and for ``name.namespace`` also the Service FQDN it names."""
-        if host.count(".") == 1 and "*" not in host:
-            return [host, f"{host}.svc.cluster.local"]
-        return [host]
-
     def host_known(self, host: str) -> bool:
-        """Is the (FQDN or wildcard) host in the service registry (Services + ServiceEntries)?"""
+        """Is the resolved (FQDN or wildcard) host in the service registry (Services + ServiceEntries)?"""
         if not host:
             return False
-        if any(h in self.services_by_host or h in self.service_entry_hosts for h in self.candidates(host)):
+        if host in self.services_by_host or host in self.service_entry_hosts:
             return True
-        if "*" in host:
-            return any(host_matches(host, h) for h in self.services_by_host) or any(
-                host_matches(host, h) for h in self.service_entry_hosts
+        if hosts.is_wildcard(host):
+            return any(hosts.overlaps(host, h) for h in self.services_by_host) or any(
+                hosts.overlaps(host, h) for h in self.service_entry_hosts
             )
-        return any(h.startswith("*") and host_matches(h, host) for h in self.service_entry_hosts)
+        return any(hosts.is_wildcard(h) and hosts.covers(h, host) for h in self.service_entry_hosts)
 
     def service_for_host(self, host: str) -> Service | None:
-        for h in self.candidates(host):
-            if h in self.services_by_host:
-                return self.services_by_host[h]
-        return None
+        return self.services_by_host.get(host)
 
     def gateway(self, ref: str, namespace: str) -> IstioObject | None:
         """Resolve a VirtualService's gateway reference (``name``, ``ns/name`` or FQDN)."""

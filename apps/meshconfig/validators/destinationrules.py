@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from .. import hosts
 from .base import (
     ERROR,
     WARNING,
@@ -18,7 +19,7 @@ from .base import (
 
 
 def _host(index: MeshIndex, dr) -> str:
-    return index.canonical(str(dr.spec.get("host") or ""), dr.namespace)
+    return hosts.resolve(str(dr.spec.get("host") or ""), dr.namespace)
 
 
 @check("DR-HOST-NOT-FOUND", kiali="KIA0202", severity=ERROR, kind="DestinationRule",

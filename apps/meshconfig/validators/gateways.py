@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .base import WARNING, Finding, MeshIndex, as_dict, as_list, check, host_matches, key_of
+from .. import hosts
+from .base import WARNING, Finding, MeshIndex, as_dict, as_list, check, key_of
 
 
 @check("GW-SELECTOR-NO-WORKLOAD", kiali="KIA0302", severity=WARNING, kind="Gateway",
@@ -37,7 +38,7 @@ def gw_duplicate_host_port(index: MeshIndex) -> Iterator[Finding]:
     for gw, path, port, host, selector in entries:
         others = sorted({
             key_of(o) for (o, _, p, h, sel) in entries
-            if o is not gw and p == port and sel == selector and host_matches(host, h)
+            if o is not gw and p == port and sel == selector and hosts.overlaps(host, h)
         })
         if others:
             yield Finding(gw, path,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check, fqdn
+from .. import hosts
+from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check
 
 EXPORTABLE = ("VirtualService", "DestinationRule", "ServiceEntry")
 
@@ -32,6 +33,6 @@ def sidecar_egress_host_not_found(index: MeshIndex) -> Iterator[Finding]:
                 ns = sc.namespace if ns == "." else ns
                 if ns not in index.namespaces:
                     yield Finding(sc, f"spec.egress[{e}].hosts[{h}]", f"Namespace {ns!r} does not exist.")
-                elif not index.host_known(fqdn(host, ns)):
+                elif not index.host_known(hosts.resolve(host, ns)):
                     yield Finding(sc, f"spec.egress[{e}].hosts[{h}]",
                                   f"Host {host!r} matches no Service or ServiceEntry in namespace {ns}.")

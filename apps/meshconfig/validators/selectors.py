@@ -3,20 +3,22 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .base import ERROR, WARNING, Finding, MeshIndex, at, check, key_of
-
-# kind -> where its workload selector lives
-_SELECTOR_PATH = {
-    "Sidecar": ("workloadSelector", "labels"),
-    "AuthorizationPolicy": ("selector", "matchLabels"),
-    "PeerAuthentication": ("selector", "matchLabels"),
-}
+from .base import (
+    ERROR,
+    WARNING,
+    Finding,
+    MeshIndex,
+    at,
+    check,
+    key_of,
+    workload_selector,
+    workload_selector_path,
+)
 
 
 def _selector_no_workload(index: MeshIndex, kind: str) -> Iterator[Finding]:
-    keys = _SELECTOR_PATH[kind]
     for obj in index.objects(kind):
-        selector = at(obj.spec, *keys)
+        selector = workload_selector(obj)
         if not isinstance(selector, dict) or not selector:
             continue
         # In the root namespace a policy applies mesh-wide, so its selector may match anywhere.
@@ -24,7 +26,7 @@ def _selector_no_workload(index: MeshIndex, kind: str) -> Iterator[Finding]:
         if not index.workloads_matching(selector, scope):
             pairs = ", ".join(f"{k}={v}" for k, v in sorted(selector.items()))
             where = "the mesh" if scope is None else f"namespace {obj.namespace}"
-            yield Finding(obj, "spec." + ".".join(keys),
+            yield Finding(obj, workload_selector_path(kind),
                           f"No workload in {where} has the labels {pairs}: this {kind} applies to nothing.")
 
 
@@ -50,10 +52,9 @@ def pa_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
        title="More than one selector-less Sidecar or PeerAuthentication in a namespace")
 def multiple_selectorless(index: MeshIndex) -> Iterator[Finding]:
     for kind in ("Sidecar", "PeerAuthentication"):
-        keys = _SELECTOR_PATH[kind]
         by_ns: dict[str, list] = {}
         for obj in index.objects(kind):
-            if not at(obj.spec, *keys):
+            if not workload_selector(obj):
                 by_ns.setdefault(obj.namespace, []).append(obj)
         for objs in by_ns.values():
             if len(objs) < 2:

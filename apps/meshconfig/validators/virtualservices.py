@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterator
 
+from .. import hosts
 from .base import (
     ERROR,
     WARNING,
@@ -12,8 +13,6 @@ from .base import (
     as_dict,
     as_list,
     check,
-    fqdn,
-    host_matches,
     iter_routes,
     key_of,
 )
@@ -29,7 +28,7 @@ def vs_destination_host_not_found(index: MeshIndex) -> Iterator[Finding]:
                 if not isinstance(host, str) or not host:
                     yield Finding(vs, f"{path}[{j}].destination.host", "The route destination has no host.")
                     continue
-                if not index.host_known(fqdn(host, vs.namespace)):
+                if not index.host_known(hosts.resolve(host, vs.namespace)):
                     yield Finding(
                         vs, f"{path}[{j}].destination.host",
                         f"Destination host {host!r} matches no Service or ServiceEntry (host not found).",
@@ -57,7 +56,7 @@ def vs_gateway_not_found(index: MeshIndex) -> Iterator[Finding]:
 def vs_subset_not_found(index: MeshIndex) -> Iterator[Finding]:
     subsets: dict[str, set[str]] = defaultdict(set)
     for dr in index.objects("DestinationRule"):
-        host = index.canonical(str(dr.spec.get("host") or ""), dr.namespace)
+        host = hosts.resolve(str(dr.spec.get("host") or ""), dr.namespace)
         for subset in as_list(dr.spec.get("subsets")):
             name = as_dict(subset).get("name")
             if isinstance(name, str):
@@ -69,8 +68,8 @@ def vs_subset_not_found(index: MeshIndex) -> Iterator[Finding]:
                 subset, host = d.get("subset"), d.get("host")
                 if not subset or not isinstance(host, str):
                     continue
-                target = index.canonical(host, vs.namespace)
-                defined = set().union(*(names for h, names in subsets.items() if host_matches(h, target))) \
+                target = hosts.resolve(host, vs.namespace)
+                defined = set().union(*(names for h, names in subsets.items() if hosts.overlaps(h, target))) \
                     if subsets else set()
                 if subset not in defined:
                     yield Finding(
@@ -135,7 +134,7 @@ def vs_repeated_subset(index: MeshIndex) -> Iterator[Finding]:
                 d = as_dict(as_dict(dest).get("destination"))
                 if not isinstance(d.get("host"), str):
                     continue
-                key = (index.canonical(d["host"], vs.namespace), str(d.get("subset") or ""))
+                key = (hosts.resolve(d["host"], vs.namespace), str(d.get("subset") or ""))
                 if key in seen:
                     label = f"{d['host']}" + (f" subset {key[1]}" if key[1] else "")
                     yield Finding(vs, f"{path}[{j}].destination",
@@ -159,11 +158,11 @@ def vs_multiple_for_host(index: MeshIndex) -> Iterator[Finding]:
     for vs in vss:
         for i, h in enumerate(as_list(vs.spec.get("hosts"))):
             if isinstance(h, str):
-                entries.append((vs, i, index.canonical(h, vs.namespace), _gateway_scope(vs)))
+                entries.append((vs, i, hosts.resolve(h, vs.namespace), _gateway_scope(vs)))
     for vs, i, host, scope in entries:
         others = sorted({
             key_of(o) for (o, _, h, s) in entries
-            if o is not vs and host_matches(host, h) and scope & s
+            if o is not vs and hosts.overlaps(host, h) and scope & s
         })
         if others:
             yield Finding(vs, f"spec.hosts[{i}]",
