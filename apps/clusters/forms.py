@@ -1,12 +1,13 @@
 from django import forms
 
-from .models import SIMULATOR_TOPOLOGIES, Cluster
+from .models import Cluster
+from .simulated import simulator_topology_choices
 
 
 class ClusterForm(forms.Form):
     name = forms.SlugField(max_length=63, help_text="Short name used in URLs, e.g. prod-eu.")
     kind = forms.ChoiceField(choices=Cluster.Kind.choices, initial=Cluster.Kind.KUBERNETES)
-    simulator_topology = forms.ChoiceField(choices=SIMULATOR_TOPOLOGIES, required=False, initial="demo")
+    simulator_topology = forms.ChoiceField(choices=simulator_topology_choices, required=False, initial="demo")
     kubeconfig_file = forms.FileField(required=False, help_text="Upload a kubeconfig (no exec plugins)…")
     kubeconfig = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, help_text="…or paste it.")
     kube_context = forms.CharField(required=False, help_text="Context to use; default: the current-context.")

@@ -6,14 +6,7 @@ from django.core.validators import URLValidator
 from django.db import models
 
 from .crypto import decrypt_json, encrypt_json
-
-SIMULATOR_TOPOLOGIES = [
-    ("demo", "Demo (Bookinfo + helloworld + gRPC)"),
-    ("bookinfo", "Bookinfo"),
-    ("helloworld", "helloworld"),
-    ("grpc", "gRPC pair"),
-    ("large", "Large generated mesh (50 x 20)"),
-]
+from .simulated import validate_simulator_topology
 
 
 class Cluster(models.Model):
@@ -23,7 +16,9 @@ class Cluster(models.Model):
 
     name = models.SlugField(max_length=63, unique=True, help_text="Short name used in URLs, e.g. prod-eu.")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.KUBERNETES)
-    simulator_topology = models.CharField(max_length=40, choices=SIMULATOR_TOPOLOGIES, default="demo", blank=True)
+    # The choices are the simulator's (apps.clusters.simulated), so they are validated, not declared.
+    simulator_topology = models.CharField(max_length=40, default="demo", blank=True,
+                                          validators=[validate_simulator_topology])
     api_server_url = models.CharField(max_length=500, blank=True, validators=[URLValidator(schemes=["https", "http"])])
     kube_context = models.CharField(max_length=253, blank=True)
     credentials_encrypted = models.TextField(blank=True, editable=False)

@@ -12,6 +12,7 @@ from .gateway import GatewayError
 from .kubeconfig import KubeconfigError, parse_kubeconfig
 from .models import Cluster
 from .prometheus_probe import PrometheusProbeError, probe_prometheus
+from .simulated import simulator_topology_error
 
 
 class ClusterInputError(ValueError):
@@ -51,6 +52,8 @@ def cluster_create(
 ) -> Cluster:
     if Cluster.objects.filter(name=name).exists():
         raise ClusterInputError("name", f"A cluster named '{name}' already exists.")
+    if kind == Cluster.Kind.SIMULATED and (problem := simulator_topology_error(simulator_topology)):
+        raise ClusterInputError("simulator_topology", problem)
     cluster = Cluster(
         name=name, kind=kind, simulator_topology=simulator_topology if kind == Cluster.Kind.SIMULATED else "",
         kube_context=kube_context or "", prometheus_url=prometheus_url or "", grafana_url=grafana_url or "",

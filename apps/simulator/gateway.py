@@ -1,12 +1,15 @@
 """``ClusterGateway`` over a ``SimulatedMesh``: the portal's built-in cluster."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apps.clusters.gateway import ObjectInvalid
 from apps.clusters.inventory import ISTIO_KINDS, Inventory, IstioObject, Namespace, Service, Workload
 
 from .mesh import SimulatedMesh
+
+if TYPE_CHECKING:
+    from .store import PersistentMesh
 
 SERVER_VERSION = "v1.30.3-meshdeck-sim"
 
@@ -14,7 +17,7 @@ SERVER_VERSION = "v1.30.3-meshdeck-sim"
 class SimulatorGateway:
     """Implements ``apps.clusters.gateway.ClusterGateway``; every method is thread-safe."""
 
-    def __init__(self, mesh: SimulatedMesh):
+    def __init__(self, mesh: SimulatedMesh | PersistentMesh):
         self.mesh = mesh
 
     def server_version(self) -> str:
@@ -75,11 +78,12 @@ class SimulatorGateway:
         return self.mesh.inventory(namespaces)
 
 
-def mesh_for_cluster(cluster) -> SimulatedMesh:
-    """The one simulated mesh of a cluster (shared by its gateway and its telemetry)."""
-    from .registry import get_mesh
+def mesh_for_cluster(cluster) -> PersistentMesh:
+    """The one simulated mesh of a cluster, stored in the database so that every process
+    (web, workers) sees the same one (shared by its gateway and its telemetry)."""
+    from .store import PersistentMesh, state_for_cluster
 
-    return get_mesh(f"cluster-{cluster.pk}", cluster.simulator_topology or "demo")
+    return PersistentMesh(state_for_cluster(cluster))
 
 
 def gateway_for_cluster(cluster) -> SimulatorGateway:

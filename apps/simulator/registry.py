@@ -1,4 +1,9 @@
-"""One in-process simulated mesh per key (e.g. ``cluster-<pk>``), shared by threads."""
+"""Standalone simulated meshes, one per key, shared by the threads of one process.
+
+For benchmarks, the exporter's ``--topology`` mode and tests that need a mesh
+without a cluster. A portal cluster's mesh is not here: it lives in the
+database so every process shares it (``store.py``).
+"""
 from __future__ import annotations
 
 import threading
@@ -9,11 +14,12 @@ from .mesh import SimulatedMesh
 
 _meshes: dict[str, SimulatedMesh] = {}
 _lock = threading.Lock()
+_reset_hooks: list[Callable[[], None]] = []
 
 
-# A cluster's mesh has been "running" this long when the portal first reads it,
-# so every graph window (up to 6h) is full from the first request instead of
-# under-reporting until the window has elapsed.
+# A mesh has been "running" this long when it is first read, so every graph
+# window (up to 6h) is full from the first request instead of under-reporting
+# until the window has elapsed.
 HISTORY_SECONDS = 6 * 3600
 
 
@@ -33,6 +39,15 @@ def get_mesh(
         return mesh
 
 
+def on_reset(hook: Callable[[], None]) -> None:
+    """Also call ``hook`` on ``reset_meshes()`` (the database-backed store drops its copies)."""
+    if hook not in _reset_hooks:
+        _reset_hooks.append(hook)
+
+
 def reset_meshes() -> None:
+    """Forget every mesh this process holds: standalone ones, and its copies of shared ones."""
     with _lock:
         _meshes.clear()
+    for hook in _reset_hooks:
+        hook()

@@ -283,4 +283,12 @@ def build(topology: str, seed: int = 1) -> Scenario:
     raise ValueError(f"unknown topology {topology!r}; use bookinfo, helloworld, grpc, demo, large or large:N:M")
 
 
-TOPOLOGIES = ("bookinfo", "helloworld", "grpc", "demo", "large")
+# What a simulated cluster may be (registered with the clusters app in apps.py); the
+# simulator itself also builds ``large:N:M``.
+TOPOLOGY_CHOICES = (
+    ("demo", "Demo (Bookinfo + helloworld + gRPC)"),
+    ("bookinfo", "Bookinfo"),
+    ("helloworld", "helloworld"),
+    ("grpc", "gRPC pair"),
+    ("large", "Large generated mesh (50 x 20)"),
+)

@@ -7,9 +7,10 @@ from rest_framework.response import Response
 from apps.accounts.selectors import cluster_role, is_cluster_admin
 from apps.core.api import validation_error_response
 
-from ..models import SIMULATOR_TOPOLOGIES, Cluster
+from ..models import Cluster
 from ..selectors import clusters_for_user, get_cluster_for_user
 from ..services import ClusterInputError, cluster_create, cluster_test_connection
+from ..simulated import simulator_topology_choices
 
 
 class ClusterOutputSerializer(serializers.ModelSerializer):
@@ -32,7 +33,7 @@ class ClusterOutputSerializer(serializers.ModelSerializer):
 class ClusterInputSerializer(serializers.Serializer):
     name = serializers.SlugField(max_length=63)
     kind = serializers.ChoiceField(choices=Cluster.Kind.choices)
-    simulator_topology = serializers.ChoiceField(choices=SIMULATOR_TOPOLOGIES, default="demo")
+    simulator_topology = serializers.ChoiceField(choices=[], default="demo")
     kubeconfig = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     kube_context = serializers.CharField(required=False, allow_blank=True)
     api_server_url = serializers.URLField(required=False, allow_blank=True)
@@ -42,6 +43,11 @@ class ClusterInputSerializer(serializers.Serializer):
     grafana_url = serializers.URLField(required=False, allow_blank=True)
     tracing_url = serializers.URLField(required=False, allow_blank=True)
     istio_namespace = serializers.CharField(required=False, default="istio-system")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The simulator registers its topologies once apps are ready, after this class is defined.
+        self.fields["simulator_topology"].choices = simulator_topology_choices()
 
 
 class ClusterViewSet(viewsets.ViewSet):
