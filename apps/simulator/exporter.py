@@ -2,12 +2,14 @@
 
 A real Prometheus can scrape it (the graph tests do). Each scrape renders the
 counters at ``mesh.clock()``; label strings are built once per series, a scrape
-only multiplies rates by elapsed time.
+only multiplies rates by elapsed time. ``mesh`` is a standalone ``SimulatedMesh``
+or a cluster's ``PersistentMesh``, which catches up with the cluster's log first.
 """
 from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
 from .mesh import SimulatedMesh
 
@@ -18,9 +20,12 @@ class MetricsServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], mesh: SimulatedMesh):
+    def __init__(self, address: tuple[str, int], mesh: SimulatedMesh, after_request: Callable[[], None] | None = None):
         super().__init__(address, _Handler)
         self.mesh = mesh
+        # Runs in the request's thread when it is done (the command closes that thread's
+        # database connection: every request gets a new thread).
+        self.after_request = after_request
         self.thread: threading.Thread | None = None
 
     def stop(self) -> None:
@@ -37,6 +42,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        try:
+            self._serve()
+        finally:
+            if self.server.after_request is not None:
+                self.server.after_request()
+
+    def _serve(self) -> None:
         path = self.path.split("?", 1)[0]
         if path in ("/healthz", "/-/healthy"):
             body = b"ok\n"
@@ -49,7 +61,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path != "/metrics":
             self.send_error(404, "try /metrics")
             return
-        chunks = self.server.mesh.iter_exposition()
+        try:
+            chunks = self.server.mesh.iter_exposition()
+        except Exception as exc:  # noqa: BLE001 (a cluster's mesh reads its database first)
+            self.send_error(503, f"the simulated mesh cannot be read: {exc}")
+            return
         self.send_response(200)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.end_headers()
@@ -60,8 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def make_server(mesh: SimulatedMesh, host: str = "127.0.0.1", port: int = 0) -> MetricsServer:
-    return MetricsServer((host, port), mesh)
+def make_server(mesh: SimulatedMesh, host: str = "127.0.0.1", port: int = 0,
+                after_request: Callable[[], None] | None = None) -> MetricsServer:
+    return MetricsServer((host, port), mesh, after_request)
 
 
 def start_exporter(mesh: SimulatedMesh, host: str = "127.0.0.1", port: int = 0) -> tuple[MetricsServer, int]:

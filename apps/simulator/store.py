@@ -95,6 +95,13 @@ def state_for_cluster(cluster) -> SimulatedClusterState:
     return state
 
 
+def mesh_from_log(state: SimulatedClusterState, clock: Callable[[], float] = time.time) -> SimulatedMesh:
+    """A new copy built from the database alone: what a process that never saw the writes holds."""
+    copy_ = _Copy(PersistentMesh(state, clock=clock)._fresh_mesh())
+    PersistentMesh(state, clock=clock)._catch_up(copy_)
+    return copy_.mesh
+
+
 def _replay(mesh: SimulatedMesh, kind: str, payload: dict[str, Any], at: float, *, resource_version: str | None = None):
     """Apply one logged change (with the writer's precondition, if any) at ``at``."""
     if kind == Kind.APPLY:
