@@ -9,16 +9,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from .histogram import LE_STRINGS, N_BUCKETS
-from .series import (
-    DURATION,
-    DURATION_BUCKET,
-    DURATION_COUNT,
-    DURATION_SUM,
-    REQUESTS,
-    TCP_RECEIVED,
-    TCP_SENT,
-    LabelItems,
-)
+from .series import DURATION, DURATION_BUCKET, DURATION_COUNT, DURATION_SUM, REQUESTS, TCP_RECEIVED, TCP_SENT, LabelItems
 from .timeline import CounterRow
 
 

@@ -131,6 +131,16 @@ def _grpc_from_http(code: str) -> str:
     return {"400": "13", "401": "16", "403": "7", "404": "12", "429": "14", "502": "14", "503": "14", "504": "14"}.get(code, "2")
 
 
+def add_scaled(into: Rates, sid: int, values: Iterable[float], scale: float) -> None:
+    """``into[sid] += values * scale``, element-wise (a missing entry counts as zeros)."""
+    cur = into.get(sid)
+    if cur is None:
+        into[sid] = [x * scale for x in values]
+    else:
+        for i, x in enumerate(values):
+            cur[i] += x * scale
+
+
 def compute_rates(flows: Iterable[Flow], table: SeriesTable) -> Rates:
     """Per-second value vectors (see the layout above) of every series the flows produce."""
     rates: Rates = {}
@@ -142,14 +152,6 @@ def compute_rates(flows: Iterable[Flow], table: SeriesTable) -> Rates:
             v = (1.0, p.mean) + tuple(p.cumulative)
             profile_vec[id(p)] = v
         return v
-
-    def add(sid: int, values: Iterable[float], scale: float) -> None:
-        cur = rates.get(sid)
-        if cur is None:
-            rates[sid] = [x * scale for x in values]
-        else:
-            for i, x in enumerate(values):
-                cur[i] += x * scale
 
     for f in flows:
         call = f.call
@@ -179,7 +181,7 @@ def compute_rates(flows: Iterable[Flow], table: SeriesTable) -> Rates:
                                             ("connection_security_policy", csp))
                     # istio_tcp_sent_bytes_total counts bytes sent during the *response*
                     # (server -> client); received counts request bytes (client -> server).
-                    add(table.id_for("tcp", items, pod_key), (call.response_bytes, call.request_bytes), per_pod)
+                    add_scaled(rates, table.id_for("tcp", items, pod_key), (call.response_bytes, call.request_bytes), per_pod)
                     continue
                 vec = vec_of(latency or INSTANT)
                 for code, code_share in f.codes:
@@ -195,5 +197,5 @@ def compute_rates(flows: Iterable[Flow], table: SeriesTable) -> Rates:
                         if gcode is not None:
                             tail += (("grpc_response_status", gcode),)
                         tail += (("response_flags", flags), ("connection_security_policy", csp))
-                        add(table.id_for("http", ident + head + tail, pod_key), vec, per_pod * code_share * gshare)
+                        add_scaled(rates, table.id_for("http", ident + head + tail, pod_key), vec, per_pod * code_share * gshare)
     return rates

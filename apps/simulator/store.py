@@ -45,6 +45,7 @@ from .models import SimulatedClusterState, SimulatedMeshEvent
 from .schema import validate_manifest
 
 Kind = SimulatedMeshEvent.Kind
+LabelPatch = dict[str, str | None]  # None removes the key
 logger = logging.getLogger(__name__)
 
 # Reads a shared mesh answers from its caught-up in-memory copy.
@@ -223,20 +224,11 @@ class PersistentMesh:
     def delete_istio_object(self, kind: str, namespace: str, name: str, resource_version: str | None = None) -> None:
         self._write(Kind.DELETE, {"kind": kind, "namespace": namespace, "name": name}, resource_version)
 
-    def patch_namespace_labels(
-        self, name: str, labels: dict[str, str | None], resource_version: str | None = None
-    ) -> Namespace:
+    def patch_namespace_labels(self, name: str, labels: LabelPatch, resource_version: str | None = None) -> Namespace:
         return self._write(Kind.LABEL_NAMESPACE, {"name": name, "labels": labels}, resource_version)
 
-    def patch_workload_template(
-        self,
-        kind: str,
-        namespace: str,
-        name: str,
-        labels: dict[str, str | None] | None = None,
-        annotations: dict[str, str | None] | None = None,
-        resource_version: str | None = None,
-    ) -> Workload:
+    def patch_workload_template(self, kind: str, namespace: str, name: str, labels: LabelPatch | None = None,
+                                annotations: LabelPatch | None = None, resource_version: str | None = None) -> Workload:
         payload = {"kind": kind, "namespace": namespace, "name": name, "labels": labels, "annotations": annotations}
         return self._write(Kind.PATCH_TEMPLATE, payload, resource_version)
 

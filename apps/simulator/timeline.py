@@ -31,6 +31,7 @@ from .series import (
     LabelItems,
     Rates,
     SeriesTable,
+    add_scaled,
 )
 
 # (kind, series id, label items, label string, values) of one series at one instant.
@@ -115,12 +116,7 @@ class Timeline:
         dt = at - last.start
         cums: Rates = {sid: list(v) for sid, v in last.cums.items()}
         for sid, r in last.rates.items():
-            cur = cums.get(sid)
-            if cur is None:
-                cums[sid] = [x * dt for x in r]
-            else:
-                for i, x in enumerate(r):
-                    cur[i] += x * dt
+            add_scaled(cums, sid, r, dt)
         segments.append(Segment(at, rates, cums))
 
     def segment_at(self, t: float) -> Segment | None:
