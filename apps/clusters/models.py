@@ -6,7 +6,7 @@ from django.core.validators import URLValidator
 from django.db import models
 
 from .crypto import decrypt_json, encrypt_json
-from .simulated import validate_simulator_topology
+from .simulated import simulator_topology_choices
 
 
 class Cluster(models.Model):
@@ -16,9 +16,10 @@ class Cluster(models.Model):
 
     name = models.SlugField(max_length=63, unique=True, help_text="Short name used in URLs, e.g. prod-eu.")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.KUBERNETES)
-    # The choices are the simulator's (apps.clusters.simulated), so they are validated, not declared.
-    simulator_topology = models.CharField(max_length=40, default="demo", blank=True,
-                                          validators=[validate_simulator_topology])
+    # The choices are the simulator's, registered at start-up (apps.clusters.simulated): a callable,
+    # so migrations name the function instead of copying a list.
+    simulator_topology = models.CharField(max_length=40, choices=simulator_topology_choices, default="demo",
+                                          blank=True)
     api_server_url = models.CharField(max_length=500, blank=True, validators=[URLValidator(schemes=["https", "http"])])
     kube_context = models.CharField(max_length=253, blank=True)
     credentials_encrypted = models.TextField(blank=True, editable=False)

@@ -2,14 +2,12 @@
 
 The clusters app never imports the simulator (CONTRACTS.md): the simulator
 calls ``register_simulator_topologies`` from its AppConfig.ready(), and the
-model, forms, serializers and services of this app validate against what was
-registered.
+model (callable ``choices``), forms, serializers and services of this app
+validate against what was registered.
 """
 from __future__ import annotations
 
 from typing import Iterable
-
-from django.core.exceptions import ValidationError
 
 _topologies: dict[str, str] = {}  # value -> label, in the order registered
 
@@ -31,9 +29,3 @@ def simulator_topology_error(value: str) -> str | None:
         return "No mesh simulator is installed, so there are no simulated topologies."
     return f"Unknown simulator topology {value!r}; choose one of: {', '.join(_topologies)}."
 
-
-def validate_simulator_topology(value: str) -> None:
-    """Model field validator (Django skips it for blank values: a Kubernetes cluster has none)."""
-    message = simulator_topology_error(value)
-    if message:
-        raise ValidationError(message, code="invalid_choice")
