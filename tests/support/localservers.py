@@ -5,6 +5,7 @@
 - ``LocalHTTPServer``: answers with whatever a callable returns
 - ``JsonServer``: answers every request with a fixed status and JSON body
 - ``tls_server()``: a self-signed HTTPS server -> TLS verification errors
+- ``CountingProxy``: forwards TCP to a real server and counts the connections opened
 """
 from __future__ import annotations
 
@@ -153,3 +154,70 @@ def tls_server(directory: Path, status: int = 200, body: dict | None = None):
     context.load_cert_chain(cert, key)
     with JsonServer(status, body, tls_context=context) as server:
         yield server
+
+
+class CountingProxy:
+    """A loopback TCP forwarder to ``127.0.0.1:upstream_port`` that counts the connections it accepts.
+
+    Bytes pass through untouched (TLS included: the client still verifies the
+    real server's certificate), so ``accepted`` is exactly how many connections
+    the client opened to that server.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.accepted = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self._open: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                continue
+            client.settimeout(None)
+            self.accepted += 1
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            self._open += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:  # one side hung up: hang up the other, as a transparent proxy does
+            for end in (src, dst):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+        for end in self._open:
+            end.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
