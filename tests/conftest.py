@@ -28,6 +28,15 @@ def _fresh_simulated_meshes():
     reset_meshes()
 
 
+@pytest.fixture(autouse=True)
+def _shared_clients_closed():
+    """Each test's clusters get their own gateways and telemetry clients, closed after it."""
+    yield
+    from apps.clusters.shared_clients import close_all_shared_clients
+
+    close_all_shared_clients()
+
+
 @pytest.fixture
 def sim_cluster(db):
     from apps.clusters.models import Cluster

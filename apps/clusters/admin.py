@@ -23,11 +23,11 @@ class ClusterAdminForm(forms.ModelForm):
         data = super().clean()
         if data.get("kubeconfig"):
             try:
-                _, summary = parse_kubeconfig(data["kubeconfig"], data.get("kube_context") or None)
+                found = parse_kubeconfig(data["kubeconfig"], data.get("kube_context") or None)
             except KubeconfigError as exc:
-                self.add_error("kubeconfig", str(exc))
+                self.add_error("kubeconfig", exc.message)
             else:
-                data["api_server_url"] = summary.server
+                data["api_server_url"] = found.server
         return data
 
     def save(self, commit=True):

@@ -30,10 +30,10 @@ def _credentials_from_input(
 ) -> tuple[dict[str, Any], str]:
     if kubeconfig:
         try:
-            _, summary = parse_kubeconfig(kubeconfig, kube_context or None)
+            found = parse_kubeconfig(kubeconfig, kube_context or None)
         except KubeconfigError as exc:
-            raise ClusterInputError("kubeconfig", str(exc)) from exc
-        return {"kubeconfig": kubeconfig}, summary.server
+            raise ClusterInputError("kubeconfig", exc.message) from exc
+        return {"kubeconfig": kubeconfig}, found.server
     if api_server_url and token:
         if ca_pem and "BEGIN CERTIFICATE" not in ca_pem:
             raise ClusterInputError("ca_pem", "The CA certificate must be PEM text (-----BEGIN CERTIFICATE-----).")

@@ -46,7 +46,7 @@ def test_parse_errors_are_specific(text, message):
 
 
 def test_good_kubeconfig_summary():
-    _, summary = parse_kubeconfig(GOOD)
+    summary = parse_kubeconfig(GOOD)
     assert (summary.context, summary.server, summary.auth) == ("test", "https://127.0.0.1:6443", "token")
 
 

@@ -24,16 +24,8 @@ from apps.clusters.gateway import (
     ObjectInvalid,
     ObjectNotFound,
 )
-from apps.clusters.kube import (
-    KubeconfigError,
-    KubeconfigUnsupported,
-    KubernetesGateway,
-    parse_kubeconfig,
-    pod_has_sidecar,
-    probe,
-    translate_error,
-    workloads_from_json,
-)
+from apps.clusters.kube import KubernetesGateway, pod_has_sidecar, probe, translate_error, workloads_from_json
+from apps.clusters.kubeconfig import KubeconfigError, KubeconfigUnsupported, parse_kubeconfig
 
 URL = "https://127.0.0.1:6443"
 
@@ -53,13 +45,13 @@ def kubeconfig(user: dict, cluster: dict | None = None, **extra) -> str:
 
 def test_token_kubeconfig_parses():
     ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-    params = parse_kubeconfig(kubeconfig(
+    found = parse_kubeconfig(kubeconfig(
         {"token": "abc"}, {"server": URL + "/", "certificate-authority-data": base64.b64encode(ca.encode()).decode()}))
-    assert params["url"] == URL and params["token"] == "abc" and params["ca_pem"] == ca and params["verify"]
+    assert found.server == URL and found.token == "abc" and found.ca_pem == ca and found.verify
 
 
 def test_context_is_selectable_and_unknown_context_is_explained():
-    assert parse_kubeconfig(kubeconfig({"token": "t"}), "other")["context"] == "other"
+    assert parse_kubeconfig(kubeconfig({"token": "t"}), "other").context == "other"
     with pytest.raises(KubeconfigError, match="Context 'nope' is not in the kubeconfig"):
         parse_kubeconfig(kubeconfig({"token": "t"}), "nope")
 

@@ -1,11 +1,23 @@
-"""Telemetry from a real Prometheus over its HTTP API."""
+"""Telemetry from a real Prometheus over its HTTP API.
+
+One ``PrometheusTelemetry`` per cluster lives as long as the process
+(``factory.telemetry_for``) and is shared by every request and by the threads
+that run a graph's queries at once. It holds ONE ``requests.Session`` whose
+adapter pools up to ``PROMETHEUS_POOL_SIZE`` connections, rather than a session
+per thread: the query threads are a fresh executor's for each graph, so a pool
+per thread would never be reused, and would only multiply the connections
+by the threads. Sharing one session across threads is safe here because
+nothing mutates it after construction (headers, adapters and auth are fixed),
+its urllib3 pool is thread-safe, and its cookie jar (unused by Prometheus)
+takes its own lock.
+"""
 from __future__ import annotations
 
 import math
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from apps.clusters.prometheus_probe import describe_requests_error
 
@@ -15,13 +27,26 @@ from .query import Query, Row, Series
 # Prometheus evaluates one query on one core; a few queries in flight at once
 # use the other cores. More than this only queues inside Prometheus.
 MAX_PARALLEL_QUERIES = 4
+# Connections kept open to one Prometheus: two graphs' queries at once. Beyond
+# that a query opens a connection of its own and closes it after (no waiting).
+PROMETHEUS_POOL_SIZE = 2 * MAX_PARALLEL_QUERIES
 
 
 class PrometheusTelemetry:
     def __init__(self, url: str, timeout: float = 10.0):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._local = threading.local()
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=PROMETHEUS_POOL_SIZE)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def close(self) -> None:
+        """Close the pooled connections (a query in flight closes its own when it ends)."""
+        self._session.close()
+
+    def __repr__(self) -> str:
+        return f"<PrometheusTelemetry {self.url}>"
 
     # -- public ------------------------------------------------------------
     def instant(self, queries: dict[str, Query], *, window: int, query_time: float) -> dict[str, list[Row]]:
@@ -60,18 +85,12 @@ class PrometheusTelemetry:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_QUERIES, len(items))) as pool:
             return list(pool.map(fn, items))
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
-
     def _call(self, path: str, form: dict[str, str]) -> dict:
         # Prometheus gets the same deadline as we do, so a slow query is
         # cancelled there instead of running on after we gave up.
         form = {**form, "timeout": f"{self.timeout:g}s"}
         try:
-            resp = self._session().post(self.url + path, data=form, timeout=self.timeout)
+            resp = self._session.post(self.url + path, data=form, timeout=self.timeout)
         except requests.Timeout:
             raise TelemetryTimeout(
                 f"Prometheus at {self.url} did not answer within {self.timeout:g}s; "

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.clusters.crypto import generate_key
+from apps.clusters.kubeconfig import EmbeddedFile, KubeconfigError, embed_referenced_files
 from apps.clusters.models import Cluster
 from apps.clusters.services import (
     ClusterInputError,
@@ -21,7 +22,8 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         add = sub.add_parser("add", help="Register a cluster")
         add.add_argument("name")
-        add.add_argument("--kubeconfig", help="Path to a kubeconfig file (no exec plugins)")
+        add.add_argument("--kubeconfig", help="Path to a kubeconfig file (no exec plugins); the certificate and "
+                         "token files it names are embedded, as `kubectl config view --flatten` does")
         add.add_argument("--context", help="Context in the kubeconfig (default: current-context)")
         add.add_argument("--server", help="API server URL (with --token)")
         add.add_argument("--token-file", help="File holding a bearer token (with --server)")
@@ -52,12 +54,23 @@ class Command(BaseCommand):
         except UnicodeDecodeError as exc:
             raise CommandError(f"{what} {path} is not UTF-8 text.") from exc
 
+    def _read_kubeconfig(self, path: str | None, context: str | None) -> tuple[str | None, list[EmbeddedFile]]:
+        """The kubeconfig with the files it names embedded: they are on this machine, not the portal's."""
+        text = self._read(path, "kubeconfig")
+        if text is None:
+            return None, []
+        try:
+            return embed_referenced_files(text, base_dir=Path(path).resolve().parent, context=context)
+        except KubeconfigError as exc:
+            raise CommandError(exc.message) from exc
+
     def do_add(self, name, kubeconfig, context, server, token_file, ca_file, prometheus, grafana, tracing,
                istio_namespace, simulated, topology, **_):
+        kubeconfig_text, embedded = self._read_kubeconfig(kubeconfig, context)
         try:
             cluster = cluster_create(
                 name=name, kind=Cluster.Kind.SIMULATED if simulated else Cluster.Kind.KUBERNETES,
-                simulator_topology=topology, kubeconfig=self._read(kubeconfig, "kubeconfig"), kube_context=context,
+                simulator_topology=topology, kubeconfig=kubeconfig_text, kube_context=context,
                 api_server_url=server, token=(self._read(token_file, "token file") or "").strip() or None,
                 ca_pem=self._read(ca_file, "CA file"), prometheus_url=prometheus, grafana_url=grafana,
                 tracing_url=tracing, istio_namespace=istio_namespace,
@@ -65,6 +78,8 @@ class Command(BaseCommand):
         except ClusterInputError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(self.style.SUCCESS(f"Added cluster {cluster.name} ({cluster.get_kind_display()})."))
+        for item in embedded:
+            self.stdout.write(f"Embedded {item.path} ({item.field}) into the stored kubeconfig.")
         self.stdout.write(f"Test it with: python manage.py cluster test {cluster.name}")
 
     def do_test(self, name, json: bool = False, **_):
