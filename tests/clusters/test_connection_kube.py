@@ -60,3 +60,21 @@ def test_management_command_end_to_end(kube_apiserver, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ok   kubernetes: version=v1.20" in out
     assert "FAIL prometheus: code=not_configured" in out
+
+
+def test_management_command_adds_a_minikube_style_kubeconfig_with_certificate_files(kube_apiserver, tmp_path,
+                                                                                    capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    path = kube_apiserver.write_file_kubeconfig(tmp_path)
+    call_command("cluster", "add", "files", "--kubeconfig", str(path))
+    out = capsys.readouterr().out
+    for field, name in [("certificate-authority", "ca.crt"), ("client-certificate", "client.crt"),
+                        ("client-key", "client.key")]:
+        assert f"({field}) into the stored kubeconfig" in out and name in out
+    for pem in tmp_path.rglob("*.*"):
+        pem.unlink()  # the portal keeps working without them: they were embedded
+    with pytest.raises(CommandError, match="Connection test failed"):
+        call_command("cluster", "test", "files")  # (no Prometheus URL given)
+    assert "ok   kubernetes: version=v1.20" in capsys.readouterr().out

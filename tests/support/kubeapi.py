@@ -841,6 +841,48 @@ class KubeAPIServer:
         }
         return yaml.safe_dump(config, sort_keys=False)
 
+    def write_file_kubeconfig(self, directory: Path, user: str = "file-admin",
+                              groups: tuple[str, ...] = ("system:masters",)) -> Path:
+        """A kubeconfig as minikube writes one: the CA and a client certificate
+        (signed by the server's CA, for ``user`` in ``groups``) as files beside
+        it, named by relative paths. Returns the kubeconfig's path."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        ca_cert = x509.load_pem_x509_certificate(self._pki["ca_crt"].read_bytes())
+        ca_key = serialization.load_pem_private_key(self._pki["ca_key"].read_bytes(), password=None)
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(minutes=5)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user)]
+                            + [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups])
+        cert = (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + _dt.timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        profile = directory / "profiles" / "meshdeck"
+        profile.mkdir(parents=True, exist_ok=True)
+        (directory / "ca.crt").write_bytes(self._pki["ca_crt"].read_bytes())
+        (profile / "client.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (profile / "client.key").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption()))
+        config = {
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": "meshdeck-files", "cluster": {"server": self.url, "certificate-authority": "ca.crt"}}],
+            "users": [{"name": user, "user": {"client-certificate": "profiles/meshdeck/client.crt",
+                                              "client-key": "profiles/meshdeck/client.key"}}],
+            "contexts": [{"name": "meshdeck-files", "context": {"cluster": "meshdeck-files", "user": user}}],
+            "current-context": "meshdeck-files",
+        }
+        path = directory / "config"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
     def client_configuration(self, token: str | None = None):
         """A ``kubernetes.client.Configuration`` for this server and token."""
         from kubernetes import client
