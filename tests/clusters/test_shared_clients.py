@@ -15,6 +15,7 @@ import pytest
 
 from apps.accounts.roles import Role
 from apps.clusters.gateway import ClusterUnauthorized
+from apps.clusters.inventory import ISTIO_KINDS
 from apps.clusters.kube import KUBE_POOL_SIZE
 from apps.clusters.models import Cluster
 from apps.graphs.telemetry.factory import telemetry_for
@@ -115,3 +116,22 @@ def test_changing_the_prometheus_url_swaps_the_telemetry_client_and_closes_the_o
 
     assert new is not old and new.url == kube_cluster.prometheus_url
     assert established_connections(prom_proxy.port) == 0
+
+
+def test_one_gateway_serves_many_threads_at_once(kube_cluster, kube_proxy):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    gateway = kube_cluster.gateway()  # fresh: the threads race for its first Istio discovery
+    start = threading.Barrier(8)
+
+    def versions(_):
+        start.wait()
+        return [gateway.served_version(kind) for kind in ISTIO_KINDS]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        seen = list(pool.map(versions, range(8)))
+        inventories = list(pool.map(lambda _: gateway.inventory(), range(16)))
+    assert seen == [["v1"] * len(ISTIO_KINDS)] * 8  # nobody saw a half-done discovery as "not installed"
+    assert all("default" in {n.name for n in inv.namespaces} for inv in inventories)
+    assert established_connections(kube_proxy.port) <= KUBE_POOL_SIZE

@@ -241,3 +241,30 @@ def test_probe_reports_missing_istio_crds():
 def test_probe_reports_a_malformed_kubeconfig():
     report = probe({"kubeconfig": "users: ["})
     assert report == {"ok": False, "error": "kubeconfig", "message": report["message"], "api_server": ""}
+
+
+def test_istio_discovery_is_remembered_for_a_while_then_asked_again():
+    from apps.clusters.kube.discovery import DISCOVERY_TTL_SECONDS, IstioDiscovery
+
+    now, asked = [0.0], []
+    served = {("networking.istio.io", "v1"): {"virtualservices", "destinationrules", "gateways", "serviceentries",
+                                              "sidecars"}}
+
+    def resources_of(group, version):
+        asked.append((group, version))
+        return served.get((group, version))
+
+    discovery = IstioDiscovery(resources_of, clock=lambda: now[0])
+    assert discovery.served_version("VirtualService") == "v1"
+    assert discovery.served_version("PeerAuthentication") is None  # security.istio.io not installed yet
+    first = len(asked)
+    assert discovery.served_version("Sidecar") == "v1" and len(asked) == first  # remembered
+
+    served[("security.istio.io", "v1")] = {"peerauthentications", "authorizationpolicies", "requestauthentications"}
+    now[0] += DISCOVERY_TTL_SECONDS + 1
+    assert discovery.served_version("PeerAuthentication") == "v1"  # Istio installed since: seen after the TTL
+    again = len(asked)
+    assert again > first
+    discovery.forget()
+    discovery.served_version("VirtualService")
+    assert len(asked) > again  # asked afresh after forget(), as the connection test does
