@@ -32,40 +32,56 @@ def closed_port() -> int:
     return port
 
 
-class SilentServer:
-    """Listens and accepts, then says nothing until stopped."""
+class _AcceptingServer:
+    """Listens on loopback and accepts in a thread; ``_accepted(conn)`` says what happens next."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self._conns: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
     def _accept(self) -> None:
         self.sock.settimeout(0.2)
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-                self._conns.append(conn)
             except OSError:
                 continue
+            self._conns.append(conn)
+            self._accepted(conn)
+
+    def _accepted(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         self._stop.set()
+        self._thread.join()
+        self.sock.close()
         for conn in self._conns:
             conn.close()
-        self.sock.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class SilentServer(_AcceptingServer):
+    """Listens and accepts, then says nothing until stopped."""
+
+    def _accepted(self, conn: socket.socket) -> None:
+        pass  # held open, never answered
 
 
 class LocalHTTPServer:
@@ -156,7 +172,7 @@ def tls_server(directory: Path, status: int = 200, body: dict | None = None):
         yield server
 
 
-class CountingProxy:
+class CountingProxy(_AcceptingServer):
     """A loopback TCP forwarder to ``127.0.0.1:upstream_port`` that counts the connections it accepts.
 
     Bytes pass through untouched (TLS included: the client still verifies the
@@ -167,33 +183,15 @@ class CountingProxy:
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.accepted = 0
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self._open: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                continue
-            client.settimeout(None)
-            self.accepted += 1
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            self._open += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+    def _accepted(self, conn: socket.socket) -> None:
+        conn.settimeout(None)
+        self.accepted += 1
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        self._conns.append(upstream)
+        for src, dst in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
     @staticmethod
     def _pump(src: socket.socket, dst: socket.socket) -> None:
@@ -208,16 +206,3 @@ class CountingProxy:
                     end.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-        for end in self._open:
-            end.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
