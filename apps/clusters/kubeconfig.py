@@ -221,7 +221,7 @@ _FILE_FIELDS = (
 
 @dataclass(frozen=True)
 class EmbeddedFile:
-    field: str  # the kubeconfig field that named it, e.g. "client-key"
+    kubeconfig_field: str  # the field that named it, e.g. "client-key"
     path: Path
 
 

@@ -155,7 +155,7 @@ FLATTEN = "kubectl config view --raw --flatten --minify"
 
 
 @pytest.mark.django_db
-def test_an_upload_naming_files_is_refused_with_the_way_out(tmp_path, superuser, api_client, page_client):
+def test_an_upload_naming_files_is_refused_with_the_way_out(superuser, api_client, page_client):
     text = WITH_FILES.replace("CA_PATH", "/home/me/.minikube/ca.crt").replace("{tokenFile: secrets/token}", "{token: abc}")
     response = api_client(superuser).post("/api/clusters/", {"name": "prod", "kind": "kubernetes",
                                                              "kubeconfig": text}, format="json")

@@ -32,8 +32,14 @@ from ..inventory import ISTIO_KINDS, Inventory, IstioObject, Namespace, Service,
 from ..kubeconfig import KubeconfigError, parse_kubeconfig
 from .discovery import IstioDiscovery
 from .errors import translate_error
-from .mapping import istio_object_from_json, istio_order, namespace_from_json, sorted_namespaces, sorted_services
-from .mapping import workloads_from_json
+from .mapping import (
+    istio_object_from_json,
+    istio_order,
+    namespace_from_json,
+    sorted_namespaces,
+    sorted_services,
+    workloads_from_json,
+)
 from .tls import pool_manager
 from .writes import KubernetesWrites
 

@@ -79,7 +79,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         self.stdout.write(self.style.SUCCESS(f"Added cluster {cluster.name} ({cluster.get_kind_display()})."))
         for item in embedded:
-            self.stdout.write(f"Embedded {item.path} ({item.field}) into the stored kubeconfig.")
+            self.stdout.write(f"Embedded {item.path} ({item.kubeconfig_field}) into the stored kubeconfig.")
         self.stdout.write(f"Test it with: python manage.py cluster test {cluster.name}")
 
     def do_test(self, name, json: bool = False, **_):
