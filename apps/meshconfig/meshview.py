@@ -42,13 +42,7 @@ def _visible_check(check: Check, visible: Callable[[str], bool]) -> Check:
 def mesh_view(user, cluster) -> MeshView:
     """Read the cluster through its gateway; raises GatewayError if the cluster cannot be read."""
     visible = namespace_visibility(user, cluster)
-    gateway = cluster.gateway()
-    try:
-        full = gateway.inventory()
-    finally:
-        close = getattr(gateway, "close", None)
-        if callable(close):
-            close()
+    full = cluster.gateway().inventory()  # (the cluster's shared gateway: not ours to close)
     root = getattr(cluster, "istio_namespace", "") or "istio-system"
     index = MeshIndex(full, root)
     all_validations = validate(full, root)

@@ -160,7 +160,7 @@ def test_an_upload_naming_files_is_refused_with_the_way_out(superuser, api_clien
     response = api_client(superuser).post("/api/clusters/", {"name": "prod", "kind": "kubernetes",
                                                              "kubeconfig": text}, format="json")
     assert response.status_code == 400
-    message = response.json()["kubeconfig"][0]
+    message = response.json()["errors"]["kubeconfig"][0]
     assert "certificate-authority points at a file (/home/me/.minikube/ca.crt)" in message and FLATTEN in message
     page = page_client(superuser).post("/clusters/new/", {
         "name": "prod", "kind": "kubernetes", "kubeconfig_file": SimpleUploadedFile("config", text.encode()),
