@@ -94,13 +94,8 @@ class KubernetesWrites:
         return namespace_from_json(obj)
 
     def patch_workload_template(
-        self,
-        kind: str,
-        namespace: str,
-        name: str,
-        labels: dict[str, str | None] | None = None,
-        annotations: dict[str, str | None] | None = None,
-        resource_version: str | None = None,
+        self, kind: str, namespace: str, name: str, *, labels: dict[str, str | None] | None = None,
+        annotations: dict[str, str | None] | None = None, resource_version: str | None = None,
     ) -> Workload:
         """Merge-patch the pod template's labels/annotations (sidecar.istio.io/inject)."""
         if kind not in WORKLOAD_TEMPLATE_KINDS:
