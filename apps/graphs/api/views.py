@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from apps.clusters.selectors import clusters_for_user, get_cluster_for_user
 from apps.core.api import error_responses
+from apps.core.renderers import FastJSONRenderer
 
 from ..builder.render import to_cytoscape, to_kiali
 from ..selectors import GraphRequestError, graph_for_user, parse_graph_params, series_for_user
@@ -33,6 +34,8 @@ ERRORS = error_responses(400, 401, 403, 404, 502, 503, 504)
 
 
 class GraphView(APIView):
+    renderer_classes = [FastJSONRenderer]
+
     @extend_schema(
         operation_id="cluster_graph",
         summary="Traffic graph (Cytoscape.js elements)",
@@ -52,6 +55,8 @@ class GraphView(APIView):
 
 
 class GraphSeriesView(APIView):
+    renderer_classes = [FastJSONRenderer]
+
     @extend_schema(
         operation_id="cluster_graph_series",
         summary="Request rate, error rate and p50/p95/p99 over the window, for one node or edge",
@@ -88,6 +93,8 @@ KIALI_ERRORS = {status: OpenApiResponse(KialiErrorSerializer, description=resp.d
 
 class KialiGraphView(APIView):
     """GET /api/namespaces/graph as Kiali answers it, so Kiali clients work unchanged."""
+
+    renderer_classes = [FastJSONRenderer]
 
     @extend_schema(
         operation_id="kiali_namespaces_graph",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -99,7 +100,9 @@ class PrometheusTelemetry:
         except requests.RequestException as exc:
             raise TelemetryUnavailable(describe_requests_error(exc, self.url, self.timeout).message) from None
         try:
-            body = resp.json()
+            # A large mesh's answers are megabytes of JSON: orjson decodes them several
+            # times faster than the standard library, and decoding is most of our own time.
+            body = orjson.loads(resp.content)
         except ValueError:
             raise TelemetryBadResponse(
                 f"Prometheus at {self.url} answered HTTP {resp.status_code} without a JSON body"
@@ -123,4 +126,5 @@ def _float(raw: str) -> float:
 def _row(result: dict) -> Row:
     metric = result.get("metric", {})
     metric.pop("__name__", None)
-    return Row(metric, _float(result.get("value", (0, "NaN"))[1]))
+    value = result.get("value")
+    return Row(metric, _float(value[1] if value else "NaN"))
