@@ -1,4 +1,9 @@
-"""Reads for the graph: authorization, inventory and telemetry in, a Graph out."""
+"""Reads for the graph: authorization, inventory and telemetry in, a Graph out.
+
+Every read takes a ``GraphSource`` (``apps.graphs.sources``): the live cluster
+or stored data of a past moment. Nothing here reaches for a gateway or a
+telemetry client; the views make the source.
+"""
 from __future__ import annotations
 
 import time
@@ -6,15 +11,13 @@ from dataclasses import dataclass
 
 from apps.accounts.selectors import namespace_visibility
 from apps.core.errors import MeshdeckError
-from apps.clusters.inventory import Inventory
 
 from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
 from .builder.rollup import NamespaceHealth, WorkloadHealth, namespace_health, workload_health
+from .sources import GraphSource
 from .telemetry import parse_duration
-from .telemetry.factory import telemetry_for
 from .telemetry.base import TelemetryError
-from .telemetry.plan import fetch_traffic
-from .telemetry.series import Peer, fetch_series
+from .telemetry.series import Peer
 
 CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
 
@@ -107,20 +110,18 @@ def _checked_namespaces(user, cluster, inventory, requested):
     return list(dict.fromkeys(requested)), visible, existing
 
 
-def graph_for_user(user, cluster, params: GraphParams, inventory: Inventory | None = None) -> Graph:
-    """The traffic graph of the requested namespaces, as this user may see it.
+def graph_for_user(user, source: GraphSource, params: GraphParams) -> Graph:
+    """The traffic graph of the requested namespaces, as this user may see it, read from ``source``.
 
-    Raises GraphRequestError (bad input), TelemetryError (Prometheus) or
-    GatewayError (cluster API); the API turns each into a clear 4xx/5xx.
-    ``inventory``: the whole cluster, when the caller has just read it.
+    Raises GraphRequestError (bad input), TelemetryError (Prometheus; a stored
+    source asked for a window it does not hold) or GatewayError (cluster API);
+    the API turns each into a clear 4xx/5xx.
     """
-    if inventory is None:
-        inventory = cluster.gateway().inventory()
+    cluster, inventory = source.cluster, source.inventory()
     namespaces, visible, existing = _checked_namespaces(user, cluster, inventory, params.namespaces)
     # Every namespace requested: no namespace matchers at all (cheaper for Prometheus).
     scope = None if set(namespaces) >= existing else namespaces
-    traffic = fetch_traffic(
-        telemetry_for(cluster),
+    traffic = source.traffic.traffic(
         namespaces=scope,
         graph_type=params.graph_type,
         inject_service_nodes=params.inject_service_nodes,
@@ -156,23 +157,26 @@ def _peer(query, prefix: str) -> Peer | None:
     return peer
 
 
-def series_for_user(user, cluster, query) -> dict:
-    """Request rate, error rate and p50/p95/p99 of a node (inbound/outbound) or an edge, over the window."""
+def series_for_user(user, source: GraphSource, query) -> dict:
+    """Request rate, error rate and p50/p95/p99 of a node (inbound/outbound) or an edge, over the window.
+
+    Needs no inventory, so a past ``queryTime`` from a live source is exact: it
+    reads Prometheus's own history. A stored source holds one window and refuses."""
     params = parse_graph_params(query)
-    dest, source = _peer(query, ""), _peer(query, "source")
+    dest, peer_source = _peer(query, ""), _peer(query, "source")
     direction = query.get("direction") or "inbound"
     if direction not in ("inbound", "outbound"):
         raise GraphRequestError("direction must be inbound or outbound")
-    if dest is None and source is None:
+    if dest is None and peer_source is None:
         raise GraphRequestError("give namespace (+ workload, app or service) for a node, and source* for an edge")
-    visible = namespace_visibility(user, cluster)
-    for peer in (dest, source):
+    visible = namespace_visibility(user, source.cluster)
+    for peer in (dest, peer_source):
         if peer is not None and peer.namespace != "unknown" and not visible(peer.namespace):
             raise GraphRequestError(f"unknown namespace: {peer.namespace}", 404)
-    if source is None and direction == "outbound":
-        source, dest = dest, None
-    data = fetch_series(telemetry_for(cluster), dest=dest, source=source, duration=params.duration,
-                        query_time=params.query_time)
+    if peer_source is None and direction == "outbound":
+        peer_source, dest = dest, None
+    data = source.traffic.series(dest=dest, source=peer_source, duration=params.duration,
+                                 query_time=params.query_time)
     data.update(duration=params.duration, queryTime=params.query_time)
     return data
 
@@ -196,18 +200,20 @@ def _node_name(node) -> str:
 
 
 def workload_traffic(
-    user, cluster, namespace: str, workload: str, duration: int = 60, inventory: Inventory | None = None
+    user, source: GraphSource, namespace: str, workload: str, duration: int = 60
 ) -> dict[str, list[TrafficRow]]:
-    """Inbound and outbound edges of one workload over the last ``duration`` seconds.
+    """Inbound and outbound edges of one workload over the last ``duration`` seconds (a stored
+    source: over the window it holds).
 
     Read from the same workload graph the graph page draws, so both agree.
     Raises what graph_for_user raises.
     """
+    duration, query_time = source.window(duration)
     params = GraphParams(
-        namespaces=(namespace,), graph_type="workload", duration=duration, query_time=int(time.time()),
+        namespaces=(namespace,), graph_type="workload", duration=duration, query_time=query_time,
         inject_service_nodes=False, box_by=(), idle_nodes=False,
     )
-    graph = graph_for_user(user, cluster, params, inventory)
+    graph = graph_for_user(user, source, params)
     node = next((n for n in graph.nodes.values()
                  if n.node_type == "workload" and n.namespace == namespace and n.workload == workload), None)
     result: dict[str, list[TrafficRow]] = {"inbound": [], "outbound": []}
@@ -227,19 +233,21 @@ def workload_traffic(
     return result
 
 
-HEALTH_WINDOW = 60  # seconds of traffic behind request health
+HEALTH_WINDOW = 60  # seconds of traffic behind request health (a stored source: the window it holds)
 
 
-def _health_graph(cluster, inventory: Inventory, names: list[str], visible) -> tuple[Graph | None, str]:
+def _health_graph(source: GraphSource, names: list[str], visible) -> tuple[Graph | None, str]:
     """The workload graph behind health: only the request-rate query (health needs response
     codes, not latency, TCP or mTLS). (None, why) when telemetry cannot be read."""
+    cluster, inventory = source.cluster, source.inventory()
     existing = {ns.name for ns in inventory.namespaces}
+    window, query_time = source.window(HEALTH_WINDOW)
     options = GraphOptions(namespaces=tuple(names), graph_type="workload", inject_service_nodes=False,
-                           duration=HEALTH_WINDOW, query_time=int(time.time()))
+                           duration=window, query_time=query_time)
     try:
-        traffic = fetch_traffic(
-            telemetry_for(cluster), namespaces=None if set(names) >= existing else names, graph_type="workload",
-            inject_service_nodes=False, window=HEALTH_WINDOW, query_time=options.query_time,
+        traffic = source.traffic.traffic(
+            namespaces=None if set(names) >= existing else names, graph_type="workload",
+            inject_service_nodes=False, window=window, query_time=query_time,
             mesh_namespaces=sorted(existing), only=("requests",),
         )
     except TelemetryError as exc:
@@ -247,28 +255,28 @@ def _health_graph(cluster, inventory: Inventory, names: list[str], visible) -> t
     return build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances), ""
 
 
-def namespace_health_for_user(user, cluster, inventory: Inventory,
+def namespace_health_for_user(user, source: GraphSource,
                               namespaces: list[str]) -> tuple[dict[str, NamespaceHealth], str]:
     """({namespace: NamespaceHealth}, why request health is missing) over the last minute.
 
     If telemetry fails, availability alone is reported with the reason, so the
     page still says which workloads have no ready pods.
     """
-    visible = namespace_visibility(user, cluster)
+    visible = namespace_visibility(user, source.cluster)
     names = [ns for ns in namespaces if visible(ns)]
     if not names:
         return {}, ""
-    graph, error = _health_graph(cluster, inventory, names, visible)
-    return namespace_health(inventory.workloads, graph, names), error
+    graph, error = _health_graph(source, names, visible)
+    return namespace_health(source.inventory().workloads, graph, names), error
 
 
-def workload_health_for_user(user, cluster, inventory: Inventory,
+def workload_health_for_user(user, source: GraphSource,
                              workloads: list) -> tuple[dict[tuple[str, str], WorkloadHealth], str]:
     """({(namespace, name): WorkloadHealth}, why request health is missing) for ``workloads``:
     one query over their namespaces."""
-    visible = namespace_visibility(user, cluster)
+    visible = namespace_visibility(user, source.cluster)
     workloads = [w for w in workloads if visible(w.namespace)]
     if not workloads:
         return {}, ""
-    graph, error = _health_graph(cluster, inventory, sorted({w.namespace for w in workloads}), visible)
+    graph, error = _health_graph(source, sorted({w.namespace for w in workloads}), visible)
     return workload_health(workloads, graph), error

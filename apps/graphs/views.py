@@ -6,6 +6,7 @@ from apps.clusters.selectors import get_cluster_for_user
 from apps.core.errors import MeshdeckError
 
 from .builder import GRAPH_TYPE_LABELS
+from .sources import live_source
 
 GRAPH_TYPES = list(GRAPH_TYPE_LABELS.items())
 DURATIONS = [("60s", "1m"), ("5m", "5m"), ("10m", "10m"), ("30m", "30m"), ("1h", "1h"), ("3h", "3h"), ("6h", "6h")]
@@ -18,7 +19,7 @@ def graph_page(request, name: str):
     visible = namespace_visibility(request.user, cluster)
     error = ""
     try:
-        namespaces = sorted(ns.name for ns in cluster.gateway().list_namespaces() if visible(ns.name))
+        namespaces = sorted(ns.name for ns in live_source(cluster).namespaces() if visible(ns.name))
     except MeshdeckError as exc:  # the page still loads and says why there is no graph (e.g. credentials)
         namespaces, error = [], exc.message
     wanted = [n for n in request.GET.get("namespaces", "").split(",") if n in namespaces]

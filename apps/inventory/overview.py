@@ -2,15 +2,18 @@
 
 Health comes from the same roll-up as the namespaces page (one request-rate
 query per cluster). The counting itself is the inventory app's (``namespace_summaries``), so the
-overview and the namespaces page can never disagree.
+overview and the namespaces page can never disagree. Each cluster is read from
+``source_for(cluster)`` (a ``GraphSource``: the view passes ``live_source``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from apps.clusters.crypto import CredentialsUnreadable
 from apps.clusters.gateway import GatewayError
 from apps.clusters.selectors import clusters_for_user
+from apps.graphs.sources import GraphSource
 from apps.meshconfig.meshview import mesh_view
 
 from .selectors import NamespaceSummary, attach_health, namespace_summaries
@@ -32,12 +35,12 @@ class ClusterSummary:
         }
 
 
-def overview_for_user(user) -> list[ClusterSummary]:
+def overview_for_user(user, source_for: Callable[[Any], GraphSource]) -> list[ClusterSummary]:
     result = []
     for cluster in clusters_for_user(user):
         summary = ClusterSummary(cluster=cluster)
         try:
-            view = mesh_view(user, cluster)
+            view = mesh_view(user, source_for(cluster))
             summary.namespaces = namespace_summaries(view)
             summary.health_error = attach_health(user, view, summary.namespaces)
         except GatewayError as exc:

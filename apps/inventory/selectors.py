@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.http import Http404
 
 from apps.clusters.inventory import Namespace, Service, Workload
+from apps.graphs.selectors import namespace_health_for_user
 from apps.meshconfig.meshview import MeshView, ObjectRef, refs
 from apps.meshconfig.references import (
     objects_for_service,
@@ -73,12 +74,13 @@ def namespace_summaries(view: MeshView, q: str = "") -> list[NamespaceSummary]:
 
 def attach_health(user, view: MeshView, rows: list[NamespaceSummary]) -> str:
     """Fill health on ``rows`` (one telemetry query for all of them). Returns why request
-    health is missing ("" when it is not); availability is filled either way."""
-    from apps.graphs.selectors import namespace_health_for_user
+    health is missing ("" when it is not); availability is filled either way.
 
+    ``view`` must have been read from a ``GraphSource`` (``apps.graphs.sources``):
+    the traffic comes from the same source as the inventory."""
     if not rows:
         return ""
-    health, error = namespace_health_for_user(user, view.cluster, view.full, [r.name for r in rows])
+    health, error = namespace_health_for_user(user, view.source, [r.name for r in rows])
     for row in rows:
         h = health.get(row.name)
         if h is not None:
@@ -112,7 +114,8 @@ def sidecar_state(workload: Workload) -> str:
 def workload_list(view: MeshView, namespace: str | None = None, q: str = "") -> list[Workload]:
     if namespace is not None:
         get_namespace(view, namespace)  # 404 for hidden or unknown namespaces
-    rows = [w for w in view.inventory.workloads if namespace is None or w.namespace == namespace]
+    rows = sorted((w for w in view.inventory.workloads if namespace is None or w.namespace == namespace),
+                  key=lambda w: (w.namespace, w.name, w.kind))
     if q:
         rows = [w for w in rows if q.lower() in w.name.lower() or q.lower() in w.app.lower()]
     return rows
@@ -146,7 +149,8 @@ def workload_detail(view: MeshView, namespace: str, name: str, kind: str | None 
 def service_list(view: MeshView, namespace: str | None = None, q: str = "") -> list[Service]:
     if namespace is not None:
         get_namespace(view, namespace)
-    rows = [s for s in view.inventory.services if namespace is None or s.namespace == namespace]
+    rows = sorted((s for s in view.inventory.services if namespace is None or s.namespace == namespace),
+                  key=lambda s: (s.namespace, s.name))
     if q:
         rows = [s for s in rows if q.lower() in s.name.lower()]
     return rows

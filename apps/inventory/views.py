@@ -6,24 +6,28 @@ from django.shortcuts import render
 
 from apps.core.errors import MeshdeckError
 from apps.graphs.selectors import workload_health_for_user, workload_traffic
+from apps.graphs.sources import live_source
 from apps.meshconfig.pages import cluster_page, paginate
 
 from . import selectors
 from .overview import overview_for_user
 
 ALL = "-"  # namespace placeholder for "every namespace I may see" (never a valid namespace name)
+# Inventory pages show health and traffic too: one source (inventory + telemetry) per request.
+inventory_page = cluster_page(source_for=live_source)
 
 
 @login_required
 def overview(request):
-    return render(request, "inventory/overview.html", {"clusters": overview_for_user(request.user)})
+    return render(request, "inventory/overview.html",
+                  {"clusters": overview_for_user(request.user, source_for=live_source)})
 
 
 def _ns_arg(namespace: str) -> str | None:
     return None if namespace == ALL else namespace
 
 
-@cluster_page
+@inventory_page
 def namespace_list(request, view):
     q = request.GET.get("q", "").strip()
     page = paginate(request, selectors.namespace_summaries(view, q))
@@ -33,12 +37,12 @@ def namespace_list(request, view):
     })
 
 
-@cluster_page
+@inventory_page
 def workload_list(request, view, namespace):
     q = request.GET.get("q", "").strip()
     rows = [(w, selectors.sidecar_state(w)) for w in selectors.workload_list(view, _ns_arg(namespace), q)]
     page = paginate(request, rows)
-    health, health_error = workload_health_for_user(request.user, view.cluster, view.full,
+    health, health_error = workload_health_for_user(request.user, view.source,
                                                     [w for w, _ in page.object_list])  # this page only
     page.object_list = [(w, sidecar, health.get((w.namespace, w.name))) for w, sidecar in page.object_list]
     return render(request, "inventory/workload_list.html", {
@@ -47,12 +51,12 @@ def workload_list(request, view, namespace):
     })
 
 
-@cluster_page
+@inventory_page
 def workload_detail(request, view, namespace, name):
     detail = selectors.workload_detail(view, namespace, name, request.GET.get("kind") or None)
     traffic, traffic_error = None, ""
     try:
-        traffic = workload_traffic(request.user, view.cluster, namespace, name, inventory=view.full)
+        traffic = workload_traffic(request.user, view.source, namespace, name)
     except MeshdeckError as exc:  # the page still shows the inventory
         traffic_error = exc.message
     return render(request, "inventory/workload_detail.html", {
@@ -60,7 +64,7 @@ def workload_detail(request, view, namespace, name):
     })
 
 
-@cluster_page
+@inventory_page
 def service_list(request, view, namespace):
     q = request.GET.get("q", "").strip()
     rows = selectors.service_list(view, _ns_arg(namespace), q)
@@ -70,7 +74,7 @@ def service_list(request, view, namespace):
     })
 
 
-@cluster_page
+@inventory_page
 def service_detail(request, view, namespace, name):
     detail = selectors.service_detail(view, namespace, name)
     return render(request, "inventory/service_detail.html", {"cluster": view.cluster, "d": detail, "all": ALL})

@@ -1,6 +1,8 @@
 """A user's validated view of one cluster: the read model every page and API starts from.
 
-``mesh_view(user, cluster)`` reads the whole cluster through its gateway,
+``mesh_view(user, source)`` reads the whole cluster from a ``MeshSource``
+(``apps.clusters.sources``: the live gateway, or a stored inventory of a past
+moment; the views choose, this module never reaches for a gateway),
 validates it as a whole (so a VirtualService in a visible namespace that routes
 to a Service in a hidden one is judged correctly), then narrows it to the
 namespaces the user may see. Objects, counts and validation messages of other
@@ -13,13 +15,14 @@ from typing import Callable
 
 from apps.accounts.selectors import namespace_visibility
 from apps.clusters.inventory import Inventory, IstioObject
+from apps.clusters.sources import MeshSource
 
 from .validators import Check, MeshIndex, ObjectKey, ObjectValidation, validate
 
 
 @dataclass
 class MeshView:
-    """What one user may see of one cluster right now."""
+    """What one user may see of one cluster, as ``source`` has it (now, or at a stored moment)."""
 
     cluster: object
     inventory: Inventory  # visible namespaces only
@@ -27,6 +30,7 @@ class MeshView:
     validations: dict[ObjectKey, ObjectValidation]  # visible objects only
     visible: Callable[[str], bool]
     full: Inventory  # the whole cluster as read: for the graph, never shown as such
+    source: MeshSource  # where it was read from: health and traffic on the same pages read the same source
 
     def validation_for(self, obj: IstioObject) -> ObjectValidation:
         return self.validations.get((obj.kind, obj.namespace, obj.name)) or ObjectValidation(
@@ -39,10 +43,11 @@ def _visible_check(check: Check, visible: Callable[[str], bool]) -> Check:
     return check if refs == check.references else replace(check, references=refs)
 
 
-def mesh_view(user, cluster) -> MeshView:
-    """Read the cluster through its gateway; raises GatewayError if the cluster cannot be read."""
+def mesh_view(user, source: MeshSource) -> MeshView:
+    """Read the cluster from ``source``; raises GatewayError if a live cluster cannot be read."""
+    cluster = source.cluster
     visible = namespace_visibility(user, cluster)
-    full = cluster.gateway().inventory()  # (the cluster's shared gateway: not ours to close)
+    full = source.inventory()
     root = getattr(cluster, "istio_namespace", "") or "istio-system"
     index = MeshIndex(full, root)
     all_validations = validate(full, root)
@@ -57,7 +62,7 @@ def mesh_view(user, cluster) -> MeshView:
         services=[s for s in full.services if visible(s.namespace)],
         istio_objects=[o for o in full.istio_objects if visible(o.namespace)],
     )
-    return MeshView(cluster, inventory, index, validations, visible, full)
+    return MeshView(cluster, inventory, index, validations, visible, full, source)
 
 
 @dataclass

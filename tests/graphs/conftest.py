@@ -20,10 +20,10 @@ class FakeGateway:
 @pytest.fixture
 def fake_mesh(monkeypatch):
     """Point the demo cluster's gateway and simulator telemetry at the hand-made Bookinfo series."""
-    from apps.clusters.models import Cluster
+    from apps.clusters import gateways
     from apps.graphs.telemetry import factory
 
     mesh = FakeMesh(bookinfo_samples(), bookinfo_inventory())
-    monkeypatch.setattr(Cluster, "gateway", lambda self: FakeGateway(mesh))
+    monkeypatch.setattr(gateways, "gateway_for", lambda cluster: FakeGateway(mesh))
     monkeypatch.setattr(factory, "simulator_mesh", lambda cluster: mesh)
     return mesh

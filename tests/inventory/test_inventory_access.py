@@ -128,14 +128,14 @@ def test_empty_states(page_client, viewer):
 
 
 def test_gateway_failure_is_a_503_page_and_json(page_client, api_client, cluster_admin, sim_cluster, monkeypatch):
+    from apps.clusters import gateways
     from apps.clusters.gateway import ClusterUnreachable
-    from apps.clusters.models import Cluster
 
     class Broken:
         def inventory(self, namespaces=None):
             raise ClusterUnreachable("Connection to https://10.0.0.1:6443 was refused: nothing listens there.")
 
-    monkeypatch.setattr(Cluster, "gateway", lambda self: Broken())
+    monkeypatch.setattr(gateways, "gateway_for", lambda cluster: Broken())
     response = page_client(cluster_admin).get("/clusters/demo/namespaces/")
     assert response.status_code == 503 and "was refused" in response.content.decode()
     response = api_client(cluster_admin).get("/api/clusters/demo/istio/")

@@ -1,6 +1,8 @@
 """Graph API: Meshdeck's endpoint, side-panel series, and a Kiali-compatible endpoint."""
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,6 +17,7 @@ from apps.core.renderers import FastJSONRenderer
 
 from ..builder.render import to_cytoscape, to_kiali
 from ..selectors import GraphRequestError, graph_for_user, parse_graph_params, series_for_user
+from ..sources import live_source, source_json
 
 
 GRAPH_PARAMETERS = [
@@ -27,6 +30,8 @@ GRAPH_PARAMETERS = [
     OpenApiParameter("idleNodes", bool, description="Add inventory nodes that had no traffic."),
     OpenApiParameter("responseTime", str, enum=["50", "95", "99", "avg"], description="Edge quantile (default 95)."),
 ]
+
+SOURCE_HEADER = "X-Meshdeck-Source"  # the Kiali-compatible answer's ``source``, as JSON
 
 # Bad input (400), hidden or unknown namespace (404), Prometheus or the API server down (503),
 # erroring (502) or too slow (504). Errors raise; the API's exception handler shapes them.
@@ -50,8 +55,11 @@ class GraphView(APIView):
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
         params = parse_graph_params(request.query_params)
-        graph = graph_for_user(request.user, cluster, params)
-        return Response(to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name))
+        source = live_source(cluster)
+        graph = graph_for_user(request.user, source, params)
+        body = to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name)
+        body["source"] = source_json(source, params.query_time)
+        return Response(body)
 
 
 class GraphSeriesView(APIView):
@@ -74,7 +82,7 @@ class GraphSeriesView(APIView):
     )
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
-        return Response(series_for_user(request.user, cluster, request.query_params))
+        return Response(series_for_user(request.user, live_source(cluster), request.query_params))
 
 
 class KialiErrorSerializer(serializers.Serializer):
@@ -115,8 +123,11 @@ class KialiGraphView(APIView):
         if not request.query_params.get("namespaces"):
             raise GraphRequestError("namespaces is required (comma-separated)")
         params = parse_graph_params(request.query_params, default_graph_type="workload", default_inject=False)
-        graph = graph_for_user(request.user, cluster, params)
-        return Response(to_kiali(graph, secret=settings.SECRET_KEY))
+        source = live_source(cluster)
+        graph = graph_for_user(request.user, source, params)
+        # Kiali's body exactly; which source answered goes in a header (see docs/graph-api.md)
+        return Response(to_kiali(graph, secret=settings.SECRET_KEY),
+                        headers={SOURCE_HEADER: json.dumps(source_json(source, params.query_time), sort_keys=True)})
 
     def handle_exception(self, exc):
         """Kiali's error shape, ``{"error": message}`` (plus our request_id), so Kiali clients read it."""

@@ -23,9 +23,13 @@ destination-reported series only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from apps.core.stored import FormatError, Reader, check_format, encode_float
 
 from .base import TelemetrySource
-from .query import EQ, NE, NRE, RE, Matcher, Quantile, Query, RateSum, Row, Selector, regex_any, sel
+from .query import (EQ, NE, NRE, RE, Matcher, Quantile, Query, RateSum, Row, Selector, regex_any, rows_from_json,
+                    rows_to_json, sel)
 
 REQUESTS = "istio_requests_total"
 TCP_SENT = "istio_tcp_sent_bytes_total"
@@ -82,6 +86,34 @@ class TrafficData:
     # "in" (source node -> service), "out" (service -> dest node)
     lat_quantile: dict[str, list[Row]] = field(default_factory=dict)
     quantile: float = 0.95
+
+    def to_dict(self) -> dict[str, Any]:
+        """Versioned, canonical JSON-safe form: rows sorted by labels (see ``query.rows_to_json``)."""
+        out: dict[str, Any] = {"format": TRAFFIC_DATA_FORMAT, "version": TRAFFIC_DATA_VERSION,
+                               "quantile": None if self.quantile is None else encode_float(self.quantile)}
+        for name in _ROW_FIELDS:
+            out[name] = rows_to_json(getattr(self, name))
+        out["lat_quantile"] = {k: rows_to_json(v) for k, v in sorted(self.lat_quantile.items())}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "TrafficData":
+        """What ``to_dict`` wrote; missing parts are empty. FormatError for an unknown version or bad rows."""
+        check_format(data, TRAFFIC_DATA_FORMAT, (TRAFFIC_DATA_VERSION,))
+        r = Reader(data, "traffic")
+        quantiles = r.data.get("lat_quantile") or {}
+        if not isinstance(quantiles, dict):
+            raise FormatError("traffic.lat_quantile: expected an object")
+        return cls(
+            **{name: rows_from_json(r.data.get(name, []), f"traffic.{name}") for name in _ROW_FIELDS},
+            lat_quantile={str(k): rows_from_json(v, f"traffic.lat_quantile.{k}") for k, v in quantiles.items()},
+            quantile=None if r.data.get("quantile", 0.95) is None else r.number("quantile", 0.95),
+        )
+
+
+TRAFFIC_DATA_FORMAT = "meshdeck.traffic-data"
+TRAFFIC_DATA_VERSION = 1
+_ROW_FIELDS = ("requests", "tcp_sent", "tcp_received", "mtls_http", "mtls_tcp", "lat_sum", "lat_count")
 
 
 def _scoped(metric: str, namespaces: list[str] | None) -> tuple:

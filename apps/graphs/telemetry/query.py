@@ -13,9 +13,13 @@ Shapes:
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+from apps.core.stored import FormatError, decode_float, encode_float
 
 EQ, NE, RE, NRE = "=", "!=", "=~", "!~"
 
@@ -96,6 +100,31 @@ class Row:
 
     labels: dict[str, str]
     value: float
+
+
+def _row_order(row: Row) -> tuple:
+    nan = math.isnan(row.value)
+    return (sorted(row.labels.items()), nan, 0.0 if nan else row.value)
+
+
+def rows_to_json(rows: list[Row]) -> list[list[Any]]:
+    """Rows as ``[[{label: value}, number], ...]`` in a canonical order (by labels, then value);
+    NaN and infinities as Prometheus spells them."""
+    return [[dict(r.labels), encode_float(r.value)] for r in sorted(rows, key=_row_order)]
+
+
+def rows_from_json(data: Any, where: str) -> list[Row]:
+    if not isinstance(data, list):
+        raise FormatError(f"{where}: expected a list of rows, got {type(data).__name__}")
+    rows = []
+    for i, item in enumerate(data):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], dict)):
+            raise FormatError(f"{where}[{i}]: expected [labels, value]")
+        labels = item[0]
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+            raise FormatError(f"{where}[{i}]: label values must be strings")
+        rows.append(Row(dict(labels), decode_float(item[1], f"{where}[{i}]")))
+    return rows
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from rest_framework import generics
 from rest_framework.response import Response
 
 from apps.graphs.selectors import workload_health_for_user
+from apps.graphs.sources import live_source
 from apps.inventory import selectors
 from apps.meshconfig.api.mixins import ALL, CLUSTER_ERRORS, NS_DOC, ClusterMeshMixin
 
@@ -22,13 +23,19 @@ Q_PARAM = OpenApiParameter("q", str, description="Case-insensitive name filter")
 ERRORS = CLUSTER_ERRORS
 
 
+class InventoryMixin(ClusterMeshMixin):
+    """The caller's MeshView read with its traffic (health): the graphs app's live source."""
+
+    source_for = staticmethod(live_source)
+
+
 @extend_schema_view(get=extend_schema(
     summary="Namespaces of a cluster with health, injection state, counts and validation counts",
     description="Health is the worst workload's: pods ready vs desired, and request error rates over the "
                 "last minute against the cluster's tolerances. If Prometheus cannot be read, health is "
                 "availability only and `health_error` says why.",
     parameters=[Q_PARAM], responses={200: NamespaceSummarySerializer(many=True), **ERRORS}, tags=["inventory"]))
-class NamespaceListAPI(ClusterMeshMixin, generics.ListAPIView):
+class NamespaceListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = NamespaceSummarySerializer
 
     def get_queryset(self):
@@ -44,7 +51,7 @@ class NamespaceListAPI(ClusterMeshMixin, generics.ListAPIView):
     summary="Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
     parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
     responses={200: WorkloadSerializer(many=True), **ERRORS}, tags=["inventory"]))
-class WorkloadListAPI(ClusterMeshMixin, generics.ListAPIView):
+class WorkloadListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = WorkloadSerializer
 
     def get_queryset(self):
@@ -53,7 +60,7 @@ class WorkloadListAPI(ClusterMeshMixin, generics.ListAPIView):
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         view = self.mesh()
-        self._health = workload_health_for_user(self.request.user, view.cluster, view.full,
+        self._health = workload_health_for_user(self.request.user, view.source,
                                                 list(page if page is not None else queryset))  # this page only
         return page
 
@@ -66,7 +73,7 @@ class WorkloadListAPI(ClusterMeshMixin, generics.ListAPIView):
     summary="One workload: labels, pods and their sidecars, services selecting it, Istio objects referring to it",
     parameters=[OpenApiParameter("kind", str, description="Deployment, StatefulSet, DaemonSet or Pod, if names clash")],
     responses={200: WorkloadDetailSerializer, **ERRORS}, tags=["inventory"]))
-class WorkloadDetailAPI(ClusterMeshMixin, generics.GenericAPIView):
+class WorkloadDetailAPI(InventoryMixin, generics.GenericAPIView):
     serializer_class = WorkloadDetailSerializer
 
     def get(self, request, cluster, namespace, name):
@@ -80,7 +87,7 @@ class WorkloadDetailAPI(ClusterMeshMixin, generics.GenericAPIView):
     summary="Services",
     parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
     responses={200: ServiceSerializer(many=True), **ERRORS}, tags=["inventory"]))
-class ServiceListAPI(ClusterMeshMixin, generics.ListAPIView):
+class ServiceListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = ServiceSerializer
 
     def get_queryset(self):
@@ -90,7 +97,7 @@ class ServiceListAPI(ClusterMeshMixin, generics.ListAPIView):
 @extend_schema_view(get=extend_schema(
     summary="One service: ports, selected workloads, Istio objects referring to it",
     responses={200: ServiceDetailSerializer, **ERRORS}, tags=["inventory"]))
-class ServiceDetailAPI(ClusterMeshMixin, generics.GenericAPIView):
+class ServiceDetailAPI(InventoryMixin, generics.GenericAPIView):
     serializer_class = ServiceDetailSerializer
 
     def get(self, request, cluster, namespace, name):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from apps.clusters.selectors import get_cluster_for_user
+from apps.clusters.sources import live_mesh_source
 from apps.core.api import error_responses
 
 from ..meshview import MeshView, mesh_view
@@ -13,16 +14,20 @@ CLUSTER_ERRORS = error_responses(401, 403, 404, 502, 503, 504)
 
 
 class ClusterMeshMixin:
-    """``self.mesh()``: the cluster (404 without a grant) and the caller's MeshView.
+    """``self.mesh()``: the cluster (404 without a grant) and the caller's MeshView, read from
+    ``source_for(cluster)`` (the live cluster; views that show traffic too use the graphs app's
+    ``live_source``).
 
     Errors reading the cluster are MeshdeckErrors: the API's exception handler
     answers them in the one error shape with their status (never a 500).
     """
 
+    source_for = staticmethod(live_mesh_source)
+
     def mesh(self) -> MeshView:
         if not hasattr(self, "_mesh"):
             cluster = get_cluster_for_user(self.request.user, self.kwargs["cluster"])
-            self._mesh = mesh_view(self.request.user, cluster)
+            self._mesh = mesh_view(self.request.user, self.source_for(cluster))
         return self._mesh
 
     def namespace_arg(self) -> str | None:

@@ -1,0 +1,250 @@
+"""The traffic of one window, stored so that every graph can be rebuilt from it exactly.
+
+A graph's queries (``plan.graph_queries``) depend on the graph type, on
+injected service nodes and on the namespaces asked for: the latency quantile
+rows, in particular, are ``histogram_quantile`` over buckets grouped by the
+labels of that graph type's nodes, and quantiles cannot be merged afterwards.
+So a snapshot does not store any graph's answers. It stores, per Istio metric,
+the rates summed over pods at the finest grouping any graph uses: the edge
+labels (``plan.EDGE_LABELS``), ``reporter``, and what the metric adds
+(response code, flags, mTLS policy, histogram bucket ``le``):
+
+=========================================  =====================================  ===========================
+metric                                     reporters kept                         grouped by edge labels +
+=========================================  =====================================  ===========================
+istio_requests_total                       source; destination                    request_protocol,
+                                                                                  response_code,
+                                                                                  grpc_response_status,
+                                                                                  response_flags,
+                                                                                  connection_security_policy
+istio_tcp_sent_bytes_total                 source; destination                    response_flags,
+                                                                                  connection_security_policy
+istio_tcp_received_bytes_total             source; destination from unknown       response_flags
+istio_request_duration_milliseconds_sum    source; destination from unknown       (nothing)
+istio_request_duration_milliseconds_count  source; destination from unknown       (nothing)
+istio_request_duration_milliseconds_bucket source; destination from unknown       le
+=========================================  =====================================  ===========================
+
+("destination from unknown": destination-reported series with
+``source_workload="unknown"``, the only destination-reported ones a graph reads
+besides the mTLS share.)
+
+Every query of the plan filters only on labels kept here (reporter, source and
+destination namespaces and workloads) and groups by a subset of them, so
+``StoredTelemetry`` answers it by evaluating the same query in Python over
+these rows (``evaluate.py``, as the simulator does): sums are sums of the same
+numbers, and quantiles are computed from bucket rates summed to the graph's
+own grouping, then Prometheus's ``histogram_quantile`` (``bucket_quantile``),
+so p50, p95, p99 and the average (``_sum`` / ``_count``) come out as Prometheus
+computes them, for every graph type, with or without service nodes, for any
+set of namespaces. A query on a label that is not kept is refused, not
+answered wrongly.
+
+Stored form (``MeshTraffic.to_dict``), canonical: label sets are written once
+in a sorted edge table, rows refer to it by index and are sorted::
+
+    {"format": "meshdeck.mesh-traffic", "version": 1, "window": 60, "query_time": 1763700000,
+     "edge_labels": ["reporter", "source_workload_namespace", ...],
+     "edges": [["destination", "unknown", "unknown", ...], ...],
+     "metrics": {"istio_requests_total": {"labels": ["request_protocol", ...],
+                                          "rows": [[0, "http", "200", "", "-", "mutual_tls", 0.5], ...]}, ...}}
+
+The edge table changes only when the topology does, the row values with every
+window: a store can address the two apart. Rates of adjacent windows can be
+averaged row by row into the rates of the longer window (bucket rates too, so
+its quantiles stay exact).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from apps.core.stored import FormatError, Reader, check_format, decode_float, encode_float
+
+from .base import TelemetryError, TelemetrySource, TelemetryUnavailable
+from .evaluate import evaluate
+from .plan import DURATION, EDGE_LABELS, REQUESTS, TCP_RECEIVED, TCP_SENT, shard_matchers
+from .query import EQ, Matcher, Quantile, Query, RateSum, Row, Selector, Series, sel
+
+MESH_TRAFFIC_FORMAT = "meshdeck.mesh-traffic"
+MESH_TRAFFIC_VERSION = 1
+
+EDGE_KEY = ("reporter",) + EDGE_LABELS
+_BOTH_REPORTERS = (sel("", ("reporter", EQ, "source")), sel("", ("reporter", EQ, "destination")))
+_SCOPED = (sel("", ("reporter", EQ, "source")),
+           sel("", ("reporter", EQ, "destination"), ("source_workload", EQ, "unknown")))
+
+# metric -> (which series are kept, labels kept beyond EDGE_KEY)
+STORED_METRICS: dict[str, tuple[tuple[Selector, ...], tuple[str, ...]]] = {
+    REQUESTS: (_BOTH_REPORTERS, ("request_protocol", "response_code", "grpc_response_status", "response_flags",
+                                 "connection_security_policy")),
+    TCP_SENT: (_BOTH_REPORTERS, ("response_flags", "connection_security_policy")),
+    TCP_RECEIVED: (_SCOPED, ("response_flags",)),
+    DURATION + "_sum": (_SCOPED, ()),
+    DURATION + "_count": (_SCOPED, ()),
+    DURATION + "_bucket": (_SCOPED, ("le",)),
+}
+
+
+class TrafficWindowNotStored(TelemetryError):
+    """A stored window was asked for another window or end time."""
+
+    code = "window_not_stored"
+    http_status = 409
+
+
+def capture_queries(mesh_namespaces: list[str] | None = None) -> dict[str, RateSum]:
+    """The queries whose answers a snapshot stores: one per metric, sharded by source namespace
+    on a big mesh (every stored grouping has that label, so shards never split a row)."""
+    queries = {}
+    for metric, (selectors, extra) in STORED_METRICS.items():
+        sels = tuple(Selector(metric, s.matchers) for s in selectors)
+        queries[metric] = RateSum(sels, EDGE_KEY + extra)
+    shards = shard_matchers(mesh_namespaces)
+    if not shards:
+        return queries
+    return {
+        f"{metric}#{i}": RateSum(tuple(Selector(s.metric, s.matchers + (Matcher("source_workload_namespace", op, rx),))
+                                       for s in q.selectors), q.by)
+        for metric, q in queries.items() for i, (op, rx) in enumerate(shards)
+    }
+
+
+@dataclass
+class MeshTraffic:
+    """The whole mesh's traffic over the ``window`` seconds ending at ``query_time`` (see the module doc)."""
+
+    window: int
+    query_time: float
+    series: dict[str, list[Row]] = field(default_factory=dict)  # metric -> rows grouped as STORED_METRICS says
+
+    def labels_of(self, metric: str) -> tuple[str, ...]:
+        return EDGE_KEY + STORED_METRICS[metric][1]
+
+    def to_dict(self) -> dict[str, Any]:
+        edges: dict[tuple[str, ...], int] = {}
+        keyed: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], float]]] = {}
+        for metric in sorted(self.series):
+            extra = STORED_METRICS[metric][1]
+            keyed[metric] = []
+            for row in self.series[metric]:
+                edge = tuple(row.labels.get(k, "") for k in EDGE_KEY)
+                edges[edge] = 0
+                keyed[metric].append((edge, tuple(row.labels.get(k, "") for k in extra), row.value))
+        table = sorted(edges)
+        index = {edge: i for i, edge in enumerate(table)}
+        metrics = {}
+        for metric, rows in keyed.items():
+            encoded = sorted([index[edge], *extra, value] for edge, extra, value in rows)
+            metrics[metric] = {"labels": list(STORED_METRICS[metric][1]),
+                               "rows": [[*r[:-1], encode_float(r[-1])] for r in encoded]}
+        return {"format": MESH_TRAFFIC_FORMAT, "version": MESH_TRAFFIC_VERSION, "window": self.window,
+                "query_time": encode_float(self.query_time), "edge_labels": list(EDGE_KEY),
+                "edges": [list(e) for e in table], "metrics": metrics}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "MeshTraffic":
+        check_format(data, MESH_TRAFFIC_FORMAT, (MESH_TRAFFIC_VERSION,))
+        r = Reader(data, "mesh traffic")
+        edge_labels = tuple(r.items("edge_labels", _label_name))
+        if edge_labels != EDGE_KEY:
+            raise FormatError(f"mesh traffic.edge_labels: expected {list(EDGE_KEY)}, got {list(edge_labels)}")
+        table = r.items("edges", lambda item, where: _label_values(item, where, len(EDGE_KEY)), [])
+        metrics = Reader(r.data.get("metrics", {}), "mesh traffic.metrics")
+        series: dict[str, list[Row]] = {}
+        for metric, part in metrics.data.items():
+            where = f"mesh traffic.metrics.{metric}"
+            if metric not in STORED_METRICS:
+                raise FormatError(f"{where}: not a metric this version stores ({', '.join(STORED_METRICS)})")
+            p = Reader(part, where)
+            extra = tuple(p.items("labels", _label_name))
+            if extra != STORED_METRICS[metric][1]:
+                raise FormatError(f"{where}.labels: expected {list(STORED_METRICS[metric][1])}, got {list(extra)}")
+            series[metric] = p.items("rows", lambda item, w: _row(item, w, table, extra), [])
+        return cls(window=r.int("window"), query_time=r.number("query_time"), series=series)
+
+
+def _label_name(item: Any, where: str) -> str:
+    if not isinstance(item, str):
+        raise FormatError(f"{where}: expected a label name")
+    return item
+
+
+def _label_values(item: Any, where: str, width: int) -> tuple[str, ...]:
+    if not (isinstance(item, list) and len(item) == width and all(isinstance(v, str) for v in item)):
+        raise FormatError(f"{where}: expected {width} label values")
+    return tuple(item)
+
+
+def _row(item: Any, where: str, table: list[tuple[str, ...]], extra: tuple[str, ...]) -> Row:
+    if not (isinstance(item, list) and len(item) == len(extra) + 2):
+        raise FormatError(f"{where}: expected [edge index, {len(extra)} label values, rate]")
+    i = item[0]
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(table):
+        raise FormatError(f"{where}: edge index {i!r} is not in the edge table")
+    values = _label_values(item[1:-1], where, len(extra))
+    labels = {k: v for k, v in zip(EDGE_KEY + extra, table[i] + values) if v != ""}
+    return Row(labels, decode_float(item[-1], where))
+
+
+def capture_traffic(source: TelemetrySource, *, window: int, query_time: float,
+                    mesh_namespaces: list[str] | None = None) -> MeshTraffic:
+    """Read what a snapshot stores from a live telemetry source (Prometheus or the simulator)."""
+    answers = source.instant(capture_queries(mesh_namespaces), window=window, query_time=query_time)
+    series: dict[str, list[Row]] = {metric: [] for metric in STORED_METRICS}
+    for key, rows in answers.items():
+        series[key.split("#")[0]].extend(rows)
+    return MeshTraffic(window=window, query_time=query_time, series=series)
+
+
+class _Sample(NamedTuple):
+    metric: str
+    labels: dict[str, str]
+    rate: float
+
+
+def _labels_used(query: Query) -> set[tuple[str, str]]:
+    """(metric, label) pairs a query filters or groups on."""
+    rate_sum = query.buckets if isinstance(query, Quantile) else query
+    used = set()
+    for s in rate_sum.selectors:
+        used.update((s.metric, m.label) for m in s.matchers)
+        used.update((s.metric, b) for b in rate_sum.by)
+    return used
+
+
+class StoredTelemetry:
+    """A ``TelemetrySource`` over a ``MeshTraffic``: the plan's queries, evaluated over the stored rows."""
+
+    def __init__(self, traffic: MeshTraffic):
+        self.traffic = traffic
+        self._index = {metric: [_Sample(metric, r.labels, r.value) for r in rows]
+                       for metric, rows in traffic.series.items()}
+
+    def _check_window(self, window: int, query_time: float) -> None:
+        t = self.traffic
+        if window != t.window or not math.isclose(query_time, t.query_time, abs_tol=0.5):
+            raise TrafficWindowNotStored(
+                f"the stored traffic is the {t.window} s window ending at unix time {t.query_time:.0f}; "
+                f"ask for duration={t.window}s and queryTime={t.query_time:.0f}, not {window} s ending at "
+                f"{query_time:.0f}"
+            )
+
+    def _check_labels(self, name: str, query: Query) -> None:
+        for metric, label in sorted(_labels_used(query)):
+            if metric not in STORED_METRICS:
+                raise TelemetryUnavailable(f"query {name}: stored traffic has no {metric} series")
+            if label not in self.traffic.labels_of(metric):
+                raise TelemetryUnavailable(f"query {name}: stored traffic does not keep the {label} label of {metric}")
+
+    def instant(self, queries: dict[str, Query], *, window: int, query_time: float) -> dict[str, list[Row]]:
+        self._check_window(window, query_time)
+        for name, q in queries.items():
+            self._check_labels(name, q)
+        return {name: evaluate(q, self._index) for name, q in queries.items()}
+
+    def range(self, queries: dict[str, Query], *, window: int, start: float, end: float,
+              step: int) -> dict[str, list[Series]]:
+        raise TelemetryUnavailable("stored traffic holds one window, not a series over time; "
+                                   "series come from Prometheus")
