@@ -51,9 +51,10 @@ def check_format(data: Any, name: str, versions: tuple[int, ...]) -> int:
 
 
 def encode_float(value: float) -> float | str:
-    """A finite float as is; NaN and infinities as Prometheus spells them ("NaN", "+Inf", "-Inf")."""
+    """A finite number as a float (so 5 and 5.0 write the same bytes); NaN and infinities as
+    Prometheus spells them ("NaN", "+Inf", "-Inf")."""
     if math.isfinite(value):
-        return value
+        return float(value)
     if math.isnan(value):
         return "NaN"
     return "+Inf" if value > 0 else "-Inf"

@@ -24,7 +24,8 @@ from apps.clusters.sources import LIVE, SNAPSHOT, LiveMeshSource, MeshSource, St
 
 from .telemetry import factory
 from .telemetry.base import TelemetrySource
-from .telemetry.mesh_traffic import MeshTraffic, StoredTelemetry
+from .telemetry.mesh_traffic import MeshTraffic
+from .telemetry.stored_telemetry import StoredTelemetry
 from .telemetry.plan import TrafficData, fetch_traffic
 from .telemetry.series import Peer, fetch_series
 

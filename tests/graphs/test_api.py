@@ -1,6 +1,7 @@
 """The graph API: shape, authorization, bad input and telemetry failures."""
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -32,6 +33,32 @@ def test_graph_is_cytoscape_elements(api_client, cluster_admin, sim_cluster, fak
     assert e["rates"]["http"] == pytest.approx(10) and e["percentErr"] == pytest.approx(2)
     assert e["isMTLS"] == pytest.approx(100) and e["healthStatus"] == "Degraded"
     assert all({"id", "source", "target"} <= set(x["data"]) for x in body["elements"]["edges"])
+
+
+def test_the_answer_says_the_live_source_answered(api_client, cluster_admin, sim_cluster, fake_mesh):
+    before = time.time()
+    body = api_client(cluster_admin).get(URL, {"namespaces": "bookinfo"}).json()
+    source = body["source"]
+    assert (source["kind"], source["at"], source["description"]) == ("live", None, "live")
+    assert source["inventoryMatchesTraffic"] is True and source["trafficAt"] == body["timestamp"]
+    assert before - 1 <= source["inventoryAt"] <= time.time() + 1
+
+
+def test_a_past_query_time_says_the_inventory_is_the_current_one(api_client, cluster_admin, sim_cluster, fake_mesh):
+    """No snapshot of that moment: Prometheus's traffic of the past window, paired with the inventory
+    of now; the answer says so instead of passing it off as the mesh of that moment."""
+    past = int(time.time()) - 3600
+    resp = api_client(cluster_admin).get(URL, {"namespaces": "bookinfo", "queryTime": str(past)})
+    assert resp.status_code == 200, resp.content
+    source = resp.json()["source"]
+    assert source["kind"] == "live" and source["trafficAt"] == past and source["inventoryMatchesTraffic"] is False
+    assert "the inventory (namespaces, idle nodes, service entries) is the current one" in source["description"]
+    assert "60 min later" in source["description"] and "no snapshot of that moment was used" in source["description"]
+    # the Kiali-compatible answer keeps Kiali's body and says the same in a header
+    resp = api_client(cluster_admin).get("/api/namespaces/graph", {"namespaces": "bookinfo", "queryTime": str(past)})
+    assert resp.status_code == 200 and "source" not in resp.json()
+    header = json.loads(resp["X-Meshdeck-Source"])
+    assert header["kind"] == "live" and header["inventoryMatchesTraffic"] is False and header["trafficAt"] == past
 
 
 def test_viewer_sees_only_bookinfo_and_outside_nodes_are_anonymous(api_client, viewer, sim_cluster, fake_mesh):

@@ -75,3 +75,32 @@ def test_prometheus_numbers_are_the_configured_ones(prom):
     assert e.percent_err == pytest.approx(2, abs=0.5)
     assert e.mtls_percent == pytest.approx(100, abs=5)
     assert 5 < e.latency_quantile <= 10  # p95 within the (5, 10] ms bucket
+
+
+@pytest.mark.parametrize("graph_type,inject", [
+    ("app", False), ("versionedApp", True), ("workload", False), ("workload", True), ("service", True)])
+def test_a_window_captured_from_prometheus_rebuilds_its_graphs(prom, graph_type, inject):
+    """What a snapshot stores, read from the real Prometheus with the capture queries (PromQL), gives
+    the graph Prometheus's own graph queries give for the same instant, every quantile included."""
+    import json
+
+    from apps.core.stored import canonical_json
+    from apps.graphs.telemetry.mesh_traffic import MeshTraffic, capture_traffic
+    from apps.graphs.telemetry.stored_telemetry import StoredTelemetry
+
+    prometheus, _ = prom
+    live = PrometheusTelemetry(prometheus.url)
+    now = float(int(time.time()))
+    captured = capture_traffic(live, window=WINDOW, query_time=now)
+    store = StoredTelemetry(MeshTraffic.from_dict(json.loads(canonical_json(captured.to_dict()))))
+    for quantile in (0.5, 0.99):
+        kw = dict(namespaces=["bookinfo"], graph_type=graph_type, inject_service_nodes=inject, window=WINDOW,
+                  query_time=now, quantile=quantile)
+        opts = GraphOptions(namespaces=("bookinfo",), graph_type=graph_type, inject_service_nodes=inject)
+        from_prom = build_graph(bookinfo_inventory(), fetch_traffic(live, **kw), opts)
+        from_store = build_graph(bookinfo_inventory(), fetch_traffic(store, **kw), opts)
+        assert set(from_store.edges) == set(from_prom.edges) and len(from_prom.edges) >= 5
+        for key, p in from_prom.edges.items():
+            s = from_store.edges[key]
+            for field in ("total", "percent_err", "mtls_percent", "latency_quantile", "latency_avg"):
+                assert close(getattr(p, field), getattr(s, field), rel=1e-6), (key, field)

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from apps.accounts.roles import Role
+from tests.graphs.snapshots import ordered_inventory
 from tests.kube.helpers import apply, load_bookinfo
 from tests.meshconfig.validation_cases import CASES, case_manifests
 
@@ -203,3 +204,37 @@ def test_namespace_health_from_pod_readiness_on_the_real_cluster(api_client, pag
         assert names == [mesh_namespaces["good"]]
     finally:
         http.delete(f"{kube_apiserver.url}/api/v1/namespaces/{stuck}")
+
+
+def test_the_real_clusters_inventory_round_trips_and_reads_the_same_stored(people, kube_cluster, mesh_namespaces):
+    """Inventory.to_dict/from_dict on what the real API server answers (Deployments, ReplicaSets, pods,
+    services with named target ports, every Istio kind with labels and annotations), and the pages'
+    reads (validations included) from the stored copy equal the live ones."""
+    import json
+
+    from apps.clusters.inventory import Inventory
+    from apps.clusters.sources import StoredMeshSource, live_mesh_source
+    from apps.core.stored import canonical_json
+    from apps.inventory import selectors as inventory
+    from apps.meshconfig import selectors as config
+    from apps.meshconfig.meshview import mesh_view
+
+    live = live_mesh_source(kube_cluster)
+    inv = live.inventory()
+    good = mesh_namespaces["good"]
+    assert {w.name for w in inv.workloads if w.namespace == good} >= {"productpage-v1", "reviews-v2"}
+    assert {o.kind for o in inv.istio_objects if o.namespace == good} >= {"VirtualService", "DestinationRule",
+                                                                          "AuthorizationPolicy"}
+    data = canonical_json(inv.to_dict())
+    restored = Inventory.from_dict(json.loads(data))
+    assert restored == ordered_inventory(inv)
+    assert canonical_json(restored.to_dict()) == data
+    stored = StoredMeshSource(kube_cluster, restored, live.inventory_at, label="snapshot #7")
+    admin = people["admin"]
+    from_store, from_live = mesh_view(admin, stored), mesh_view(admin, live)
+    assert from_store.validations == from_live.validations and any(v.checks for v in from_live.validations.values())
+    assert inventory.namespace_summaries(from_store) == inventory.namespace_summaries(from_live)
+    for read in (lambda v: inventory.workload_detail(v, good, "reviews-v2"),
+                 lambda v: inventory.service_detail(v, good, "ratings"),
+                 lambda v: [(r.object, r.validation) for r in config.config_list(v)]):
+        assert read(from_store) == read(from_live)

@@ -58,14 +58,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from apps.core.stored import FormatError, Reader, check_format, decode_float, encode_float
 
-from .base import TelemetryError, TelemetrySource, TelemetryUnavailable
-from .evaluate import evaluate
+from .base import TelemetryError, TelemetrySource
 from .plan import DURATION, EDGE_LABELS, REQUESTS, TCP_RECEIVED, TCP_SENT, shard_matchers
-from .query import EQ, Matcher, Quantile, Query, RateSum, Row, Selector, Series, sel
+from .query import EQ, Matcher, RateSum, Row, Selector, sel
 
 MESH_TRAFFIC_FORMAT = "meshdeck.mesh-traffic"
 MESH_TRAFFIC_VERSION = 1
@@ -111,6 +110,16 @@ def capture_queries(mesh_namespaces: list[str] | None = None) -> dict[str, RateS
     }
 
 
+BUCKETS = DURATION + "_bucket"
+
+
+def _bound_order(le: str) -> tuple[float, str]:
+    try:
+        return (float(le), le)
+    except ValueError:
+        return (math.inf, le)
+
+
 @dataclass
 class MeshTraffic:
     """The whole mesh's traffic over the ``window`` seconds ending at ``query_time`` (see the module doc)."""
@@ -123,6 +132,8 @@ class MeshTraffic:
         return EDGE_KEY + STORED_METRICS[metric][1]
 
     def to_dict(self) -> dict[str, Any]:
+        """Canonical, versioned JSON-safe form (see the module doc). Histogram buckets are written
+        one row per edge: ``[edge index, [rate per bound of "bounds", or null]]``."""
         edges: dict[tuple[str, ...], int] = {}
         keyed: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], float]]] = {}
         for metric in sorted(self.series):
@@ -134,23 +145,27 @@ class MeshTraffic:
                 keyed[metric].append((edge, tuple(row.labels.get(k, "") for k in extra), row.value))
         table = sorted(edges)
         index = {edge: i for i, edge in enumerate(table)}
-        metrics = {}
+        metrics: dict[str, Any] = {}
         for metric, rows in keyed.items():
-            encoded = sorted([index[edge], *extra, value] for edge, extra, value in rows)
-            metrics[metric] = {"labels": list(STORED_METRICS[metric][1]),
-                               "rows": [[*r[:-1], encode_float(r[-1])] for r in encoded]}
+            labels = list(STORED_METRICS[metric][1])
+            if metric == BUCKETS:
+                metrics[metric] = {"labels": labels, **_histograms_to_json(index, rows)}
+            else:
+                encoded = sorted([index[edge], *extra, value] for edge, extra, value in rows)
+                metrics[metric] = {"labels": labels, "rows": [[*r[:-1], encode_float(r[-1])] for r in encoded]}
         return {"format": MESH_TRAFFIC_FORMAT, "version": MESH_TRAFFIC_VERSION, "window": self.window,
                 "query_time": encode_float(self.query_time), "edge_labels": list(EDGE_KEY),
                 "edges": [list(e) for e in table], "metrics": metrics}
 
     @classmethod
     def from_dict(cls, data: Any) -> "MeshTraffic":
+        """What ``to_dict`` wrote. FormatError (naming the field) for another version or bad data."""
         check_format(data, MESH_TRAFFIC_FORMAT, (MESH_TRAFFIC_VERSION,))
         r = Reader(data, "mesh traffic")
         edge_labels = tuple(r.items("edge_labels", _label_name))
         if edge_labels != EDGE_KEY:
             raise FormatError(f"mesh traffic.edge_labels: expected {list(EDGE_KEY)}, got {list(edge_labels)}")
-        table = r.items("edges", lambda item, where: _label_values(item, where, len(EDGE_KEY)), [])
+        table = r.items("edges", lambda item, where: _edge_labels(item, where), [])
         metrics = Reader(r.data.get("metrics", {}), "mesh traffic.metrics")
         series: dict[str, list[Row]] = {}
         for metric, part in metrics.data.items():
@@ -161,8 +176,52 @@ class MeshTraffic:
             extra = tuple(p.items("labels", _label_name))
             if extra != STORED_METRICS[metric][1]:
                 raise FormatError(f"{where}.labels: expected {list(STORED_METRICS[metric][1])}, got {list(extra)}")
-            series[metric] = p.items("rows", lambda item, w: _row(item, w, table, extra), [])
+            if metric == BUCKETS:
+                series[metric] = _histograms_from_json(p, table, where)
+            else:
+                series[metric] = _rows_from_json(p.items("rows", lambda item, w: item, []), table, extra, where)
         return cls(window=r.int("window"), query_time=r.number("query_time"), series=series)
+
+
+def _histograms_to_json(index: dict[tuple[str, ...], int],
+                        rows: list[tuple[tuple[str, ...], tuple[str, ...], float]]) -> dict[str, Any]:
+    bounds = sorted({extra[0] for _, extra, _ in rows}, key=_bound_order)
+    at = {le: i for i, le in enumerate(bounds)}
+    per_edge: dict[int, list[float | str | None]] = {}
+    for edge, (le,), value in rows:
+        per_edge.setdefault(index[edge], [None] * len(bounds))[at[le]] = encode_float(value)
+    return {"bounds": bounds, "rows": [[i, rates] for i, rates in sorted(per_edge.items())]}
+
+
+def _histograms_from_json(part: Reader, table: list[dict[str, str]], where: str) -> list[Row]:
+    bounds = part.items("bounds", _label_name, [])
+    out = []
+    for n, item in enumerate(part.items("rows", lambda item, w: item, [])):
+        w = f"{where}.rows[{n}]"
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], list)
+                and len(item[1]) == len(bounds)):
+            raise FormatError(f"{w}: expected [edge index, [{len(bounds)} rates or null]]")
+        base = table[_edge_index(item[0], table, w)]
+        out.extend(Row({**base, "le": le}, decode_float(v, w)) for le, v in zip(bounds, item[1]) if v is not None)
+    return out
+
+
+def _rows_from_json(items: list[Any], table: list[dict[str, str]], extra: tuple[str, ...], where: str) -> list[Row]:
+    width = len(extra) + 2
+    out = []
+    for n, item in enumerate(items):
+        if not (isinstance(item, list) and len(item) == width and all(isinstance(v, str) for v in item[1:-1])):
+            raise FormatError(f"{where}.rows[{n}]: expected [edge index, {len(extra)} label values, rate]")
+        labels = dict(table[_edge_index(item[0], table, f"{where}.rows[{n}]")])
+        labels.update((k, v) for k, v in zip(extra, item[1:-1]) if v != "")
+        out.append(Row(labels, decode_float(item[-1], f"{where}.rows[{n}]")))
+    return out
+
+
+def _edge_index(i: Any, table: list, where: str) -> int:
+    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(table):
+        raise FormatError(f"{where}: edge index {i!r} is not in the edge table")
+    return i
 
 
 def _label_name(item: Any, where: str) -> str:
@@ -171,21 +230,11 @@ def _label_name(item: Any, where: str) -> str:
     return item
 
 
-def _label_values(item: Any, where: str, width: int) -> tuple[str, ...]:
-    if not (isinstance(item, list) and len(item) == width and all(isinstance(v, str) for v in item)):
-        raise FormatError(f"{where}: expected {width} label values")
-    return tuple(item)
-
-
-def _row(item: Any, where: str, table: list[tuple[str, ...]], extra: tuple[str, ...]) -> Row:
-    if not (isinstance(item, list) and len(item) == len(extra) + 2):
-        raise FormatError(f"{where}: expected [edge index, {len(extra)} label values, rate]")
-    i = item[0]
-    if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(table):
-        raise FormatError(f"{where}: edge index {i!r} is not in the edge table")
-    values = _label_values(item[1:-1], where, len(extra))
-    labels = {k: v for k, v in zip(EDGE_KEY + extra, table[i] + values) if v != ""}
-    return Row(labels, decode_float(item[-1], where))
+def _edge_labels(item: Any, where: str) -> dict[str, str]:
+    """One edge of the table as labels (empty values left out, as Prometheus leaves them out)."""
+    if not (isinstance(item, list) and len(item) == len(EDGE_KEY) and all(isinstance(v, str) for v in item)):
+        raise FormatError(f"{where}: expected {len(EDGE_KEY)} label values")
+    return {k: v for k, v in zip(EDGE_KEY, item) if v != ""}
 
 
 def capture_traffic(source: TelemetrySource, *, window: int, query_time: float,
@@ -196,55 +245,3 @@ def capture_traffic(source: TelemetrySource, *, window: int, query_time: float,
     for key, rows in answers.items():
         series[key.split("#")[0]].extend(rows)
     return MeshTraffic(window=window, query_time=query_time, series=series)
-
-
-class _Sample(NamedTuple):
-    metric: str
-    labels: dict[str, str]
-    rate: float
-
-
-def _labels_used(query: Query) -> set[tuple[str, str]]:
-    """(metric, label) pairs a query filters or groups on."""
-    rate_sum = query.buckets if isinstance(query, Quantile) else query
-    used = set()
-    for s in rate_sum.selectors:
-        used.update((s.metric, m.label) for m in s.matchers)
-        used.update((s.metric, b) for b in rate_sum.by)
-    return used
-
-
-class StoredTelemetry:
-    """A ``TelemetrySource`` over a ``MeshTraffic``: the plan's queries, evaluated over the stored rows."""
-
-    def __init__(self, traffic: MeshTraffic):
-        self.traffic = traffic
-        self._index = {metric: [_Sample(metric, r.labels, r.value) for r in rows]
-                       for metric, rows in traffic.series.items()}
-
-    def _check_window(self, window: int, query_time: float) -> None:
-        t = self.traffic
-        if window != t.window or not math.isclose(query_time, t.query_time, abs_tol=0.5):
-            raise TrafficWindowNotStored(
-                f"the stored traffic is the {t.window} s window ending at unix time {t.query_time:.0f}; "
-                f"ask for duration={t.window}s and queryTime={t.query_time:.0f}, not {window} s ending at "
-                f"{query_time:.0f}"
-            )
-
-    def _check_labels(self, name: str, query: Query) -> None:
-        for metric, label in sorted(_labels_used(query)):
-            if metric not in STORED_METRICS:
-                raise TelemetryUnavailable(f"query {name}: stored traffic has no {metric} series")
-            if label not in self.traffic.labels_of(metric):
-                raise TelemetryUnavailable(f"query {name}: stored traffic does not keep the {label} label of {metric}")
-
-    def instant(self, queries: dict[str, Query], *, window: int, query_time: float) -> dict[str, list[Row]]:
-        self._check_window(window, query_time)
-        for name, q in queries.items():
-            self._check_labels(name, q)
-        return {name: evaluate(q, self._index) for name, q in queries.items()}
-
-    def range(self, queries: dict[str, Query], *, window: int, start: float, end: float,
-              step: int) -> dict[str, list[Series]]:
-        raise TelemetryUnavailable("stored traffic holds one window, not a series over time; "
-                                   "series come from Prometheus")
