@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from apps.clusters.gateway import ObjectConflict, ObjectInvalid, ObjectNotFound
 from apps.clusters.models import Cluster
 from apps.graphs.selectors import GraphParams, graph_for_user
+from apps.graphs.sources import live_source
 from apps.simulator.management.commands.simulator_exporter import run_cluster_exporter
 from apps.simulator.models import SimulatedMeshEvent
 from apps.simulator.registry import reset_meshes
@@ -154,7 +155,7 @@ print("applied", gateway.get_istio_object("VirtualService", "bookinfo", "reviews
 def _reviews_split(user, cluster, query_time: int) -> dict[str, float]:
     params = GraphParams(namespaces=("bookinfo",), graph_type="workload", duration=60, query_time=query_time,
                          inject_service_nodes=False, box_by=(), idle_nodes=False)
-    graph = graph_for_user(user, cluster, params)
+    graph = graph_for_user(user, live_source(cluster), params)
     name = {node_id: node.workload for node_id, node in graph.nodes.items()}
     return {name[e.dest]: e.rates.get("http", 0.0) for e in graph.edges.values()
             if name.get(e.source) == "productpage-v1" and name.get(e.dest, "").startswith("reviews-")}
