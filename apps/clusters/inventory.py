@@ -84,8 +84,8 @@ class Namespace:
     @classmethod
     def from_dict(cls, data: Any, where: str = "namespace") -> "Namespace":
         r = Reader(data, where)
-        return cls(name=r.str("name"), labels=r.strings("labels"), annotations=r.strings("annotations"),
-                   resource_version=r.str("resource_version", ""))
+        return cls(name=r.string("name"), labels=r.strings("labels"), annotations=r.strings("annotations"),
+                   resource_version=r.string("resource_version", ""))
 
 
 @dataclass
@@ -106,9 +106,9 @@ class Pod:
     @classmethod
     def from_dict(cls, data: Any, where: str = "pod") -> "Pod":
         r = Reader(data, where)
-        return cls(name=r.str("name"), namespace=r.str("namespace"), labels=r.strings("labels"),
-                   annotations=r.strings("annotations"), phase=r.str("phase", "Running"),
-                   has_sidecar=r.bool("has_sidecar", False), ip=r.str("ip", ""))
+        return cls(name=r.string("name"), namespace=r.string("namespace"), labels=r.strings("labels"),
+                   annotations=r.strings("annotations"), phase=r.string("phase", "Running"),
+                   has_sidecar=r.boolean("has_sidecar", False), ip=r.string("ip", ""))
 
 
 @dataclass
@@ -156,10 +156,10 @@ class Workload:
     @classmethod
     def from_dict(cls, data: Any, where: str = "workload") -> "Workload":
         r = Reader(data, where)
-        return cls(kind=r.str("kind"), name=r.str("name"), namespace=r.str("namespace"),
+        return cls(kind=r.string("kind"), name=r.string("name"), namespace=r.string("namespace"),
                    labels=r.strings("labels"), annotations=r.strings("annotations"),
-                   replicas=r.int("replicas", 1), ready_replicas=r.int("ready_replicas", 1),
-                   pods=r.items("pods", Pod.from_dict, []), resource_version=r.str("resource_version", ""))
+                   replicas=r.integer("replicas", 1), ready_replicas=r.integer("ready_replicas", 1),
+                   pods=r.items("pods", Pod.from_dict, []), resource_version=r.string("resource_version", ""))
 
 
 @dataclass
@@ -180,8 +180,8 @@ class ServicePort:
         target = r.data.get("target_port")
         if target is not None and (isinstance(target, bool) or not isinstance(target, (int, str))):
             raise FormatError(f"{where}.target_port: expected a number, a name or null")
-        return cls(name=r.str("name", ""), port=r.int("port"), protocol=r.str("protocol", "TCP"),
-                   app_protocol=r.str("app_protocol", ""), target_port=target)
+        return cls(name=r.string("name", ""), port=r.integer("port"), protocol=r.string("protocol", "TCP"),
+                   app_protocol=r.string("app_protocol", ""), target_port=target)
 
 
 @dataclass
@@ -207,10 +207,10 @@ class Service:
     @classmethod
     def from_dict(cls, data: Any, where: str = "service") -> "Service":
         r = Reader(data, where)
-        return cls(name=r.str("name"), namespace=r.str("namespace"), labels=r.strings("labels"),
+        return cls(name=r.string("name"), namespace=r.string("namespace"), labels=r.strings("labels"),
                    selector=r.strings("selector"), ports=r.items("ports", ServicePort.from_dict, []),
-                   type=r.str("type", "ClusterIP"), cluster_ip=r.str("cluster_ip", ""),
-                   resource_version=r.str("resource_version", ""))
+                   type=r.string("type", "ClusterIP"), cluster_ip=r.string("cluster_ip", ""),
+                   resource_version=r.string("resource_version", ""))
 
 
 @dataclass
@@ -255,9 +255,9 @@ class IstioObject:
     @classmethod
     def from_dict(cls, data: Any, where: str = "istio object") -> "IstioObject":
         r = Reader(data, where)
-        return cls(kind=r.str("kind"), namespace=r.str("namespace"), name=r.str("name"), spec=r.json_object("spec"),
-                   metadata=r.json_object("metadata"), api_version=r.str("api_version", ""),
-                   resource_version=r.str("resource_version", ""))
+        return cls(kind=r.string("kind"), namespace=r.string("namespace"), name=r.string("name"), spec=r.json_object("spec"),
+                   metadata=r.json_object("metadata"), api_version=r.string("api_version", ""),
+                   resource_version=r.string("resource_version", ""))
 
 
 @dataclass

@@ -25,10 +25,23 @@ LIVE, SNAPSHOT = "live", "snapshot"
 class MeshSource(Protocol):
     """What a read needs to know about where its mesh comes from."""
 
-    cluster: Any
-    kind: str  # LIVE or SNAPSHOT
-    at: float | None  # unix seconds the inventory describes; None: live (read now)
-    label: str  # short: "live", "snapshot #12"
+    @property
+    def cluster(self) -> Any: ...
+
+    @property
+    def kind(self) -> str:
+        """LIVE or SNAPSHOT."""
+        ...
+
+    @property
+    def at(self) -> float | None:
+        """Unix seconds the inventory describes; None: live (read now)."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """Short: "live", "snapshot #12"."""
+        ...
 
     def inventory(self) -> Inventory:
         """The whole cluster (every namespace); authorization is the selectors' job."""
@@ -70,7 +83,8 @@ def how_long(seconds: float) -> str:
 class LiveMeshSource:
     """The cluster as its gateway reads it now. The inventory is read once per source (one request)."""
 
-    kind, at, label = LIVE, None, "live"
+    kind, label = LIVE, "live"
+    at: float | None = None
 
     def __init__(self, cluster, *, clock: Callable[[], float] = time.time):
         self.cluster = cluster

@@ -111,17 +111,17 @@ class Reader:
             raise FormatError(f"{self.where}.{key}: expected {what}, got {type(value).__name__}")
         return value
 
-    def str(self, key: str, default: Any = _MISSING) -> str:
+    def string(self, key: str, default: Any = _MISSING) -> str:
         return self._typed(key, default, (str,), "a string")
 
-    def int(self, key: str, default: Any = _MISSING) -> int:
+    def integer(self, key: str, default: Any = _MISSING) -> int:
         return self._typed(key, default, (int,), "a whole number")
 
     def number(self, key: str, default: Any = _MISSING) -> float:
         value = self._get(key, default)
         return value if value is default and default is not _MISSING else decode_float(value, f"{self.where}.{key}")
 
-    def bool(self, key: str, default: Any = _MISSING) -> bool:
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
         return self._typed(key, default, (bool,), "true or false")
 
     def strings(self, key: str) -> dict[str, str]:

@@ -35,9 +35,15 @@ SAME_MOMENT_SECONDS = 60
 
 
 class TrafficSource(Protocol):
-    kind: str  # LIVE or SNAPSHOT
-    # The one window a stored source holds, as (duration, end); None: any window (live).
-    fixed_window: tuple[int, float] | None
+    @property
+    def kind(self) -> str:
+        """LIVE or SNAPSHOT."""
+        ...
+
+    @property
+    def fixed_window(self) -> tuple[int, float] | None:
+        """The one window a stored source holds, as (duration, end); None: any window (live)."""
+        ...
 
     def traffic(self, *, window: int, query_time: float, **plan: Any) -> TrafficData:
         """``fetch_traffic``-shaped: the rows of one graph (``plan`` = fetch_traffic's other arguments)."""
@@ -51,7 +57,8 @@ class TrafficSource(Protocol):
 class LiveTrafficSource:
     """The cluster's telemetry now: Prometheus (or the simulator) through ``telemetry_for``."""
 
-    kind, fixed_window = LIVE, None
+    kind = LIVE
+    fixed_window: tuple[int, float] | None = None
 
     def __init__(self, cluster):
         self.cluster = cluster
@@ -77,7 +84,7 @@ class StoredTrafficSource:
 
     def __init__(self, traffic: MeshTraffic):
         self.stored = traffic
-        self.fixed_window = (traffic.window, traffic.query_time)
+        self.fixed_window: tuple[int, float] | None = (traffic.window, traffic.query_time)
         self._telemetry = StoredTelemetry(traffic)
 
     def traffic(self, *, window: int, query_time: float, **plan: Any) -> TrafficData:

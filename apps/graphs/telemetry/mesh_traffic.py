@@ -31,7 +31,7 @@ besides the mTLS share.)
 
 Every query of the plan filters only on labels kept here (reporter, source and
 destination namespaces and workloads) and groups by a subset of them, so
-``StoredTelemetry`` answers it by evaluating the same query in Python over
+``StoredTelemetry`` (``stored_telemetry.py``) answers it by evaluating the same query in Python over
 these rows (``evaluate.py``, as the simulator does): sums are sums of the same
 numbers, and quantiles are computed from bucket rates summed to the graph's
 own grouping, then Prometheus's ``histogram_quantile`` (``bucket_quantile``),
@@ -47,7 +47,12 @@ in a sorted edge table, rows refer to it by index and are sorted::
      "edge_labels": ["reporter", "source_workload_namespace", ...],
      "edges": [["destination", "unknown", "unknown", ...], ...],
      "metrics": {"istio_requests_total": {"labels": ["request_protocol", ...],
-                                          "rows": [[0, "http", "200", "", "-", "mutual_tls", 0.5], ...]}, ...}}
+                                          "rows": [[0, "http", "200", "", "-", "mutual_tls", 0.5], ...]},
+                 "istio_request_duration_milliseconds_bucket": {"labels": ["le"], "bounds": ["0.5", ..., "+Inf"],
+                                                                "rows": [[0, [0.0, 0.1, ..., 0.5]], ...]}, ...}}
+
+(Label values are "" where a series has no such label; rates are numbers, or
+"NaN"/"+Inf"/"-Inf"; a histogram row has ``null`` for a bound its series lack.)
 
 The edge table changes only when the topology does, the row values with every
 window: a store can address the two apart. Rates of adjacent windows can be
@@ -64,7 +69,7 @@ from apps.core.stored import FormatError, Reader, check_format, decode_float, en
 
 from .base import TelemetryError, TelemetrySource
 from .plan import DURATION, EDGE_LABELS, REQUESTS, TCP_RECEIVED, TCP_SENT, shard_matchers
-from .query import EQ, Matcher, RateSum, Row, Selector, sel
+from .query import EQ, Matcher, Query, RateSum, Row, Selector, sel
 
 MESH_TRAFFIC_FORMAT = "meshdeck.mesh-traffic"
 MESH_TRAFFIC_VERSION = 1
@@ -93,16 +98,16 @@ class TrafficWindowNotStored(TelemetryError):
     http_status = 409
 
 
-def capture_queries(mesh_namespaces: list[str] | None = None) -> dict[str, RateSum]:
+def capture_queries(mesh_namespaces: list[str] | None = None) -> dict[str, Query]:
     """The queries whose answers a snapshot stores: one per metric, sharded by source namespace
     on a big mesh (every stored grouping has that label, so shards never split a row)."""
-    queries = {}
+    queries: dict[str, RateSum] = {}
     for metric, (selectors, extra) in STORED_METRICS.items():
         sels = tuple(Selector(metric, s.matchers) for s in selectors)
         queries[metric] = RateSum(sels, EDGE_KEY + extra)
     shards = shard_matchers(mesh_namespaces)
     if not shards:
-        return queries
+        return dict(queries)
     return {
         f"{metric}#{i}": RateSum(tuple(Selector(s.metric, s.matchers + (Matcher("source_workload_namespace", op, rx),))
                                        for s in q.selectors), q.by)
@@ -151,8 +156,8 @@ class MeshTraffic:
             if metric == BUCKETS:
                 metrics[metric] = {"labels": labels, **_histograms_to_json(index, rows)}
             else:
-                encoded = sorted([index[edge], *extra, value] for edge, extra, value in rows)
-                metrics[metric] = {"labels": labels, "rows": [[*r[:-1], encode_float(r[-1])] for r in encoded]}
+                encoded = sorted((index[edge], extra, value) for edge, extra, value in rows)
+                metrics[metric] = {"labels": labels, "rows": [[i, *extra, encode_float(v)] for i, extra, v in encoded]}
         return {"format": MESH_TRAFFIC_FORMAT, "version": MESH_TRAFFIC_VERSION, "window": self.window,
                 "query_time": encode_float(self.query_time), "edge_labels": list(EDGE_KEY),
                 "edges": [list(e) for e in table], "metrics": metrics}
@@ -180,7 +185,7 @@ class MeshTraffic:
                 series[metric] = _histograms_from_json(p, table, where)
             else:
                 series[metric] = _rows_from_json(p.items("rows", lambda item, w: item, []), table, extra, where)
-        return cls(window=r.int("window"), query_time=r.number("query_time"), series=series)
+        return cls(window=r.integer("window"), query_time=r.number("query_time"), series=series)
 
 
 def _histograms_to_json(index: dict[tuple[str, ...], int],
@@ -195,7 +200,7 @@ def _histograms_to_json(index: dict[tuple[str, ...], int],
 
 def _histograms_from_json(part: Reader, table: list[dict[str, str]], where: str) -> list[Row]:
     bounds = part.items("bounds", _label_name, [])
-    out = []
+    out: list[Row] = []
     for n, item in enumerate(part.items("rows", lambda item, w: item, [])):
         w = f"{where}.rows[{n}]"
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], list)
@@ -208,7 +213,7 @@ def _histograms_from_json(part: Reader, table: list[dict[str, str]], where: str)
 
 def _rows_from_json(items: list[Any], table: list[dict[str, str]], extra: tuple[str, ...], where: str) -> list[Row]:
     width = len(extra) + 2
-    out = []
+    out: list[Row] = []
     for n, item in enumerate(items):
         if not (isinstance(item, list) and len(item) == width and all(isinstance(v, str) for v in item[1:-1])):
             raise FormatError(f"{where}.rows[{n}]: expected [edge index, {len(extra)} label values, rate]")

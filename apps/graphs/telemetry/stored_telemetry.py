@@ -14,10 +14,10 @@ and series over time (one window is one instant).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from .base import TelemetryUnavailable
-from .evaluate import bucket_quantile, evaluate
+from .evaluate import RateSampleLike, bucket_quantile, evaluate
 from .mesh_traffic import BUCKETS, STORED_METRICS, MeshTraffic, TrafficWindowNotStored
 from .query import Quantile, Query, Row, Series
 
@@ -36,7 +36,7 @@ class _Histogram(NamedTuple):
 def _labels_used(query: Query) -> set[tuple[str, str]]:
     """(metric, label) pairs a query filters or groups on."""
     rate_sum = query.buckets if isinstance(query, Quantile) else query
-    used = set()
+    used: set[tuple[str, str]] = set()
     for s in rate_sum.selectors:
         used.update((s.metric, m.label) for m in s.matchers)
         used.update((s.metric, b) for b in rate_sum.by)
@@ -64,8 +64,9 @@ class StoredTelemetry:
 
     def __init__(self, traffic: MeshTraffic):
         self.traffic = traffic
-        self._index = {metric: [_Sample(metric, r.labels, r.value) for r in rows]
-                       for metric, rows in traffic.series.items()}
+        # (NamedTuples: read-only fields, which is all evaluate() needs of a sample)
+        self._index = cast(dict[str, list[RateSampleLike]], {
+            metric: [_Sample(metric, r.labels, r.value) for r in rows] for metric, rows in traffic.series.items()})
         self._histograms = _histograms(traffic.series.get(BUCKETS, []))
 
     def _check_window(self, window: int, query_time: float) -> None:
@@ -100,9 +101,10 @@ class StoredTelemetry:
                 for key, acc in groups.items()]
 
     def _evaluate(self, query: Query) -> list[Row]:
-        fast = (isinstance(query, Quantile) and all(s.metric == BUCKETS for s in query.buckets.selectors)
-                and not any(m.label == "le" for s in query.buckets.selectors for m in s.matchers))
-        return self._quantile(query) if fast else evaluate(query, self._index)
+        if (isinstance(query, Quantile) and all(s.metric == BUCKETS for s in query.buckets.selectors)
+                and not any(m.label == "le" for s in query.buckets.selectors for m in s.matchers)):
+            return self._quantile(query)
+        return evaluate(query, self._index)
 
     def instant(self, queries: dict[str, Query], *, window: int, query_time: float) -> dict[str, list[Row]]:
         self._check_window(window, query_time)
