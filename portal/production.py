@@ -1,13 +1,14 @@
 """Production settings: everything from the environment, nothing insecure.
 
 Required: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL,
-MESHDECK_ENCRYPTION_KEYS. The portal refuses to start without them.
+MESHDECK_ENCRYPTION_KEYS, MESHDECK_AUDIT_KEY. The portal refuses to start without them.
 """
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int
 from .settings import *  # noqa: F401,F403
 from .settings import DEV_SECRET_KEY, MESHDECK_ENCRYPTION_KEYS, SECRET_KEY, DATABASE_URL, REDIS_URL
+from .settings import MESHDECK_AUDIT_KEY
 
 DEBUG = False
 MESHDECK_ALLOW_DERIVED_KEY = False
@@ -19,6 +20,7 @@ _missing = [
         ("DATABASE_URL", bool(DATABASE_URL)),
         ("REDIS_URL", bool(REDIS_URL)),
         ("MESHDECK_ENCRYPTION_KEYS", bool(MESHDECK_ENCRYPTION_KEYS)),
+        ("MESHDECK_AUDIT_KEY", bool(MESHDECK_AUDIT_KEY)),  # signs audit checkpoints
     )
     if not value
 ]

@@ -10,19 +10,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from apps.core.client_ip import client_ip  # noqa: F401  (re-exported: lockout keys on it)
+
 from .models import LoginAttempt
-
-
-def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    proxies = getattr(settings, "MESHDECK_TRUSTED_PROXY_COUNT", 0)
-    meta = getattr(request, "META", {}) or {}
-    if proxies > 0:
-        forwarded = [p.strip() for p in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return meta.get("REMOTE_ADDR") or None
 
 
 def _window_start():
