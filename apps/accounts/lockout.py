@@ -38,9 +38,5 @@ def lockout_message() -> str:
     )
 
 
-def record_failure(username: str, ip: str | None, entry_point: str = "login") -> None:
-    LoginAttempt.objects.create(username=username[:150], ip_address=ip, entry_point=entry_point)
-
-
 def clear_failures(username: str, ip: str | None) -> None:
     LoginAttempt.objects.filter(username__iexact=username, ip_address=ip).delete()

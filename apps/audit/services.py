@@ -210,3 +210,16 @@ def checkpoint_if_due(*, minutes: int | None = None) -> AuditCheckpoint | None:
     if last is not None and (last.seq >= head.seq or last.created_at > timezone.now() - timedelta(minutes=minutes)):
         return None
     return checkpoint_create()
+
+
+class ActionDenied(MeshdeckError):
+    """A privileged action refused; the refusal is already an audit event."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+def deny(action: str, *, target: Target | None = None, message: str, actor: Actor | None = None) -> ActionDenied:
+    """Records the refused attempt and returns the error to raise: ``raise deny(...)``."""
+    audit_denied(action, actor=actor, target=target, message=message)
+    return ActionDenied(message)
