@@ -31,6 +31,7 @@ class AccountInputError(MeshdeckError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
+        self.errors = {field: [message]}
 
 
 def user_target(user) -> Target:

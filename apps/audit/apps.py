@@ -9,4 +9,4 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         # The periodic checkpoint task must be registered in every process,
         # including the embedded default's in-process scheduler.
-        from . import tasks  # noqa: F401
+        from . import checks, tasks  # noqa: F401

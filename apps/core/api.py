@@ -129,7 +129,8 @@ _CODES = {
 def exception_handler(exc, context):
     """Every error the API raises, in the one shape. Returns None (-> 500) only for real bugs."""
     if isinstance(exc, MeshdeckError):
-        return error_response(exc.message, exc.code, exc.http_status)
+        # An input error may name its fields (``errors``), like a serializer's.
+        return error_response(exc.message, exc.code, exc.http_status, errors=getattr(exc, "errors", None))
     if isinstance(exc, Http404):
         return error_response(str(exc) or "Not found.", "not_found", 404)
     if isinstance(exc, DjangoPermissionDenied):

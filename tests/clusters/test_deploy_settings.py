@@ -1,4 +1,5 @@
 """Production settings pass `check --deploy` with zero warnings; refuse without keys."""
+import base64
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://meshdeck@127.0.0.1:5432/meshdeck",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "MESHDECK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "MESHDECK_AUDIT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
 }
 
 
@@ -38,3 +40,17 @@ def test_production_refuses_to_start_without_the_encryption_key():
     result = _run(env)
     assert result.returncode != 0
     assert "MESHDECK_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_production_refuses_to_start_without_the_audit_key():
+    env = dict(PRODUCTION_ENV)
+    del env["MESHDECK_AUDIT_KEY"]
+    result = _run(env)
+    assert result.returncode != 0
+    assert "MESHDECK_AUDIT_KEY" in result.stderr
+
+
+def test_a_malformed_audit_key_stops_the_deploy_check():
+    result = _run({**PRODUCTION_ENV, "MESHDECK_AUDIT_KEY": "too-short"})
+    assert result.returncode != 0
+    assert "MESHDECK_AUDIT_KEY" in result.stdout + result.stderr

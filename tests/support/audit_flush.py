@@ -7,8 +7,8 @@ the triggers back, all in the flush's own transaction.
 """
 from __future__ import annotations
 
-from django.db.backends.postgresql.operations import DatabaseOperations as PgOps
-from django.db.backends.sqlite3.operations import DatabaseOperations as SqliteOps
+from django.db.backends.postgresql.base import DatabaseOperations as PgOps
+from django.db.backends.sqlite3.base import DatabaseOperations as SqliteOps
 
 from apps.audit.triggers import install_sql, remove_sql
 
