@@ -142,7 +142,7 @@ def cluster_update_credentials(
     after = {"auth_method": "kubeconfig" if creds.get("kubeconfig") else "token", "api_server_url": server,
              "kube_context": cluster.kube_context}
     audit_record("cluster.credentials_changed", actor=actor, target=cluster_target(cluster), before=before,
-                 after={**after, "credentials": "replaced"})
+                 after={**after, "replaced": "credentials"})
     return cluster
 
 
