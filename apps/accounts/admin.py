@@ -7,8 +7,17 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 
 from .models import ApiToken, Grant, LoginAttempt, Team
 from .services import (
-    grant_create, grant_delete, grant_update, lockout_clear, team_create, team_delete, team_set_members, team_update,
-    token_revoke, user_create, user_update,
+    grant_create,
+    grant_delete,
+    grant_update,
+    lockout_clear,
+    team_create,
+    team_delete,
+    team_set_members,
+    team_update,
+    token_revoke,
+    user_create,
+    user_update,
 )
 
 
@@ -62,8 +71,9 @@ class GrantAdmin(_ServiceDeletes, admin.ModelAdmin):
             saved = grant_update(grant=Grant.objects.get(pk=obj.pk), role=data["role"],
                                  namespace_pattern=data["namespace_pattern"])
         else:
-            saved = grant_create(cluster=data["cluster"], role=data["role"], namespace_pattern=data["namespace_pattern"],
-                                 user=data.get("user"), team=data.get("team"))
+            saved = grant_create(cluster=data["cluster"], role=data["role"],
+                                 namespace_pattern=data["namespace_pattern"], user=data.get("user"),
+                                 team=data.get("team"))
         _adopt(obj, saved)
 
 

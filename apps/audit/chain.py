@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 VERSION_PREFIX = b"meshdeck-audit-v1\n"
 GENESIS = "0" * 64
@@ -51,10 +51,3 @@ def event_hash(fields: dict[str, Any]) -> str:
     values = [fields[name] for name in HASH_FIELDS]
     values[1] = format_time(values[1]) if isinstance(values[1], datetime) else values[1]
     return hash_values(values)
-
-
-def row_values(row: Iterable[Any]) -> list[Any]:
-    """A database row (HASH_FIELDS order) ready for hash_values."""
-    values = list(row)
-    values[1] = format_time(values[1])
-    return values

@@ -32,7 +32,7 @@ def _b64decode(text: str, what: str) -> bytes:
     return raw
 
 
-def _b64(raw: bytes) -> str:
+def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -74,7 +74,7 @@ def generate_key() -> tuple[str, str]:
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
     raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    return _b64(raw), _b64(public_bytes(private.public_key()))
+    return b64(raw), b64(public_bytes(private.public_key()))
 
 
 def checkpoint_payload(*, seq: int, event_hash: str, signed_at: str, prev_signature: str, key: str) -> str:
@@ -88,7 +88,7 @@ def checkpoint_payload(*, seq: int, event_hash: str, signed_at: str, prev_signat
 def sign(payload: str) -> tuple[str, str]:
     """(signature, key_id) for the payload."""
     private = signing_key()
-    return _b64(private.sign(payload.encode())), key_id(private.public_key())
+    return b64(private.sign(payload.encode())), key_id(private.public_key())
 
 
 def check_signature(payload: str, signature: str, keys: dict[str, Ed25519PublicKey]) -> str | None:

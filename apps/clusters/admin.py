@@ -7,8 +7,15 @@ from apps.audit.services import deny
 
 from .models import Cluster
 from .services import (
-    EDITABLE_FIELDS, ClusterInputError, cluster_create, cluster_delete, cluster_target, cluster_test_connection,
-    cluster_update, cluster_update_credentials, credentials_from_input,
+    EDITABLE_FIELDS,
+    ClusterInputError,
+    cluster_create,
+    cluster_delete,
+    cluster_target,
+    cluster_test_connection,
+    cluster_update,
+    cluster_update_credentials,
+    credentials_from_input,
 )
 
 

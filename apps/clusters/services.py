@@ -134,7 +134,8 @@ def cluster_update_credentials(
     creds, server = _credentials_from_input(
         kubeconfig=kubeconfig, kube_context=kube_context, api_server_url=api_server_url, token=token, ca_pem=ca_pem
     )
-    before = {"auth_method": cluster_snapshot(cluster)["auth_method"], "api_server_url": cluster.api_server_url, "kube_context": cluster.kube_context}
+    before = {"auth_method": cluster_snapshot(cluster)["auth_method"], "api_server_url": cluster.api_server_url,
+              "kube_context": cluster.kube_context}
     cluster.credentials = creds
     cluster.api_server_url = server
     cluster.kube_context = kube_context or ""

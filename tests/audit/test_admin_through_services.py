@@ -71,8 +71,9 @@ def test_admin_grants_and_teams_are_audited(superuser, page_client, sim_cluster,
 
 def test_admin_user_add_and_password_change_are_audited(superuser, page_client):
     client = page_client(superuser)
+    password = "Stable-horse-42-x"
     response = client.post("/admin/auth/user/add/", {"username": "mia", "usable_password": "true",
-                                                     "password1": "Stable-horse-42-x", "password2": "Stable-horse-42-x"})
+                                                     "password1": password, "password2": password})
     assert response.status_code == 302, response.content.decode()[:1500]
     created = only("user.create")
     assert created.target_name == "mia" and "Stable-horse" not in created.after_json

@@ -12,7 +12,13 @@ from apps.audit.services import ActionDenied, Target, deny
 
 from ..models import Team
 from ..services import (
-    team_create, team_delete, team_member_add, team_member_remove, team_update, user_create, user_deactivate,
+    team_create,
+    team_delete,
+    team_member_add,
+    team_member_remove,
+    team_update,
+    user_create,
+    user_deactivate,
     user_update,
 )
 

@@ -13,7 +13,7 @@ from apps.audit.archive import ArchiveError, audit_archive
 from apps.audit.export import FILTERS, FORMATS, AuditFilterError, apply_filters, export_lines
 from apps.audit.models import AuditEvent
 from apps.audit.services import Target, audit_record, checkpoint_create
-from apps.audit.signing import generate_key
+from apps.audit.signing import b64, generate_key, key_id, public_bytes, signing_key
 from apps.audit.verify import checkpoints_from_file, verify
 
 
@@ -37,6 +37,7 @@ class Command(BaseCommand):
         a.add_argument("--upto", type=int, required=True, help="Last sequence number to archive")
         a.add_argument("--output", required=True, help="New file to write the archive to")
         sub.add_parser("genkey", help="Print a new MESHDECK_AUDIT_KEY and its public key")
+        sub.add_parser("pubkey", help="Print the public key of the current MESHDECK_AUDIT_KEY (before rotating it)")
 
     def handle(self, *args, action, **opts):
         with acting_as(Actor.command(f"audit {action}")):
@@ -102,6 +103,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Archived {summary['events']} events (seq {summary['from_seq']}..{summary['to_seq']}) to {output} "
             f"(sha256 {summary['sha256']})."))
+
+    def do_pubkey(self, **_):
+        public = signing_key().public_key()
+        self.stdout.write(f"{b64(public_bytes(public))}  (key id {key_id(public)})")
 
     def do_genkey(self, **_):
         private, public = generate_key()
