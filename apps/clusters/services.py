@@ -167,6 +167,9 @@ def clusters_reencrypt_credentials() -> tuple[list[str], list[str]]:
             continue
         with transaction.atomic():
             Cluster.objects.filter(pk=cluster.pk).update(credentials_encrypted=token)
+            audit_record("cluster.credentials_changed", target=cluster_target(cluster),
+                         after={"reencrypted": True},
+                         message="re-encrypted with the first key of MESHDECK_ENCRYPTION_KEYS (same credentials)")
         done.append(cluster.name)
     return done, unreadable
 

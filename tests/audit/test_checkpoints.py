@@ -92,3 +92,12 @@ def test_a_malformed_key_is_a_clear_error(settings):
 
     with pytest.raises(ImproperlyConfigured, match="MESHDECK_AUDIT_KEY must be 32 bytes"):
         checkpoint_create()
+
+
+def test_the_periodic_checkpoint_is_on_the_one_schedule(settings):
+    from apps.core.scheduler import load_tasks
+
+    tasks = load_tasks(settings.CELERY_BEAT_SCHEDULE)
+    assert tasks["audit-checkpoint"].name == "apps.audit.tasks.audit_checkpoint_periodic"
+    _write(1)
+    assert tasks["audit-checkpoint"].apply().get() == 1  # signs the head: seq 1

@@ -188,3 +188,19 @@ def test_admin_unlock_is_an_override(superuser, viewer, page_client):
     override = only("admin.override")
     assert override.actor_username == "root" and override.before["failed_attempts"] == 5
     assert not LoginAttempt.objects.exists()
+
+
+def test_cluster_rekey_records_each_reencrypted_cluster(db, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from apps.clusters.services import cluster_create
+
+    old = Fernet.generate_key().decode()
+    settings.MESHDECK_ENCRYPTION_KEYS = [old]
+    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token="tok-rekey")
+    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old]
+    call_command("cluster", "rekey")
+    event = only("cluster.credentials_changed")
+    assert (event.actor_auth, event.actor_detail, event.after) == ("command", "cluster rekey", {"reencrypted": True})
+    assert "tok-rekey" not in event.after_json
