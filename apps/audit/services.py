@@ -215,7 +215,7 @@ def checkpoint_if_due(*, minutes: int | None = None) -> AuditCheckpoint | None:
 class ActionDenied(MeshdeckError):
     """A privileged action refused; the refusal is already an audit event."""
 
-    code = "forbidden"
+    code = "permission_denied"
     http_status = 403
 
 

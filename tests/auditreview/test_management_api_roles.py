@@ -14,7 +14,7 @@ def test_grants_endpoints_by_role(viewer, operator, cluster_admin, outsider, sup
     for person in (viewer, operator):
         assert api_client(person).get("/api/clusters/demo/grants/").status_code == 403
         response = api_client(person).post("/api/clusters/demo/grants/", body, format="json")
-        assert response.status_code == 403 and response.json()["code"] == "forbidden"
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert AuditEvent.objects.filter(action="grant.create", outcome="denied").count() == 2
     assert not Grant.objects.filter(user=outsider).exists()
     for person in (cluster_admin, superuser):

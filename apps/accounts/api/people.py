@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.services import ActionDenied, Target, deny
+from apps.core.api import error_responses
 
 from ..models import Team
 from ..services import (
@@ -22,11 +23,9 @@ from ..services import (
     user_update,
 )
 
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input (Error)"),
-    403: OpenApiResponse(description="Not a superuser (Error)"),
-    404: OpenApiResponse(description="No such user or team (Error)"),
-}
+# 403: not a superuser; 404: no such user or team.
+ERRORS = error_responses(400, 401, 403, 404)
+READ_ERRORS = error_responses(401, 403, 404)
 
 
 def require_superuser(request, action: str | None, target: Target) -> None:
@@ -66,7 +65,7 @@ class UserListView(APIView):
         teams = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
         is_superuser = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(responses={200: UserOutputSerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: UserOutputSerializer(many=True), **READ_ERRORS})
     def get(self, request):
         require_superuser(request, None, Target(type="user"))
         users = get_user_model().objects.order_by("username").prefetch_related("teams")
@@ -88,7 +87,7 @@ class UserDetailView(APIView):
         is_superuser = serializers.BooleanField(required=False)
         password = serializers.CharField(required=False, write_only=True, style={"input_type": "password"})
 
-    @extend_schema(responses={200: UserOutputSerializer, **ERRORS})
+    @extend_schema(responses={200: UserOutputSerializer, **READ_ERRORS})
     def get(self, request, username: str):
         require_superuser(request, None, Target(type="user"))
         return Response(UserOutputSerializer(_user(username)).data)
@@ -132,7 +131,7 @@ def _team(name: str) -> Team:
 
 
 class TeamListView(APIView):
-    @extend_schema(responses={200: TeamOutputSerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: TeamOutputSerializer(many=True), **READ_ERRORS})
     def get(self, request):
         require_superuser(request, None, Target(type="team"))
         return Response(TeamOutputSerializer(Team.objects.prefetch_related("members"), many=True).data)
@@ -146,7 +145,7 @@ class TeamListView(APIView):
 
 
 class TeamDetailView(APIView):
-    @extend_schema(responses={200: TeamOutputSerializer, **ERRORS})
+    @extend_schema(responses={200: TeamOutputSerializer, **READ_ERRORS})
     def get(self, request, name: str):
         require_superuser(request, None, Target(type="team"))
         return Response(TeamOutputSerializer(_team(name)).data)

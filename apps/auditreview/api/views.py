@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from apps.audit.export import FILTERS, FORMATS, AuditFilterError, apply_filters, export_lines
 from apps.audit.models import AuditEvent
+from apps.core.api import error_responses
 
 from ..selectors import chain_status, events_for_user
 
@@ -54,8 +55,8 @@ class AuditEventListView(ListAPIView):
     def get_queryset(self):
         return _filtered(self.request).order_by("-seq")
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: AuditEventOutputSerializer(many=True),
-                                                            400: OpenApiResponse(description="Bad filter (Error)")})
+    @extend_schema(parameters=FILTER_PARAMETERS,
+                   responses={200: AuditEventOutputSerializer(many=True), **error_responses(400, 401, 403)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -76,7 +77,7 @@ class AuditEventExportView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=list(FORMATS), required=True), *FILTER_PARAMETERS],
         responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/x-ndjson"): OpenApiTypes.STR,
-                   400: OpenApiResponse(description="Bad format or filter (Error)")},
+                   **error_responses(400, 401, 403)},
     )
     def get(self, request):
         fmt = request.query_params.get("format", "")
@@ -102,6 +103,6 @@ class ChainStatusOutputSerializer(serializers.Serializer):
 class ChainStatusView(APIView):
     """When the chain was last verified, by whom, and the result."""
 
-    @extend_schema(responses=ChainStatusOutputSerializer)
+    @extend_schema(responses={200: ChainStatusOutputSerializer, **error_responses(401, 403)})
     def get(self, request):
         return Response(ChainStatusOutputSerializer(chain_status()).data)

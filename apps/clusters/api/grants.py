@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,15 +17,14 @@ from apps.accounts.roles import Role
 from apps.accounts.selectors import is_cluster_admin
 from apps.accounts.services import AccountInputError, grant_create, grant_delete, grant_update
 from apps.audit.services import ActionDenied, Target, deny
+from apps.core.api import error_responses
 
 from ..selectors import get_cluster_for_user
 
 ROLE_CHOICES = [r.label for r in Role]
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input (Error)"),
-    403: OpenApiResponse(description="Not an admin of this cluster (Error)"),
-    404: OpenApiResponse(description="No such cluster or grant (Error)"),
-}
+# 403: not an admin of this cluster; 404: no such cluster (or not one you see) or grant.
+ERRORS = error_responses(400, 401, 403, 404)
+READ_ERRORS = error_responses(401, 403, 404)
 
 
 class GrantOutputSerializer(serializers.Serializer):
@@ -70,7 +69,7 @@ class ClusterGrantListView(APIView):
         namespace_pattern = serializers.CharField(default="*", max_length=253)
         role = serializers.ChoiceField(choices=ROLE_CHOICES)
 
-    @extend_schema(responses={200: GrantOutputSerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: GrantOutputSerializer(many=True), **READ_ERRORS})
     def get(self, request, cluster: str):
         obj = _admin_cluster(request, cluster, None)
         grants = Grant.objects.filter(cluster=obj).select_related("user", "team")
@@ -103,7 +102,7 @@ class ClusterGrantDetailView(APIView):
         namespace_pattern = serializers.CharField(required=False, max_length=253)
         role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
 
-    @extend_schema(responses={200: GrantOutputSerializer, **ERRORS})
+    @extend_schema(responses={200: GrantOutputSerializer, **READ_ERRORS})
     def get(self, request, cluster: str, grant_id: int):
         return Response(GrantOutputSerializer(_grant(_admin_cluster(request, cluster, None), grant_id)).data)
 
