@@ -13,25 +13,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actor import Actor, actor_from_request
-from apps.audit.services import Target, audit_record
+from apps.audit.services import Target, assign_changes, audit_record
 from apps.core.client_ip import client_ip
-from apps.core.errors import MeshdeckError
+from apps.core.errors import FieldInputError
 
 from .lockout import clear_failures, recent_failures
 from .models import ApiToken, Grant, LoginAttempt, Team
 from .roles import Role
 
 
-class AccountInputError(MeshdeckError):
+class AccountInputError(FieldInputError):
     """Bad input for a user, team or grant; ``field`` names the offending field."""
-
-    code = "invalid"
-    http_status = 400
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.errors = {field: [message]}
 
 
 def user_target(user) -> Target:
@@ -205,11 +197,7 @@ def user_update(*, user, password: str | None = None, actor: Actor | None = None
     unknown = set(changes) - set(_USER_FIELDS)
     if unknown:
         raise AccountInputError(sorted(unknown)[0], f"Cannot change {', '.join(sorted(unknown))} of a user.")
-    before, after = {}, {}
-    for name, value in changes.items():
-        if getattr(user, name) != value:
-            before[name], after[name] = getattr(user, name), value
-            setattr(user, name, value)
+    before, after = assign_changes(user, changes)
     if password is not None:
         _check_password(password, user)
         user.set_password(password)

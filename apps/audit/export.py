@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
-from apps.core.errors import MeshdeckError
+from apps.core.errors import FieldInputError
 
 from .chain import format_time
 from .models import AuditEvent, Outcome
@@ -29,13 +29,8 @@ EXPORT_FIELDS = (
 FORMATS = ("csv", "jsonl")
 
 
-class AuditFilterError(MeshdeckError):
+class AuditFilterError(FieldInputError):
     code = "invalid_filter"
-    http_status = 400
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 def _moment(field: str, raw: str, *, end: bool) -> datetime:

@@ -53,6 +53,16 @@ class AuditInputError(MeshdeckError):
     http_status = 500
 
 
+def assign_changes(obj: Any, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sets the attributes that really change; returns (before, after) of just those, for the event."""
+    before, after = {}, {}
+    for name, value in changes.items():
+        if getattr(obj, name) != value:
+            before[name], after[name] = getattr(obj, name), value
+            setattr(obj, name, value)
+    return before, after
+
+
 def _json_ready(value: Any) -> Any:
     """Redacted, and reduced to plain JSON (dates, UUIDs... become strings)."""
     if value is None:

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actor import Actor
-from apps.audit.services import Target, audit_record
+from apps.audit.services import Target, assign_changes, audit_record
 
 from .crypto import CredentialsUnreadable, rotate
 from .gateway import GatewayError
@@ -102,11 +102,7 @@ def cluster_update(*, cluster: Cluster, actor: Actor | None = None, **changes: A
     if unknown:
         raise ClusterInputError(sorted(unknown)[0], f"Cannot change {', '.join(sorted(unknown))} here.")
     cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
-    before, after = {}, {}
-    for name, value in changes.items():
-        if getattr(cluster, name) != value:
-            before[name], after[name] = getattr(cluster, name), value
-            setattr(cluster, name, value)
+    before, after = assign_changes(cluster, changes)
     if not after:
         return cluster
     if "name" in after and Cluster.objects.filter(name=after["name"]).exclude(pk=cluster.pk).exists():

@@ -86,3 +86,18 @@ def test_admin_user_add_and_password_change_are_audited(superuser, page_client):
     assert mia.check_password("Other-horse-43-y")
     update = only("user.update")
     assert update.after == {"password": "[redacted]"} and "Other-horse" not in update.after_json
+
+
+def test_the_trail_is_read_only_in_the_admin(superuser, page_client):
+    from apps.audit.services import Target, audit_record
+
+    event = audit_record("cluster.update", target=Target(type="cluster", name="demo"))
+    client = page_client(superuser)
+    assert client.get("/admin/audit/auditevent/").status_code == 200
+    page = client.get(f"/admin/audit/auditevent/{event.seq}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()  # view only
+    assert client.get("/admin/audit/auditevent/add/").status_code == 403
+    assert client.post(f"/admin/audit/auditevent/{event.seq}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"/admin/audit/auditevent/{event.seq}/change/", {"message": "x"}).status_code == 403
+    event.refresh_from_db()
+    assert event.message == ""

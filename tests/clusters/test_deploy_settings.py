@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,20 +35,13 @@ def test_check_deploy_has_zero_warnings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-def test_production_refuses_to_start_without_the_encryption_key():
+@pytest.mark.parametrize("key", ["MESHDECK_ENCRYPTION_KEYS", "MESHDECK_AUDIT_KEY"])
+def test_production_refuses_to_start_without_its_keys(key):
     env = dict(PRODUCTION_ENV)
-    del env["MESHDECK_ENCRYPTION_KEYS"]
+    del env[key]
     result = _run(env)
     assert result.returncode != 0
-    assert "MESHDECK_ENCRYPTION_KEYS" in result.stderr
-
-
-def test_production_refuses_to_start_without_the_audit_key():
-    env = dict(PRODUCTION_ENV)
-    del env["MESHDECK_AUDIT_KEY"]
-    result = _run(env)
-    assert result.returncode != 0
-    assert "MESHDECK_AUDIT_KEY" in result.stderr
+    assert key in result.stderr
 
 
 def test_a_malformed_audit_key_stops_the_deploy_check():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -51,10 +51,7 @@ class UserOutputSerializer(serializers.Serializer):
 
 
 def _user(username: str):
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise Http404("No such user.")
-    return user
+    return get_object_or_404(get_user_model(), username=username)
 
 
 class UserListView(APIView):
@@ -124,10 +121,7 @@ class TeamInputSerializer(serializers.Serializer):
 
 
 def _team(name: str) -> Team:
-    team = Team.objects.filter(name=name).first()
-    if team is None:
-        raise Http404("No such team.")
-    return team
+    return get_object_or_404(Team, name=name)
 
 
 class TeamListView(APIView):

@@ -2,13 +2,13 @@
 import os
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from apps.accounts.services import AccountInputError, user_create, user_deactivate, user_update
-from apps.audit.actor import Actor, acting_as
+from apps.accounts.services import user_create, user_deactivate, user_update
+from apps.audit.commands import AuditedCommand
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Manage users from the command line; the password comes from an environment variable, never argv."
 
     def add_arguments(self, parser):
@@ -26,13 +26,6 @@ class Command(BaseCommand):
         off = sub.add_parser("deactivate", help="Stop a user from logging in (kept for the audit trail)")
         off.add_argument("username")
         sub.add_parser("list", help="List users")
-
-    def handle(self, *args, action, **opts):
-        with acting_as(Actor.command(f"user {action}")):
-            try:
-                return getattr(self, f"do_{action}")(**opts)
-            except AccountInputError as exc:
-                raise CommandError(exc.message) from exc
 
     def _password(self, var: str) -> str:
         value = os.environ.get(var)

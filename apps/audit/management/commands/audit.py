@@ -6,18 +6,20 @@ import sys
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from apps.audit.actor import Actor, acting_as
+from apps.audit.actor import Actor
 from apps.audit.archive import ArchiveError, audit_archive
-from apps.audit.export import FILTERS, FORMATS, AuditFilterError, apply_filters, export_lines
+from apps.audit.commands import AuditedCommand
+from apps.audit.export import FILTERS, FORMATS, apply_filters, export_lines
 from apps.audit.models import AuditEvent
 from apps.audit.services import Target, audit_record, checkpoint_create
 from apps.audit.signing import b64, generate_key, key_id, public_bytes, signing_key
 from apps.audit.verify import checkpoints_from_file, verify
+from apps.core.errors import FieldInputError
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "The audit trail: verify the chain, sign a checkpoint, export events, archive old ones."
 
     def add_arguments(self, parser):
@@ -39,12 +41,7 @@ class Command(BaseCommand):
         sub.add_parser("genkey", help="Print a new MESHDECK_AUDIT_KEY and its public key")
         sub.add_parser("pubkey", help="Print the public key of the current MESHDECK_AUDIT_KEY (before rotating it)")
 
-    def handle(self, *args, action, **opts):
-        with acting_as(Actor.command(f"audit {action}")):
-            try:
-                return getattr(self, f"do_{action}")(**opts)
-            except ImproperlyConfigured as exc:
-                raise CommandError(str(exc)) from exc
+    input_errors = (FieldInputError, ImproperlyConfigured)
 
     def do_verify(self, since=None, checkpoints=None, json=False, no_record=False, **_):
         external = None
@@ -88,8 +85,6 @@ class Command(BaseCommand):
             else:
                 for line in lines:
                     sys.stdout.write(line)
-        except AuditFilterError as exc:
-            raise CommandError(exc.message) from exc
         except BrokenPipeError:
             pass  # the reader (e.g. `head`) stopped reading
         except OSError as exc:

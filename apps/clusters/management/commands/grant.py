@@ -1,17 +1,17 @@
 """python manage.py grant add|remove|list ... (each change audited)"""
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from apps.accounts.models import Grant, Team
 from apps.accounts.roles import Role
-from apps.accounts.services import AccountInputError, grant_create, grant_delete
-from apps.audit.actor import Actor, acting_as
+from apps.accounts.services import grant_create, grant_delete
+from apps.audit.commands import AuditedCommand
 from apps.clusters.models import Cluster
 
 ROLES = [r.label for r in Role]
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Grant a user or a team a role on a cluster's namespaces (shell-style pattern)."
 
     def add_arguments(self, parser):
@@ -29,13 +29,6 @@ class Command(BaseCommand):
         ls.add_argument("--cluster")
         ls.add_argument("--user")
         ls.add_argument("--team")
-
-    def handle(self, *args, action, **opts):
-        with acting_as(Actor.command(f"grant {action}")):
-            try:
-                return getattr(self, f"do_{action}")(**opts)
-            except AccountInputError as exc:
-                raise CommandError(exc.message) from exc
 
     def _who(self, user, team):
         if user:
