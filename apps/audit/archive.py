@@ -18,7 +18,6 @@ from django.db import transaction
 from apps.core.errors import MeshdeckError
 
 from .actor import Actor
-from .chain import GENESIS
 from .export import event_row
 from .models import AuditArchivePermit, AuditEvent
 from .services import Target, audit_record, checkpoint_create, checkpoint_line
@@ -46,7 +45,7 @@ def audit_archive(*, upto_seq: int, path: Path, actor: Actor) -> dict:
     checkpoint = checkpoint_create()  # signs the head: covers the archived range
     events = AuditEvent.objects.filter(seq__lte=upto_seq).order_by("seq")
     digest = hashlib.sha256()
-    last_hash = first[1] if first[1] != GENESIS else GENESIS
+    last_hash = first[1]  # the hash before the range, until the first event is written
     count = 0
     with open(path, "x", encoding="utf-8") as handle:
         def write(line: str) -> None:

@@ -111,8 +111,9 @@ def test_grants_through_the_api_name_the_token_that_acted(cluster_admin, viewer)
     assert not Grant.objects.filter(pk=grant_id).exists()
 
 
-def test_users_and_teams_through_the_api(superuser, api_client):
-    client = api_client(superuser)
+def test_users_and_teams_through_the_api(superuser):
+    client = APIClient(REMOTE_ADDR=IP, HTTP_X_REQUEST_ID="req-people")
+    client.force_login(superuser)
     assert client.post("/api/users/", {"username": "dana", "password": "a-Long-enough-passphrase-9",
                                        "teams": ["payments"]}, format="json").status_code == 201
     assert only("user.create").after["username"] == "dana"
@@ -129,17 +130,22 @@ def test_users_and_teams_through_the_api(superuser, api_client):
     client.delete("/api/teams/billing/")
     assert only("team.delete").before["name"] == "billing"
     assert not Team.objects.exists()
-    assert {e.actor_username for e in events()} == {"root"}
+    written = [e for e in events() if e.action != "auth.login"]
+    assert len(written) == 8
+    assert {(e.actor_username, e.actor_auth, e.ip, e.request_id) for e in written} == {
+        ("root", "session", IP, "req-people")}
 
 
-def test_cluster_create_update_credentials_delete(superuser, api_client, settings):
-    client = api_client(superuser)
+def test_cluster_create_update_credentials_delete(superuser, settings):
+    client = APIClient(REMOTE_ADDR=IP)
+    client.force_login(superuser)
     response = client.post("/api/clusters/", {"name": "prod", "kind": "kubernetes",
                                               "api_server_url": "https://127.0.0.1:6443", "token": "tok-1"},
                            format="json", HTTP_X_REQUEST_ID="req-cl")
     assert response.status_code == 201, response.content
     created = only("cluster.create")
     assert (created.request_id, created.target_cluster, created.after["auth_method"]) == ("req-cl", "prod", "token")
+    assert (created.actor_username, created.ip) == ("root", IP)
     from apps.clusters.models import Cluster
     from apps.clusters.services import cluster_delete, cluster_update, cluster_update_credentials
 
