@@ -153,3 +153,10 @@ def exception_handler(exc, context):
             headers["Retry-After"] = str(int(wait))
         return error_response(str(exc.detail), code, exc.status_code, headers=headers or None)
     return None
+
+
+def validated_input(serializer_class, request) -> dict[str, Any]:
+    """The request body checked by ``serializer_class``; invalid input raises (a 400 in the one shape)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

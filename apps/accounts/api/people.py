@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.services import ActionDenied, Target, deny
-from apps.core.api import error_responses
+from apps.core.api import error_responses, validated_input
 
 from ..models import Team
 from ..services import (
@@ -71,9 +71,8 @@ class UserListView(APIView):
     @extend_schema(request=UserCreateInputSerializer, responses={201: UserOutputSerializer, **ERRORS})
     def post(self, request):
         require_superuser(request, "user.create", Target(type="user", name=str(request.data.get("username", ""))))
-        data = self.UserCreateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = user_create(**data.validated_data)
+        data = validated_input(self.UserCreateInputSerializer, request)
+        user = user_create(**data)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -93,9 +92,8 @@ class UserDetailView(APIView):
     def patch(self, request, username: str):
         require_superuser(request, "user.update", Target(type="user", name=username))
         user = _user(username)
-        data = self.UserUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
+        data = validated_input(self.UserUpdateInputSerializer, request)
+        changes = dict(data)
         if "is_superuser" in changes:
             changes["is_staff"] = changes["is_superuser"]
         return Response(UserOutputSerializer(user_update(user=user, **changes)).data)
@@ -133,9 +131,8 @@ class TeamListView(APIView):
     @extend_schema(request=TeamInputSerializer, responses={201: TeamOutputSerializer, **ERRORS})
     def post(self, request):
         require_superuser(request, "team.create", Target(type="team", name=str(request.data.get("name", ""))))
-        data = TeamInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(TeamOutputSerializer(team_create(**data.validated_data)).data, status=status.HTTP_201_CREATED)
+        data = validated_input(TeamInputSerializer, request)
+        return Response(TeamOutputSerializer(team_create(**data)).data, status=status.HTTP_201_CREATED)
 
 
 class TeamDetailView(APIView):
@@ -148,9 +145,8 @@ class TeamDetailView(APIView):
     def patch(self, request, name: str):
         require_superuser(request, "team.update", Target(type="team", name=name))
         team = _team(name)
-        data = TeamInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(TeamOutputSerializer(team_update(team=team, name=data.validated_data["name"])).data)
+        data = validated_input(TeamInputSerializer, request)
+        return Response(TeamOutputSerializer(team_update(team=team, name=data["name"])).data)
 
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request, name: str):
@@ -167,9 +163,8 @@ class TeamMembersView(APIView):
     def post(self, request, name: str):
         require_superuser(request, "team.member_add", Target(type="team", name=name))
         team = _team(name)
-        data = self.MemberInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        team_member_add(team=team, user=_user(data.validated_data["username"]))
+        data = validated_input(self.MemberInputSerializer, request)
+        team_member_add(team=team, user=_user(data["username"]))
         return Response(TeamOutputSerializer(team).data)
 
 

@@ -17,7 +17,7 @@ from apps.accounts.roles import Role
 from apps.accounts.selectors import is_cluster_admin
 from apps.accounts.services import AccountInputError, grant_create, grant_delete, grant_update
 from apps.audit.services import ActionDenied, Target, deny
-from apps.core.api import error_responses
+from apps.core.api import error_responses, validated_input
 
 from ..selectors import get_cluster_for_user
 
@@ -78,9 +78,7 @@ class ClusterGrantListView(APIView):
     @extend_schema(request=GrantCreateInputSerializer, responses={201: GrantOutputSerializer, **ERRORS})
     def post(self, request, cluster: str):
         obj = _admin_cluster(request, cluster, "grant.create")
-        data = self.GrantCreateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated_input(self.GrantCreateInputSerializer, request)
         if bool(values.get("user")) == bool(values.get("team")):
             raise AccountInputError("non_field_errors", "Give either user or team.")
         who = {"user": None, "team": None}
@@ -109,11 +107,10 @@ class ClusterGrantDetailView(APIView):
     @extend_schema(request=GrantUpdateInputSerializer, responses={200: GrantOutputSerializer, **ERRORS})
     def patch(self, request, cluster: str, grant_id: int):
         grant = _grant(_admin_cluster(request, cluster, "grant.update"), grant_id)
-        data = self.GrantUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        role = data.validated_data.get("role")
+        data = validated_input(self.GrantUpdateInputSerializer, request)
+        role = data.get("role")
         grant = grant_update(grant=grant, role=Role[role.upper()] if role else None,
-                             namespace_pattern=data.validated_data.get("namespace_pattern"))
+                             namespace_pattern=data.get("namespace_pattern"))
         return Response(GrantOutputSerializer(grant).data)
 
     @extend_schema(responses={204: None, **ERRORS})
