@@ -114,7 +114,8 @@ def audit_record(
         raise AuditInputError(f"Audit outcome must be one of {', '.join(Outcome.values)}, not {outcome!r}.")
     actor = actor or current_actor()
     target = target or Target(type="")
-    with transaction.atomic():
+    # No savepoint: if the event cannot be written, the caller's whole change must roll back.
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
         fields: dict[str, Any] = {
             "seq": head.seq + 1,
