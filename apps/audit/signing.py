@@ -26,7 +26,9 @@ def _b64decode(text: str, what: str) -> bytes:
     try:
         raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise ImproperlyConfigured(f"{what} is not url-safe base64.") from exc
+        raise ImproperlyConfigured(
+            f"{what} is not url-safe base64 (make one with `python manage.py audit genkey`)."
+        ) from exc
     if len(raw) != 32:
         raise ImproperlyConfigured(f"{what} must be 32 bytes (make one with `python manage.py audit genkey`).")
     return raw
@@ -44,10 +46,15 @@ def key_id(key: Ed25519PublicKey) -> str:
     return hashlib.sha256(public_bytes(key)).hexdigest()[:16]
 
 
+def private_key_from_text(text: str) -> Ed25519PrivateKey:
+    """MESHDECK_AUDIT_KEY's value as a key; ImproperlyConfigured naming the variable if it is not one."""
+    return Ed25519PrivateKey.from_private_bytes(_b64decode(text, "MESHDECK_AUDIT_KEY"))
+
+
 def signing_key() -> Ed25519PrivateKey:
     raw = getattr(settings, "MESHDECK_AUDIT_KEY", "")
     if raw:
-        return Ed25519PrivateKey.from_private_bytes(_b64decode(raw, "MESHDECK_AUDIT_KEY"))
+        return private_key_from_text(raw)
     if not getattr(settings, "MESHDECK_ALLOW_DERIVED_KEY", False):
         raise ImproperlyConfigured("MESHDECK_AUDIT_KEY is not set; audit checkpoints cannot be signed.")
     # Embedded default only: a key derived from SECRET_KEY (production refuses this).

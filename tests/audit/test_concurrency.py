@@ -35,7 +35,8 @@ WRITER = textwrap.dedent("""
 
 def test_eight_processes_append_one_gapless_chain():
     db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    auth = f"{db['USER']}:{db['PASSWORD']}" if db.get("PASSWORD") else db["USER"]
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"  # the test database
     env = {**os.environ, "DATABASE_URL": url, "MESHDECK_AUDIT_CHECKPOINT_EVERY": "40"}
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER, f"w{n}", str(EACH)], cwd=ROOT, env=env, text=True,
