@@ -41,6 +41,7 @@ test: install vendor test-deps
 bench: install test-deps
 	@$(PY) benchmarks/simulator_bench.py
 	@$(PY) benchmarks/graph_bench.py
+	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) benchmarks/audit_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor var

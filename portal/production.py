@@ -1,13 +1,16 @@
 """Production settings: everything from the environment, nothing insecure.
 
 Required: DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL,
-MESHDECK_ENCRYPTION_KEYS. The portal refuses to start without them.
+MESHDECK_ENCRYPTION_KEYS, MESHDECK_AUDIT_KEY. The portal refuses to start without them.
 """
 from django.core.exceptions import ImproperlyConfigured
+
+from apps.audit.signing import private_key_from_text  # reads no setting when imported
 
 from .env import env_bool, env_int
 from .settings import *  # noqa: F401,F403
 from .settings import DEV_SECRET_KEY, MESHDECK_ENCRYPTION_KEYS, SECRET_KEY, DATABASE_URL, REDIS_URL
+from .settings import MESHDECK_AUDIT_KEY
 
 DEBUG = False
 MESHDECK_ALLOW_DERIVED_KEY = False
@@ -19,6 +22,7 @@ _missing = [
         ("DATABASE_URL", bool(DATABASE_URL)),
         ("REDIS_URL", bool(REDIS_URL)),
         ("MESHDECK_ENCRYPTION_KEYS", bool(MESHDECK_ENCRYPTION_KEYS)),
+        ("MESHDECK_AUDIT_KEY", bool(MESHDECK_AUDIT_KEY)),  # signs audit checkpoints
     )
     if not value
 ]
@@ -28,6 +32,9 @@ if _missing:
         + ", ".join(_missing)
         + ". DJANGO_SECRET_KEY must be at least 50 random characters."
     )
+
+# A malformed audit key would fail the first checkpoint, inside someone's write: refuse it now.
+private_key_from_text(MESHDECK_AUDIT_KEY)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

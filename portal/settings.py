@@ -205,3 +205,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- audit trail (apps.audit; the review pages in apps.auditreview) -------
+INSTALLED_APPS += ["apps.audit", "apps.auditreview"]
+# After authentication: audit events name the request's user, IP and request id.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "apps.audit.middleware.AuditContextMiddleware",
+)
+# Ed25519 private key signing checkpoints (`manage.py audit genkey`); never in
+# the database. The embedded default derives one from SECRET_KEY; production
+# refuses to start without it.
+MESHDECK_AUDIT_KEY = env_str("MESHDECK_AUDIT_KEY", "")
+# Public keys of retired signing keys, so their checkpoints still verify.
+MESHDECK_AUDIT_VERIFY_KEYS = env_list("MESHDECK_AUDIT_VERIFY_KEYS", "")
+# Also append every checkpoint to this file (JSON lines), outside the database.
+MESHDECK_AUDIT_CHECKPOINT_FILE = env_str("MESHDECK_AUDIT_CHECKPOINT_FILE", "")
+MESHDECK_AUDIT_CHECKPOINT_EVERY = env_int("MESHDECK_AUDIT_CHECKPOINT_EVERY", 1000)  # events; 0: off
+MESHDECK_AUDIT_CHECKPOINT_MINUTES = env_int("MESHDECK_AUDIT_CHECKPOINT_MINUTES", 60)
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "apps.audit.tasks.audit_checkpoint_periodic",
+    "schedule": timedelta(minutes=max(1, MESHDECK_AUDIT_CHECKPOINT_MINUTES)),
+}

@@ -23,4 +23,7 @@ urlpatterns = [
     path("", include("apps.graphs.urls")),
     path("", include("apps.inventory.urls")),
     path("", include("apps.meshconfig.urls")),
+    # Audit history review (apps.auditreview).
+    path("api/", include("apps.auditreview.api.urls")),
+    path("", include("apps.auditreview.urls")),
 ]

@@ -15,6 +15,7 @@ from django.conf import settings
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins += ["tests.support.audit_flush"]  # the audit triggers vs. the test flush
 
 PASSWORD = "correct-horse-battery-staple"
 

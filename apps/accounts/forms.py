@@ -11,6 +11,10 @@ class _LockoutMixin:
     def clean(self):
         username = self.cleaned_data.get("username")
         if username and is_locked_out(username, client_ip(self.request)):
+            from .services import login_refused_locked_out
+            from .signals import entry_point
+
+            login_refused_locked_out(username=username, request=self.request, entry_point=entry_point(self.request))
             raise forms.ValidationError(lockout_message(), code="locked_out")
         return super().clean()
 

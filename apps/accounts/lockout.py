@@ -10,19 +10,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from apps.core.client_ip import client_ip  # noqa: F401  (re-exported: lockout keys on it)
+
 from .models import LoginAttempt
-
-
-def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    proxies = getattr(settings, "MESHDECK_TRUSTED_PROXY_COUNT", 0)
-    meta = getattr(request, "META", {}) or {}
-    if proxies > 0:
-        forwarded = [p.strip() for p in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return meta.get("REMOTE_ADDR") or None
 
 
 def _window_start():
@@ -46,10 +36,6 @@ def lockout_message() -> str:
         f"Too many failed logins for this account from your address. "
         f"Try again in {settings.LOCKOUT_WINDOW_MINUTES} minutes, or ask an administrator to unlock it."
     )
-
-
-def record_failure(username: str, ip: str | None, entry_point: str = "login") -> None:
-    LoginAttempt.objects.create(username=username[:150], ip_address=ip, entry_point=entry_point)
 
 
 def clear_failures(username: str, ip: str | None) -> None:

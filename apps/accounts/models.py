@@ -57,6 +57,9 @@ class Grant(models.Model):
         return fnmatch.fnmatchcase(namespace, self.namespace_pattern)
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self) -> str:
         who = f"user {self.user}" if self.user_id else f"team {self.team}"
         return f"{who}: {self.get_role_display()} on {self.cluster}/{self.namespace_pattern}"
 

@@ -1,13 +1,117 @@
-"""Writes for accounts: tokens, teams, grants."""
+"""Writes for accounts: logins, tokens, users, teams, grants. Each one writes
+its audit event in the same transaction (apps.audit.services.audit_record)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Iterable
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiToken, Grant, Team
+from apps.audit.actor import Actor, actor_from_request
+from apps.audit.services import Target, assign_changes, audit_record
+from apps.core.client_ip import client_ip
+from apps.core.errors import FieldInputError
+
+from .lockout import clear_failures, recent_failures
+from .models import ApiToken, Grant, LoginAttempt, Team
 from .roles import Role
+
+
+class AccountInputError(FieldInputError):
+    """Bad input for a user, team or grant; ``field`` names the offending field."""
+
+
+def user_target(user) -> Target:
+    return Target(type="user", name=user.get_username(), id=user.pk)
+
+
+def team_target(team: Team) -> Target:
+    return Target(type="team", name=team.name, id=team.pk)
+
+
+def grant_target(grant: Grant) -> Target:
+    # Cluster-scoped (no namespace): the cluster's admins read grant events.
+    return Target(type="grant", name=grant.describe(), cluster=grant.cluster.name, id=grant.pk)
+
+
+def grant_snapshot(grant: Grant) -> dict:
+    return {
+        "user": grant.user.get_username() if grant.user_id else None,
+        "team": grant.team.name if grant.team_id else None,
+        "cluster": grant.cluster.name,
+        "namespace_pattern": grant.namespace_pattern,
+        "role": Role(grant.role).label,
+    }
+
+
+def _user_snapshot(user) -> dict:
+    return {
+        "username": user.get_username(), "email": user.email, "first_name": user.first_name,
+        "last_name": user.last_name, "is_active": user.is_active, "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+    }
+
+
+# --- logins ----------------------------------------------------------------
+
+@transaction.atomic
+def login_succeeded(*, user, request, entry_point: str) -> None:
+    """A login (page, admin or API token issue): clears the (user, IP) failures."""
+    clear_failures(user.get_username(), client_ip(request))
+    audit_record("auth.login", actor=actor_from_request(request, user=user, detail=entry_point),
+                 target=user_target(user))
+
+
+def _attempted_target(username: str) -> Target:
+    known = get_user_model().objects.filter(username__iexact=username).values_list("pk", flat=True).first()
+    return Target(type="user", name=username[:150], id=known or "")
+
+
+@transaction.atomic
+def login_failed(*, username: str, request, entry_point: str) -> None:
+    """A wrong password or unknown user; at the threshold, the lockout too."""
+    ip = client_ip(request)
+    LoginAttempt.objects.create(username=username[:150], ip_address=ip, entry_point=entry_point)
+    actor = actor_from_request(request, detail=entry_point)
+    target = _attempted_target(username)
+    audit_record("auth.login_failed", actor=actor, target=target, outcome="denied",
+                 message="wrong username or password")
+    if recent_failures(username, ip) == settings.LOCKOUT_THRESHOLD:
+        audit_record("auth.lockout", actor=actor, target=target,
+                     after={"ip": ip, "failures": settings.LOCKOUT_THRESHOLD,
+                            "window_minutes": settings.LOCKOUT_WINDOW_MINUTES})
+
+
+def login_refused_locked_out(*, username: str, request, entry_point: str) -> None:
+    audit_record("auth.login_failed", actor=actor_from_request(request, detail=entry_point),
+                 target=_attempted_target(username), outcome="denied", message="locked out")
+
+
+def logout_recorded(*, user, request) -> None:
+    audit_record("auth.logout", actor=actor_from_request(request, user=user), target=user_target(user))
+
+
+@transaction.atomic
+def lockout_clear(*, attempts) -> int:
+    """An admin forgets failed attempts (unlocks): outside the normal rules."""
+    rows = list(attempts.values_list("username", "ip_address").distinct())
+    count = attempts.count()
+    attempts.delete()
+    audit_record("admin.override", target=Target(type="lockout", name=", ".join(sorted({u for u, _ in rows}))),
+                 before={"failed_attempts": count, "keys": [{"username": u, "ip": ip} for u, ip in rows]},
+                 after={"failed_attempts": 0}, message="lockout cleared")
+    return count
+
+
+# --- tokens ----------------------------------------------------------------
+
+def _token_target(token: ApiToken) -> Target:
+    return Target(type="token", name=f"{token.user.get_username()}/{token.name}", id=token.pk)
 
 
 @transaction.atomic
@@ -21,18 +125,214 @@ def api_token_create(*, user, name: str, expires_in_days: int | None = None) -> 
         key_prefix=secret[:10],
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
+    audit_record("token.create", target=_token_target(token),
+                 after={"name": name, "key_prefix": token.key_prefix, "expires_at": token.expires_at,
+                        "user": user.get_username()})
     return token, secret
 
 
+@transaction.atomic
 def api_token_revoke(*, user, token_id: int) -> bool:
-    return bool(
-        ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    )
+    """Revokes one of ``user``'s own tokens; False if there is none to revoke."""
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user, revoked_at__isnull=True).first()
+    if token is None:
+        return False
+    return token_revoke(token=token)
 
 
 @transaction.atomic
-def grant_create(*, cluster, role: Role, namespace_pattern: str = "*", user=None, team: Team | None = None) -> Grant:
-    grant = Grant(cluster=cluster, role=role, namespace_pattern=namespace_pattern, user=user, team=team)
-    grant.full_clean()
-    grant.save()
+def token_revoke(*, token: ApiToken) -> bool:
+    """Revokes any token (its owner, or an admin)."""
+    updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if updated:
+        audit_record("token.revoke", target=_token_target(token), before={"revoked": False}, after={"revoked": True})
+    return bool(updated)
+
+
+# --- users -----------------------------------------------------------------
+
+def _check_password(password: str, user) -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise AccountInputError("password", " ".join(exc.messages)) from exc
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str | None, email: str = "", teams: Iterable[str] = (),
+                is_superuser: bool = False, actor: Actor | None = None) -> object:
+    """A user (with a checked password; None: no usable password), joining ``teams`` (created if new)."""
+    User = get_user_model()
+    username = (username or "").strip()
+    if not username:
+        raise AccountInputError("username", "Give a username.")
+    if User.objects.filter(username__iexact=username).exists():
+        raise AccountInputError("username", f"A user named '{username}' already exists.")
+    user = User(username=username, email=email or "", is_superuser=is_superuser, is_staff=is_superuser)
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise AccountInputError(field, " ".join(messages)) from exc
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _check_password(password, user)
+        user.set_password(password)
+    user.save()
+    audit_record("user.create", actor=actor, target=user_target(user),
+                 after={**_user_snapshot(user), "password": "set" if password else None})
+    for name in teams:
+        team = Team.objects.filter(name=name).first() or team_create(name=name, actor=actor)
+        team_member_add(team=team, user=user, actor=actor)
+    return user
+
+
+_USER_FIELDS = ("email", "first_name", "last_name", "is_active", "is_staff", "is_superuser")
+
+
+@transaction.atomic
+def user_update(*, user, password: str | None = None, actor: Actor | None = None, **changes) -> object:
+    """Changes ``email``, names, ``is_staff``/``is_superuser``/``is_active`` or the password."""
+    unknown = set(changes) - set(_USER_FIELDS)
+    if unknown:
+        raise AccountInputError(sorted(unknown)[0], f"Cannot change {', '.join(sorted(unknown))} of a user.")
+    before, after = assign_changes(user, changes)
+    if password is not None:
+        _check_password(password, user)
+        user.set_password(password)
+        before["password"], after["password"] = "old", "new"  # redacted by key: only "it changed"
+    if not after:
+        return user
+    user.save()
+    action = "user.deactivate" if after == {"is_active": False} else "user.update"
+    audit_record(action, actor=actor, target=user_target(user), before=before, after=after)
+    return user
+
+
+def user_deactivate(*, user, actor: Actor | None = None) -> object:
+    return user_update(user=user, is_active=False, actor=actor)
+
+
+# --- teams -----------------------------------------------------------------
+
+@transaction.atomic
+def team_create(*, name: str, actor: Actor | None = None) -> Team:
+    name = (name or "").strip()
+    if not name:
+        raise AccountInputError("name", "Give the team a name.")
+    if Team.objects.filter(name=name).exists():
+        raise AccountInputError("name", f"A team named '{name}' already exists.")
+    team = Team.objects.create(name=name)
+    audit_record("team.create", actor=actor, target=team_target(team), after={"name": name})
+    return team
+
+
+@transaction.atomic
+def team_update(*, team: Team, name: str, actor: Actor | None = None) -> Team:
+    name = (name or "").strip()
+    if not name:
+        raise AccountInputError("name", "Give the team a name.")
+    if name == team.name:
+        return team
+    if Team.objects.filter(name=name).exclude(pk=team.pk).exists():
+        raise AccountInputError("name", f"A team named '{name}' already exists.")
+    before = team.name
+    team.name = name
+    team.save(update_fields=["name"])
+    audit_record("team.update", actor=actor, target=team_target(team), before={"name": before}, after={"name": name})
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, actor: Actor | None = None) -> None:
+    grants = [grant_snapshot(g) for g in team.grants.select_related("cluster", "team")]
+    members = sorted(team.members.values_list("username", flat=True))
+    target = team_target(team)
+    team.delete()
+    audit_record("team.delete", actor=actor, target=target,
+                 before={"name": target.name, "members": members, "grants": grants})
+
+
+@transaction.atomic
+def team_member_add(*, team: Team, user, actor: Actor | None = None) -> bool:
+    if team.members.filter(pk=user.pk).exists():
+        return False
+    team.members.add(user)
+    audit_record("team.member_add", actor=actor, target=team_target(team), after={"member": user.get_username()})
+    return True
+
+
+@transaction.atomic
+def team_member_remove(*, team: Team, user, actor: Actor | None = None) -> bool:
+    if not team.members.filter(pk=user.pk).exists():
+        return False
+    team.members.remove(user)
+    audit_record("team.member_remove", actor=actor, target=team_target(team),
+                 before={"member": user.get_username()})
+    return True
+
+
+@transaction.atomic
+def team_set_members(*, team: Team, users: Iterable, actor: Actor | None = None) -> None:
+    """Makes the members exactly ``users`` (one event per member added or removed)."""
+    wanted = {u.pk: u for u in users}
+    current = {u.pk: u for u in team.members.all()}
+    for pk in sorted(set(current) - set(wanted)):
+        team_member_remove(team=team, user=current[pk], actor=actor)
+    for pk in sorted(set(wanted) - set(current)):
+        team_member_add(team=team, user=wanted[pk], actor=actor)
+
+
+# --- grants ----------------------------------------------------------------
+
+def _validated(grant: Grant) -> Grant:
+    try:
+        grant.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise AccountInputError("non_field_errors" if field == "__all__" else field, " ".join(messages)) from exc
     return grant
+
+
+def _duplicate(grant: Grant) -> bool:
+    return Grant.objects.filter(cluster=grant.cluster, user=grant.user, team=grant.team,
+                                namespace_pattern=grant.namespace_pattern).exclude(pk=grant.pk).exists()
+
+
+@transaction.atomic
+def grant_create(*, cluster, role: Role, namespace_pattern: str = "*", user=None, team: Team | None = None,
+                 actor: Actor | None = None) -> Grant:
+    grant = _validated(Grant(cluster=cluster, role=role, namespace_pattern=(namespace_pattern or "").strip(),
+                             user=user, team=team))
+    if _duplicate(grant):
+        raise AccountInputError("namespace_pattern", f"{grant.describe()} exists already; change its role instead.")
+    grant.save()
+    audit_record("grant.create", actor=actor, target=grant_target(grant), after=grant_snapshot(grant))
+    return grant
+
+
+@transaction.atomic
+def grant_update(*, grant: Grant, role: Role | None = None, namespace_pattern: str | None = None,
+                 actor: Actor | None = None) -> Grant:
+    before = grant_snapshot(grant)
+    if role is not None:
+        grant.role = role
+    if namespace_pattern is not None:
+        grant.namespace_pattern = namespace_pattern.strip()
+    _validated(grant)
+    if _duplicate(grant):
+        raise AccountInputError("namespace_pattern", f"{grant.describe()} exists already.")
+    after = grant_snapshot(grant)
+    if after == before:
+        return grant
+    grant.save()
+    audit_record("grant.update", actor=actor, target=grant_target(grant), before=before, after=after)
+    return grant
+
+
+@transaction.atomic
+def grant_delete(*, grant: Grant, actor: Actor | None = None) -> None:
+    target, before = grant_target(grant), grant_snapshot(grant)
+    grant.delete()
+    audit_record("grant.delete", actor=actor, target=target, before=before)

@@ -1,10 +1,11 @@
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+"""Django's login signals, turned into the accounts services (lockout + audit)."""
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from .lockout import clear_failures, client_ip, record_failure
+from .services import login_failed, login_succeeded, logout_recorded
 
 
-def _entry_point(request) -> str:
+def entry_point(request) -> str:
     path = getattr(request, "path", "") or ""
     if path.startswith("/admin"):
         return "admin"
@@ -17,9 +18,15 @@ def _entry_point(request) -> str:
 def on_login_failed(sender, credentials, request=None, **kwargs):
     username = (credentials or {}).get("username") or ""
     if username:
-        record_failure(username, client_ip(request), _entry_point(request))
+        login_failed(username=username, request=request, entry_point=entry_point(request))
 
 
 @receiver(user_logged_in)
 def on_logged_in(sender, request, user, **kwargs):
-    clear_failures(user.get_username(), client_ip(request))
+    login_succeeded(user=user, request=request, entry_point=entry_point(request))
+
+
+@receiver(user_logged_out)
+def on_logged_out(sender, request, user, **kwargs):
+    if user is not None and user.is_authenticated:
+        logout_recorded(user=user, request=request)

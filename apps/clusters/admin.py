@@ -1,9 +1,22 @@
+"""Clusters in the admin. Every save and delete goes through the services
+(credentials checks, audit events), never ``model.save()`` directly."""
 from django import forms
 from django.contrib import admin, messages
 
-from .kubeconfig import KubeconfigError, parse_kubeconfig
+from apps.audit.services import deny
+
 from .models import Cluster
-from .services import cluster_test_connection
+from .services import (
+    EDITABLE_FIELDS,
+    ClusterInputError,
+    cluster_create,
+    cluster_delete,
+    cluster_target,
+    cluster_test_connection,
+    cluster_update,
+    cluster_update_credentials,
+    credentials_from_input,
+)
 
 
 class ClusterAdminForm(forms.ModelForm):
@@ -21,26 +34,20 @@ class ClusterAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("kubeconfig"):
+        adding = self.instance.pk is None
+        new_credentials = data.get("kubeconfig") or data.get("token")
+        if data.get("kind") == Cluster.Kind.KUBERNETES and (new_credentials or adding):
             try:
-                found = parse_kubeconfig(data["kubeconfig"], data.get("kube_context") or None)
-            except KubeconfigError as exc:
-                self.add_error("kubeconfig", exc.message)
-            else:
-                data["api_server_url"] = found.server
+                credentials_from_input(
+                    kubeconfig=data.get("kubeconfig") or None, kube_context=data.get("kube_context"),
+                    api_server_url=data.get("api_server_url"), token=data.get("token") or None,
+                    ca_pem=data.get("ca_pem") or None,
+                )
+            except ClusterInputError as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        if not adding and "kind" in self.changed_data:
+            self.add_error("kind", "A cluster's kind cannot change; add a new cluster instead.")
         return data
-
-    def save(self, commit=True):
-        obj = super().save(commit=False)
-        data = self.cleaned_data
-        if data.get("kubeconfig"):
-            obj.credentials = {"kubeconfig": data["kubeconfig"]}
-            obj.api_server_url = data["api_server_url"]
-        elif data.get("token"):
-            obj.credentials = {"token": data["token"], "ca_pem": data.get("ca_pem") or ""}
-        if commit:
-            obj.save()
-        return obj
 
 
 @admin.register(Cluster)
@@ -52,10 +59,46 @@ class ClusterAdmin(admin.ModelAdmin):
     readonly_fields = ("last_checked_at", "last_check_ok", "last_check_report", "created_at", "updated_at")
     actions = ["test_connection"]
 
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        credentials = dict(
+            kubeconfig=data.get("kubeconfig") or None, kube_context=data.get("kube_context"),
+            api_server_url=data.get("api_server_url"), token=data.get("token") or None,
+            ca_pem=data.get("ca_pem") or None,
+        )
+        if not change:
+            saved = cluster_create(
+                name=data["name"], kind=data["kind"], simulator_topology=data.get("simulator_topology") or "demo",
+                prometheus_url=data.get("prometheus_url") or "", grafana_url=data.get("grafana_url") or "",
+                tracing_url=data.get("tracing_url") or "", istio_namespace=data.get("istio_namespace"),
+                **credentials,
+            )
+            if data.get("health_tolerances") is not None:
+                saved = cluster_update(cluster=saved, health_tolerances=data["health_tolerances"])
+        else:
+            saved = cluster_update(cluster=obj, **{name: data[name] for name in EDITABLE_FIELDS if name in data})
+            if obj.kind == Cluster.Kind.KUBERNETES and (credentials["kubeconfig"] or credentials["token"]):
+                saved = cluster_update_credentials(cluster=saved, **credentials)
+        # The admin goes on with ``obj`` (its pk names the change page).
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        cluster_delete(cluster=obj)
+
+    def delete_queryset(self, request, queryset):
+        for cluster in queryset:
+            cluster_delete(cluster=cluster)
+
     @admin.action(description="Test connection")
     def test_connection(self, request, queryset):
         for cluster in queryset:
-            report = cluster_test_connection(cluster)
+            if not request.user.is_superuser:
+                self.message_user(request, str(deny("cluster.test", target=cluster_target(cluster),
+                                                    message="Only superusers test clusters from the admin.")),
+                                  messages.ERROR)
+                continue
+            report = cluster_test_connection(cluster, record=True)
             level = messages.SUCCESS if report["ok"] else messages.ERROR
             problems = "; ".join(c.get("error", "") for c in report["checks"] if not c["ok"])
             self.message_user(request, f"{cluster.name}: {'OK' if report['ok'] else problems}", level)

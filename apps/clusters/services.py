@@ -7,6 +7,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.audit.actor import Actor
+from apps.audit.services import Target, assign_changes, audit_record
+
 from .crypto import CredentialsUnreadable, rotate
 from .gateway import GatewayError
 from .kubeconfig import KubeconfigError, parse_kubeconfig
@@ -22,6 +25,27 @@ class ClusterInputError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def cluster_target(cluster: Cluster) -> Target:
+    return Target(type="cluster", name=cluster.name, cluster=cluster.name, id=cluster.pk)
+
+
+# What an audit event shows of a cluster: never the credentials themselves.
+_PUBLIC_FIELDS = ("name", "kind", "simulator_topology", "api_server_url", "kube_context", "prometheus_url",
+                  "grafana_url", "tracing_url", "istio_namespace", "health_tolerances")
+# Fields cluster_update may change (credentials go through cluster_update_credentials).
+EDITABLE_FIELDS = ("name", "simulator_topology", "prometheus_url", "grafana_url", "tracing_url", "istio_namespace",
+                   "health_tolerances")
+
+
+def cluster_snapshot(cluster: Cluster) -> dict[str, Any]:
+    data = {name: getattr(cluster, name) for name in _PUBLIC_FIELDS}
+    try:
+        data["auth_method"] = cluster.auth_method
+    except CredentialsUnreadable:
+        data["auth_method"] = "unreadable"
+    return data
 
 
 def _credentials_from_input(
@@ -48,7 +72,7 @@ def cluster_create(
     *, name: str, kind: str, simulator_topology: str = "demo", kubeconfig: str | None = None,
     kube_context: str | None = None, api_server_url: str | None = None, token: str | None = None,
     ca_pem: str | None = None, prometheus_url: str = "", grafana_url: str = "", tracing_url: str = "",
-    istio_namespace: str = "istio-system",
+    istio_namespace: str = "istio-system", actor: Actor | None = None,
 ) -> Cluster:
     if Cluster.objects.filter(name=name).exists():
         raise ClusterInputError("name", f"A cluster named '{name}' already exists.")
@@ -67,22 +91,60 @@ def cluster_create(
         cluster.api_server_url = server
     cluster.full_clean()
     cluster.save()
+    audit_record("cluster.create", actor=actor, target=cluster_target(cluster), after=cluster_snapshot(cluster))
     return cluster
+
+
+@transaction.atomic
+def cluster_update(*, cluster: Cluster, actor: Actor | None = None, **changes: Any) -> Cluster:
+    """Changes a cluster's settings (EDITABLE_FIELDS); one cluster.update event with what changed."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ClusterInputError(sorted(unknown)[0], f"Cannot change {', '.join(sorted(unknown))} here.")
+    cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+    before, after = assign_changes(cluster, changes)
+    if not after:
+        return cluster
+    if "name" in after and Cluster.objects.filter(name=after["name"]).exclude(pk=cluster.pk).exists():
+        raise ClusterInputError("name", f"A cluster named '{after['name']}' already exists.")
+    cluster.full_clean()
+    cluster.save()
+    audit_record("cluster.update", actor=actor, target=cluster_target(cluster), before=before, after=after)
+    return cluster
+
+
+@transaction.atomic
+def cluster_delete(*, cluster: Cluster, actor: Actor | None = None) -> None:
+    target, before = cluster_target(cluster), cluster_snapshot(cluster)
+    cluster.delete()
+    audit_record("cluster.delete", actor=actor, target=target, before=before)
 
 
 @transaction.atomic
 def cluster_update_credentials(
     *, cluster: Cluster, kubeconfig: str | None = None, kube_context: str | None = None,
     api_server_url: str | None = None, token: str | None = None, ca_pem: str | None = None,
+    actor: Actor | None = None,
 ) -> Cluster:
+    """Replaces the credentials; the event says how it authenticates now, never with what."""
     creds, server = _credentials_from_input(
         kubeconfig=kubeconfig, kube_context=kube_context, api_server_url=api_server_url, token=token, ca_pem=ca_pem
     )
+    before = {"auth_method": cluster_snapshot(cluster)["auth_method"], "api_server_url": cluster.api_server_url,
+              "kube_context": cluster.kube_context}
     cluster.credentials = creds
     cluster.api_server_url = server
     cluster.kube_context = kube_context or ""
     cluster.save(update_fields=["credentials_encrypted", "api_server_url", "kube_context", "updated_at"])
+    after = {"auth_method": "kubeconfig" if creds.get("kubeconfig") else "token", "api_server_url": server,
+             "kube_context": cluster.kube_context}
+    audit_record("cluster.credentials_changed", actor=actor, target=cluster_target(cluster), before=before,
+                 after={**after, "replaced": "credentials"})
     return cluster
+
+
+# The same checks for forms that validate before saving (the admin).
+credentials_from_input = _credentials_from_input
 
 
 def clusters_reencrypt_credentials() -> tuple[list[str], list[str]]:
@@ -101,6 +163,9 @@ def clusters_reencrypt_credentials() -> tuple[list[str], list[str]]:
             continue
         with transaction.atomic():
             Cluster.objects.filter(pk=cluster.pk).update(credentials_encrypted=token)
+            audit_record("cluster.credentials_changed", target=cluster_target(cluster),
+                         after={"reencrypted": True},
+                         message="re-encrypted with the first key of MESHDECK_ENCRYPTION_KEYS (same credentials)")
         done.append(cluster.name)
     return done, unreadable
 
@@ -141,8 +206,12 @@ def _kubernetes_check(cluster: Cluster) -> dict[str, Any]:
     return {"version": found["server_version"], "namespaces": found["namespaces"], "istio_crds": "all present"}
 
 
-def cluster_test_connection(cluster: Cluster, *, save: bool = True) -> dict[str, Any]:
-    """Checks the API server and Prometheus; stores and returns the report."""
+def cluster_test_connection(cluster: Cluster, *, save: bool = True, record: bool = False) -> dict[str, Any]:
+    """Checks the API server and Prometheus; stores and returns the report.
+
+    ``record``: a person asked (page, API, command): a cluster.test event. The
+    periodic check only refreshes the status shown on the cluster's page.
+    """
     checks = [_check("kubernetes", lambda: _kubernetes_check(cluster))]
     if cluster.prometheus_url:
         timeout = settings.MESHDECK_PROMETHEUS_TIMEOUT
@@ -157,4 +226,8 @@ def cluster_test_connection(cluster: Cluster, *, save: bool = True) -> dict[str,
         Cluster.objects.filter(pk=cluster.pk).update(
             last_checked_at=timezone.now(), last_check_ok=report["ok"], last_check_report=report
         )
+    if record:
+        problems = "; ".join(f"{c['name']}: {c.get('error', '')}" for c in checks if not c["ok"])
+        audit_record("cluster.test", target=cluster_target(cluster), after={"ok": report["ok"]},
+                     outcome="ok" if report["ok"] else "failed", message=problems)
     return report

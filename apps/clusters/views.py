@@ -1,19 +1,25 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.selectors import is_cluster_admin
+from apps.audit.services import Target, audit_denied
 
 from .forms import ClusterForm
 from .selectors import get_cluster_for_user
-from .services import ClusterInputError, cluster_create, cluster_test_connection
+from .services import ClusterInputError, cluster_create, cluster_target, cluster_test_connection
 
 
 @login_required
-@user_passes_test(lambda u: u.is_superuser)
 def cluster_add(request):
+    if not request.user.is_superuser:
+        if request.method == "POST":
+            audit_denied("cluster.create", target=Target(type="cluster", name=request.POST.get("name", "")[:63]),
+                         message="Only superusers add clusters.")
+        return redirect_to_login(request.get_full_path())
     if request.method == "POST":
         form = ClusterForm(request.POST, request.FILES)
         if form.is_valid():
@@ -53,8 +59,10 @@ def cluster_detail(request, cluster: str):
 def cluster_test(request, cluster: str):
     obj = get_cluster_for_user(request.user, cluster)
     if not is_cluster_admin(request.user, obj):
-        raise PermissionDenied("Only the cluster's admins can test its connection.")
-    report = cluster_test_connection(obj)
+        message = "Only the cluster's admins can test its connection."
+        audit_denied("cluster.test", target=cluster_target(obj), message=message)
+        raise PermissionDenied(message)
+    report = cluster_test_connection(obj, record=True)
     if report["ok"]:
         messages.success(request, "Connection works.")
     else:

@@ -129,7 +129,8 @@ _CODES = {
 def exception_handler(exc, context):
     """Every error the API raises, in the one shape. Returns None (-> 500) only for real bugs."""
     if isinstance(exc, MeshdeckError):
-        return error_response(exc.message, exc.code, exc.http_status)
+        # An input error may name its fields (``errors``), like a serializer's.
+        return error_response(exc.message, exc.code, exc.http_status, errors=getattr(exc, "errors", None))
     if isinstance(exc, Http404):
         return error_response(str(exc) or "Not found.", "not_found", 404)
     if isinstance(exc, DjangoPermissionDenied):
@@ -152,3 +153,10 @@ def exception_handler(exc, context):
             headers["Retry-After"] = str(int(wait))
         return error_response(str(exc.detail), code, exc.status_code, headers=headers or None)
     return None
+
+
+def validated_input(serializer_class, request) -> dict[str, Any]:
+    """The request body checked by ``serializer_class``; invalid input raises (a 400 in the one shape)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -23,3 +23,15 @@ class MeshdeckError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class FieldInputError(MeshdeckError):
+    """Bad input in one named field: the API answers 400 with ``errors`` naming it."""
+
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.errors = {field: [message]}

@@ -1,9 +1,11 @@
 """Production settings pass `check --deploy` with zero warnings; refuse without keys."""
+import base64
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,6 +17,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://meshdeck@127.0.0.1:5432/meshdeck",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "MESHDECK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "MESHDECK_AUDIT_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
 }
 
 
@@ -32,9 +35,16 @@ def test_check_deploy_has_zero_warnings():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
-def test_production_refuses_to_start_without_the_encryption_key():
+@pytest.mark.parametrize("key", ["MESHDECK_ENCRYPTION_KEYS", "MESHDECK_AUDIT_KEY"])
+def test_production_refuses_to_start_without_its_keys(key):
     env = dict(PRODUCTION_ENV)
-    del env["MESHDECK_ENCRYPTION_KEYS"]
+    del env[key]
     result = _run(env)
     assert result.returncode != 0
-    assert "MESHDECK_ENCRYPTION_KEYS" in result.stderr
+    assert key in result.stderr
+
+
+def test_a_malformed_audit_key_stops_start_up():
+    result = _run({**PRODUCTION_ENV, "MESHDECK_AUDIT_KEY": base64.urlsafe_b64encode(b"short").decode()})
+    assert result.returncode != 0
+    assert "MESHDECK_AUDIT_KEY must be 32 bytes" in result.stderr

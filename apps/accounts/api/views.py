@@ -1,16 +1,18 @@
 from django.contrib.auth import authenticate
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.actor import acting_as, actor_from_request
 from apps.core.api import error_response
 
 from ..lockout import client_ip, is_locked_out, lockout_message
 from ..roles import Role
 from ..selectors import grants_for_user
-from ..services import api_token_create
+from ..services import api_token_create, login_refused_locked_out, login_succeeded
 
 
 class TokenIssueView(APIView):
@@ -37,13 +39,18 @@ class TokenIssueView(APIView):
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
         if is_locked_out(username, client_ip(request)):
+            login_refused_locked_out(username=username, request=request, entry_point="api")
             return error_response(lockout_message(), "locked_out", status.HTTP_429_TOO_MANY_REQUESTS)
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
             return error_response("Wrong username or password.", "invalid_credentials", status.HTTP_401_UNAUTHORIZED)
-        token, secret = api_token_create(
-            user=user, name=data.validated_data["name"], expires_in_days=data.validated_data.get("expires_in_days")
-        )
+        # authenticate() does not log in (no session): the login and the token are one act.
+        with transaction.atomic(), acting_as(actor_from_request(request, user=user, detail="api")):
+            login_succeeded(user=user, request=request, entry_point="api")
+            token, secret = api_token_create(
+                user=user, name=data.validated_data["name"],
+                expires_in_days=data.validated_data.get("expires_in_days"),
+            )
         return Response(
             {"token": secret, "name": token.name, "expires_at": token.expires_at}, status=status.HTTP_201_CREATED
         )

@@ -1,7 +1,15 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from . import grants
 from .views import ClusterViewSet
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("clusters", ClusterViewSet, basename="api-cluster")
-urlpatterns = router.urls
+urlpatterns = [
+    # A cluster's grants: its admins.
+    path("clusters/<slug:cluster>/grants/", grants.ClusterGrantListView.as_view(), name="api-cluster-grants"),
+    path("clusters/<slug:cluster>/grants/<int:grant_id>/", grants.ClusterGrantDetailView.as_view(),
+         name="api-cluster-grant"),
+    *router.urls,
+]

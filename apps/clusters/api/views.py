@@ -5,11 +5,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from apps.accounts.selectors import cluster_role, is_cluster_admin
+from apps.audit.services import Target, audit_denied
 from apps.core.api import validation_error_response
 
 from ..models import Cluster
 from ..selectors import clusters_for_user, get_cluster_for_user
-from ..services import ClusterInputError, cluster_create, cluster_test_connection
+from ..services import ClusterInputError, cluster_create, cluster_target, cluster_test_connection
 from ..simulated import simulator_topology_choices
 
 
@@ -69,7 +70,10 @@ class ClusterViewSet(viewsets.ViewSet):
     @extend_schema(request=ClusterInputSerializer, responses={201: ClusterOutputSerializer})
     def create(self, request):
         if not request.user.is_superuser:
-            raise PermissionDenied("Only superusers add clusters.")
+            message = "Only superusers add clusters."
+            audit_denied("cluster.create", target=Target(type="cluster", name=str(request.data.get("name", ""))[:63]),
+                         message=message)
+            raise PermissionDenied(message)
         data = ClusterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -84,5 +88,7 @@ class ClusterViewSet(viewsets.ViewSet):
         """Test connection: Kubernetes version, Istio CRDs, Prometheus and Istio metrics."""
         cluster = get_cluster_for_user(request.user, name)
         if not is_cluster_admin(request.user, cluster):
-            raise PermissionDenied("Only the cluster's admins can test its connection.")
-        return Response(cluster_test_connection(cluster))
+            message = "Only the cluster's admins can test its connection."
+            audit_denied("cluster.test", target=cluster_target(cluster), message=message)
+            raise PermissionDenied(message)
+        return Response(cluster_test_connection(cluster, record=True))

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.audit.actor import Actor, acting_as
 from apps.clusters.crypto import generate_key
 from apps.clusters.kubeconfig import EmbeddedFile, KubeconfigError, embed_referenced_files
 from apps.clusters.models import Cluster
@@ -42,7 +43,8 @@ class Command(BaseCommand):
         sub.add_parser("rekey", help="Re-encrypt all credentials with the first MESHDECK_ENCRYPTION_KEYS key")
 
     def handle(self, *args, action, **opts):
-        return getattr(self, f"do_{action}")(**opts)
+        with acting_as(Actor.command(f"cluster {action}")):
+            return getattr(self, f"do_{action}")(**opts)
 
     def _read(self, path: str | None, what: str) -> str | None:
         if not path:
@@ -86,7 +88,7 @@ class Command(BaseCommand):
         cluster = Cluster.objects.filter(name=name).first()
         if cluster is None:
             raise CommandError(f"No cluster named '{name}'. Known: " + ", ".join(Cluster.objects.values_list("name", flat=True)))
-        report = cluster_test_connection(cluster)
+        report = cluster_test_connection(cluster, record=True)
         if json:
             self.stdout.write(_json_dumps(report))
         else:

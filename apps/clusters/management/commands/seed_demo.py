@@ -7,7 +7,10 @@ from django.db import transaction
 
 from apps.accounts.models import Grant
 from apps.accounts.roles import Role
+from apps.accounts.services import grant_create, user_create, user_update
+from apps.audit.actor import Actor, acting_as
 from apps.clusters.models import Cluster
+from apps.clusters.services import cluster_create
 
 DEMO_USERS = [
     # username, superuser, role, namespace pattern
@@ -26,13 +29,16 @@ class Command(BaseCommand):
         parser.add_argument("--cluster", default="demo")
         parser.add_argument("--topology", default="demo")
 
-    @transaction.atomic
-    def handle(self, reset_passwords, cluster, topology, **_):
+    def handle(self, **opts):
+        # Through the services, like any other write: each step is audited.
+        with acting_as(Actor.command("seed_demo")), transaction.atomic():
+            self._seed(**opts)
+
+    def _seed(self, reset_passwords, cluster, topology, **_):
         User = get_user_model()
-        obj, created = Cluster.objects.get_or_create(
-            name=cluster, defaults={"kind": Cluster.Kind.SIMULATED, "simulator_topology": topology}
-        )
-        if created:
+        obj = Cluster.objects.filter(name=cluster).first()
+        if obj is None:
+            obj = cluster_create(name=cluster, kind=Cluster.Kind.SIMULATED, simulator_topology=topology)
             self.stdout.write(f"Registered the simulated cluster '{obj.name}' ({topology}).")
         printed = []
         for username, superuser, role, pattern in DEMO_USERS:
@@ -40,12 +46,13 @@ class Command(BaseCommand):
             if user is None or reset_passwords:
                 password = secrets.token_urlsafe(9)
                 if user is None:
-                    user = User(username=username, email=f"{username}@meshdeck.local")
-                user.is_superuser = user.is_staff = superuser
-                user.set_password(password)
-                user.save()
+                    user = user_create(username=username, password=password, email=f"{username}@meshdeck.local",
+                                       is_superuser=superuser)
+                else:
+                    user = user_update(user=user, password=password, is_superuser=superuser, is_staff=superuser)
                 printed.append((username, password, role, pattern))
-            Grant.objects.get_or_create(user=user, cluster=obj, namespace_pattern=pattern, defaults={"role": role})
+            if not Grant.objects.filter(user=user, cluster=obj, namespace_pattern=pattern).exists():
+                grant_create(cluster=obj, role=role, namespace_pattern=pattern, user=user)
         if printed:
             self.stdout.write(self.style.WARNING("Demo logins (shown once; reset with seed_demo --reset-passwords):"))
             for username, password, role, pattern in printed:

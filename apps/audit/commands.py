@@ -1,0 +1,26 @@
+"""A base for management commands with subcommands whose writes are audited."""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.core.errors import FieldInputError
+
+from .actor import Actor, acting_as
+
+
+class AuditedCommand(BaseCommand):
+    """Runs ``do_<subcommand>`` acting as ``manage.py <command> <subcommand>``.
+
+    Every audit event written inside names the command (and the OS user) as
+    its actor; ``input_errors`` become a CommandError with their message.
+    """
+
+    input_errors: tuple[type[Exception], ...] = (FieldInputError,)
+
+    def handle(self, *args, action, **opts):
+        command = self.__module__.rsplit(".", 1)[-1]
+        with acting_as(Actor.command(f"{command} {action}")):
+            try:
+                return getattr(self, f"do_{action}")(**opts)
+            except self.input_errors as exc:
+                raise CommandError(getattr(exc, "message", str(exc))) from exc
