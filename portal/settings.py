@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.graphs",
     "apps.inventory",
     "apps.live",
+    "apps.changes",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,10 @@ from apps.core.errors import MeshdeckError
 
 from .inventory import Inventory, IstioObject, Namespace, Service, Workload
 
+# The pod-template annotation ``kubectl rollout restart`` stamps: a new value makes
+# the controller replace every pod (both gateways' ``restart_workload`` set it).
+RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+
 
 class GatewayError(MeshdeckError):
     """A cluster call failed; ``str(err)`` is a message a person can act on."""
@@ -93,5 +97,9 @@ class ClusterGateway(Protocol):
         self, kind: str, namespace: str, name: str, *, labels: dict[str, str | None] | None = None,
         annotations: dict[str, str | None] | None = None, resource_version: str | None = None,
     ) -> Workload: ...
+
+    def restart_workload(self, kind: str, namespace: str, name: str) -> Workload:
+        """``kubectl rollout restart``: stamp ``RESTARTED_AT_ANNOTATION`` on the pod template."""
+        ...
 
     def inventory(self, namespaces: list[str] | None = None) -> Inventory: ...

@@ -7,11 +7,12 @@ later change).
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from kubernetes import client as k8s
 
-from ..gateway import ObjectInvalid, ObjectNotFound
+from ..gateway import RESTARTED_AT_ANNOTATION, ObjectInvalid, ObjectNotFound
 from ..inventory import ISTIO_KINDS, IstioObject, Namespace, Workload
 from .mapping import istio_object_from_json, namespace_from_json
 
@@ -121,3 +122,8 @@ class KubernetesWrites:
         except ObjectNotFound as exc:
             raise ObjectNotFound(f"{kind} {namespace}/{name} does not exist.") from exc
         return self.get_workload(kind, namespace, name)
+
+    def restart_workload(self, kind: str, namespace: str, name: str) -> Workload:
+        """``kubectl rollout restart``: a new ``restartedAt`` on the pod template replaces every pod."""
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.patch_workload_template(kind, namespace, name, annotations={RESTARTED_AT_ANNOTATION: stamp})

@@ -1,0 +1,157 @@
+"""Request timeouts and retries for a service's HTTP requests.
+
+Input: ``{"timeout": "2s", "retries": {"attempts": 3, "per_try_timeout": "2s",
+"retry_on": "gateway-error,connect-failure,refused-stream"}}`` (either or both; Kiali's
+defaults), or ``{"remove": true}``. Set on every HTTP route of the service's
+VirtualService (routes kept), or on one route to the whole service.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from apps.clusters.inventory import Inventory
+
+from ..fields import FieldErrors, as_mapping, duration, duration_ms, flag, reject_unknown, whole_number
+from ..rendered import RenderedChange
+from .service_routing import (
+    SERVICE_FIELDS,
+    has_http_setting,
+    on_every_http_route,
+    parse_service_fields,
+    resolved_target,
+    routing_writes,
+    service_change,
+)
+
+KIND = "request_timeouts"
+DEFAULT_RETRY_ON = "gateway-error,connect-failure,refused-stream"
+# Envoy's retry conditions (x-envoy-retry-on and x-envoy-retry-grpc-on), which Istio's retryOn takes.
+RETRY_CONDITIONS = (
+    "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited",
+    "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "http3-post-connect-failure",
+    "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
+)
+MAX_ATTEMPTS = 100
+
+
+@dataclass(frozen=True)
+class Retries:
+    attempts: int
+    per_try_timeout: str | None
+    retry_on: str
+
+    def istio(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"attempts": self.attempts, "retryOn": self.retry_on}
+        if self.per_try_timeout:
+            out["perTryTimeout"] = self.per_try_timeout
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"attempts": self.attempts, "per_try_timeout": self.per_try_timeout, "retry_on": self.retry_on}
+
+
+@dataclass(frozen=True)
+class RequestTimeouts:
+    namespace: str
+    service: str
+    timeout: str | None = None
+    retries: Retries | None = None
+    remove: bool = False
+    take_over: bool = False
+    kind = KIND
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": KIND, "namespace": self.namespace, "service": self.service,
+                               "take_over": self.take_over}
+        if self.remove:
+            out["remove"] = True
+        if self.timeout:
+            out["timeout"] = self.timeout
+        if self.retries:
+            out["retries"] = self.retries.as_dict()
+        return out
+
+
+def _parse_retry_on(value: Any, errors: FieldErrors) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        errors.add("retries.retry_on", f"Give the retry conditions, comma-separated (e.g. \"{DEFAULT_RETRY_ON}\").")
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    bad = [p for p in parts if not (p in RETRY_CONDITIONS or (p.isdigit() and 100 <= int(p) <= 599))]
+    if bad:
+        errors.add("retries.retry_on", f"Unknown retry condition {', '.join(repr(b) for b in bad)}: use "
+                                       f"{', '.join(RETRY_CONDITIONS)} or HTTP status codes.")
+        return None
+    return ",".join(parts)
+
+
+def _parse_retries(raw: Any, errors: FieldErrors) -> Retries | None:
+    if not isinstance(raw, Mapping):
+        errors.add("retries", 'Give retries as {"attempts": 3, "per_try_timeout": "2s", "retry_on": "5xx"}.')
+        return None
+    reject_unknown(raw, ("attempts", "per_try_timeout", "retry_on"), errors, prefix="retries.")
+    attempts = whole_number(raw.get("attempts"))
+    if attempts is None or not 0 <= attempts <= MAX_ATTEMPTS:
+        errors.add("retries.attempts", f"Attempts must be a whole number from 0 (no retries) to {MAX_ATTEMPTS}, "
+                                       f"not {raw.get('attempts')!r}.")
+    per_try = None
+    if raw.get("per_try_timeout") not in (None, ""):
+        per_try = duration(raw["per_try_timeout"], "retries.per_try_timeout", errors, "time per try")
+    retry_on = _parse_retry_on(raw.get("retry_on", DEFAULT_RETRY_ON), errors)
+    if attempts is None or retry_on is None or errors.has("retries.per_try_timeout"):
+        return None
+    return Retries(attempts, per_try, retry_on)
+
+
+def parse_request_timeouts(data: Mapping[str, Any], inventory: Inventory) -> RequestTimeouts:
+    errors = FieldErrors()
+    data = as_mapping(data, errors)
+    reject_unknown(data, SERVICE_FIELDS + ("timeout", "retries", "remove"), errors)
+    namespace, target, take_over = parse_service_fields(data, inventory, errors, needs="http")
+    remove = flag(data, "remove", errors)
+    timeout = retries = None
+    if remove:
+        if data.get("timeout") is not None or data.get("retries") is not None:
+            errors.add("remove", "Either remove timeouts and retries or give them, not both.")
+        elif target is not None and not has_http_setting(target, ("timeout", "retries")):
+            errors.add("remove", f"Service {target.label()} has no timeout or retries to remove.")
+    else:
+        if data.get("timeout") is None and data.get("retries") is None:
+            errors.add("non_field_errors", "Give a timeout, retries or both (or remove: true to take them out).")
+        if data.get("timeout") is not None:
+            timeout = duration(data["timeout"], "timeout", errors, "timeout")
+        if data.get("retries") is not None:
+            retries = _parse_retries(data["retries"], errors)
+    errors.raise_if_any()
+    return RequestTimeouts(namespace, target.name, timeout, retries, remove, take_over)  # type: ignore[arg-type,union-attr]
+
+
+def render_request_timeouts(params: RequestTimeouts, inventory: Inventory,
+                            change_id: str | None = None) -> RenderedChange:
+    target = resolved_target(params, inventory)
+    settings: dict[str, Any] = {}
+    if params.timeout:
+        settings["timeout"] = params.timeout
+    if params.retries:
+        settings["retries"] = params.retries.istio()
+    spec = on_every_http_route(target, settings, clear=("timeout", "retries"))
+    writes = routing_writes(target, spec, change_id, with_subsets=False)
+    warnings = []
+    if params.timeout and params.retries and params.retries.per_try_timeout and params.retries.attempts:
+        total, per_try = duration_ms(params.timeout), duration_ms(params.retries.per_try_timeout)
+        if total is not None and per_try is not None and per_try >= total:
+            warnings.append(f"The time per try ({params.retries.per_try_timeout}) is not shorter than the "
+                            f"timeout ({params.timeout}): no retry can happen before the request times out.")
+    if params.remove:
+        summary = f"Remove the timeout and retries of requests to {target.label()}."
+    else:
+        parts = []
+        if params.timeout:
+            parts.append(f"time out after {params.timeout}")
+        if params.retries:
+            r = params.retries
+            each = f", {r.per_try_timeout} each" if r.per_try_timeout else ""
+            parts.append(f"retry up to {r.attempts} times{each} on {r.retry_on}")
+        summary = f"Requests to {target.label()}: " + "; ".join(parts) + "."
+    return service_change(KIND, params, target, writes, summary, inventory, warnings)

@@ -1,0 +1,82 @@
+"""Traffic shifting (HTTP) and TCP traffic shifting: integer weights per version, summing to 100.
+
+Rendered as Kiali's wizard does: a DestinationRule with one subset per version
+and a VirtualService with one weighted route over those subsets. A weight of 0
+is kept in the route (it routes nothing, and says so). Re-weighting an existing
+one-route VirtualService keeps that route's fault, timeout and retries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from apps.clusters.inventory import Inventory
+
+from ..fields import FieldErrors, as_mapping, reject_unknown
+from ..rendered import RenderedChange
+from .service_routing import (
+    SERVICE_FIELDS,
+    parse_service_fields,
+    parse_weights,
+    percent_list,
+    require_versions,
+    resolved_target,
+    routing_writes,
+    service_change,
+    single_route_settings,
+    virtual_service_spec,
+    weighted_destinations,
+)
+
+HTTP_KIND = "traffic_shift"
+TCP_KIND = "tcp_traffic_shift"
+
+
+@dataclass(frozen=True)
+class TrafficShift:
+    namespace: str
+    service: str
+    weights: tuple[tuple[str, int], ...]  # (version, weight) in the order given
+    protocol: str = "http"  # "http" or "tcp"
+    take_over: bool = False
+
+    @property
+    def kind(self) -> str:
+        return TCP_KIND if self.protocol == "tcp" else HTTP_KIND
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "namespace": self.namespace, "service": self.service,
+                "weights": dict(self.weights), "take_over": self.take_over}
+
+
+def _parse(data: Mapping[str, Any], inventory: Inventory, protocol: str) -> TrafficShift:
+    errors = FieldErrors()
+    data = as_mapping(data, errors)
+    reject_unknown(data, SERVICE_FIELDS + ("weights",), errors)
+    namespace, target, take_over = parse_service_fields(data, inventory, errors, needs=protocol)
+    has_versions = require_versions(target, errors)
+    weights = parse_weights(data.get("weights"), target if has_versions else None, errors)
+    errors.raise_if_any()
+    return TrafficShift(namespace, target.name, weights, protocol, take_over)  # type: ignore[arg-type,union-attr]
+
+
+def parse_traffic_shift(data: Mapping[str, Any], inventory: Inventory) -> TrafficShift:
+    return _parse(data, inventory, "http")
+
+
+def parse_tcp_traffic_shift(data: Mapping[str, Any], inventory: Inventory) -> TrafficShift:
+    return _parse(data, inventory, "tcp")
+
+
+def render_traffic_shift(params: TrafficShift, inventory: Inventory, change_id: str | None = None) -> RenderedChange:
+    target = resolved_target(params, inventory)
+    spec = virtual_service_spec(target)
+    destinations = weighted_destinations(target, params.weights)
+    if params.protocol == "tcp":
+        spec["tcp"] = [{"route": destinations}]
+    else:
+        spec["http"] = [{**single_route_settings(target), "route": destinations}]
+    writes = routing_writes(target, spec, change_id, with_subsets=True)
+    what = "TCP traffic" if params.protocol == "tcp" else "traffic"
+    summary = f"Shift {what} of {target.label()}: {percent_list(params.weights)}."
+    return service_change(params.kind, params, target, writes, summary, inventory)

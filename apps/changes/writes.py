@@ -1,0 +1,304 @@
+"""The writes a change makes: one dataclass per write method of ``ClusterGateway``.
+
+A ``PlannedWrite`` is plain data: it serialises to canonical JSON (what an
+approval's payload hash covers), executes against any gateway, and can capture
+the state it is about to overwrite (``capture_prior_state``) so that the write
+can be undone exactly (``restore_write``, ``rollback_writes``).
+
+| write                   | gateway method              | target                              |
+|-------------------------|-----------------------------|-------------------------------------|
+| ``ApplyObject``         | ``apply_istio_object``      | (kind, namespace, name)             |
+| ``DeleteObject``        | ``delete_istio_object``     | (kind, namespace, name)             |
+| ``PatchNamespaceLabels``| ``patch_namespace_labels``  | ("Namespace", "", name)             |
+| ``PatchWorkloadTemplate``| ``patch_workload_template``| (Deployment/..., namespace, name)   |
+| ``RestartWorkload``     | ``restart_workload``        | (Deployment/..., namespace, name)   |
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Mapping, NamedTuple, Union
+
+from apps.clusters.gateway import RESTARTED_AT_ANNOTATION
+from apps.clusters.inventory import ISTIO_KINDS, Inventory
+
+NAMESPACE_KIND = "Namespace"
+TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+
+class Target(NamedTuple):
+    """An object a change writes: ``("VirtualService", "bookinfo", "reviews")``,
+    ``("Namespace", "", "bookinfo")``, ``("Deployment", "bookinfo", "ratings-v1")``."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        if self.kind == NAMESPACE_KIND:
+            return f"Namespace {self.name}"
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+
+def _labels(value: Mapping[str, Any] | None) -> dict[str, str | None] | None:
+    if value is None:
+        return None
+    return {str(k): (None if v is None else str(v)) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class ApplyObject:
+    """Create or replace an Istio object (server-side apply)."""
+
+    manifest: dict[str, Any]
+    op = "apply"
+
+    @property
+    def target(self) -> Target:
+        meta = self.manifest.get("metadata") or {}
+        return Target(self.manifest["kind"], meta.get("namespace", ""), meta["name"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "manifest": copy.deepcopy(self.manifest)}
+
+    def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
+        return gateway.apply_istio_object(copy.deepcopy(self.manifest), resource_version=resource_version)
+
+    def describe(self) -> str:
+        return f"apply {self.target}"
+
+
+@dataclass(frozen=True)
+class DeleteObject:
+    kind: str
+    namespace: str
+    name: str
+    op = "delete"
+
+    @property
+    def target(self) -> Target:
+        return Target(self.kind, self.namespace, self.name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+    def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
+        return gateway.delete_istio_object(self.kind, self.namespace, self.name, resource_version=resource_version)
+
+    def describe(self) -> str:
+        return f"delete {self.target}"
+
+
+@dataclass(frozen=True)
+class PatchNamespaceLabels:
+    """Set (or, with None, remove) labels of a namespace; other labels are left alone."""
+
+    namespace: str
+    labels: dict[str, str | None]
+    op = "patch_namespace_labels"
+
+    @property
+    def target(self) -> Target:
+        return Target(NAMESPACE_KIND, "", self.namespace)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "namespace": self.namespace, "labels": dict(self.labels)}
+
+    def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
+        return gateway.patch_namespace_labels(self.namespace, dict(self.labels), resource_version=resource_version)
+
+    def describe(self) -> str:
+        return f"label {self.target}: " + _describe_labels(self.labels)
+
+
+@dataclass(frozen=True)
+class PatchWorkloadTemplate:
+    """Set or remove pod-template labels/annotations; the controller replaces every pod."""
+
+    kind: str
+    namespace: str
+    name: str
+    labels: dict[str, str | None] | None = None
+    annotations: dict[str, str | None] | None = None
+    op = "patch_workload_template"
+
+    @property
+    def target(self) -> Target:
+        return Target(self.kind, self.namespace, self.name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "kind": self.kind, "namespace": self.namespace, "name": self.name,
+                "labels": None if self.labels is None else dict(self.labels),
+                "annotations": None if self.annotations is None else dict(self.annotations)}
+
+    def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
+        return gateway.patch_workload_template(
+            self.kind, self.namespace, self.name,
+            labels=None if self.labels is None else dict(self.labels),
+            annotations=None if self.annotations is None else dict(self.annotations),
+            resource_version=resource_version,
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.labels:
+            parts.append("labels " + _describe_labels(self.labels))
+        if self.annotations:
+            parts.append("annotations " + _describe_labels(self.annotations))
+        return f"patch the pod template of {self.target}: " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class RestartWorkload:
+    """``kubectl rollout restart``: new pods, so injection rules are read again."""
+
+    kind: str
+    namespace: str
+    name: str
+    op = "restart_workload"
+
+    @property
+    def target(self) -> Target:
+        return Target(self.kind, self.namespace, self.name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+    def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
+        # A rollout restart carries no precondition (kubectl's neither): it only stamps the template.
+        return gateway.restart_workload(self.kind, self.namespace, self.name)
+
+    def describe(self) -> str:
+        return f"restart {self.target} (rollout restart)"
+
+
+PlannedWrite = Union[ApplyObject, DeleteObject, PatchNamespaceLabels, PatchWorkloadTemplate, RestartWorkload]
+
+
+def _describe_labels(labels: Mapping[str, str | None]) -> str:
+    return ", ".join(f"{k}={v}" if v is not None else f"{k} removed" for k, v in labels.items())
+
+
+def write_from_dict(data: Mapping[str, Any]) -> PlannedWrite:
+    """The inverse of ``as_dict`` (a stored payload back into writes). ValueError on a bad shape."""
+    op = data.get("op")
+    try:
+        if op == ApplyObject.op:
+            return ApplyObject(copy.deepcopy(dict(data["manifest"])))
+        if op == DeleteObject.op:
+            return DeleteObject(data["kind"], data["namespace"], data["name"])
+        if op == PatchNamespaceLabels.op:
+            return PatchNamespaceLabels(data["namespace"], _labels(data["labels"]) or {})
+        if op == PatchWorkloadTemplate.op:
+            return PatchWorkloadTemplate(data["kind"], data["namespace"], data["name"],
+                                         _labels(data.get("labels")), _labels(data.get("annotations")))
+        if op == RestartWorkload.op:
+            return RestartWorkload(data["kind"], data["namespace"], data["name"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"A planned write {op!r} is missing {exc}.") from exc
+    raise ValueError(f"Unknown planned write {op!r}.")
+
+
+# ---------------------------------------------------------------------------
+# Prior state and undo
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriorState:
+    """What one target looked like before a change wrote it.
+
+    ``state`` is, for an Istio object, its manifest (``IstioObject.to_manifest()``)
+    or None when it did not exist; for a namespace or a workload template,
+    ``{"labels": {...}, "annotations": {...}}`` holding the previous value of every
+    key the write touched (None: the key was absent). Keys the write did not touch
+    are not recorded, so undoing never clobbers what others changed since.
+    """
+
+    target: Target
+    state: dict[str, Any] | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.target.as_dict(), "state": copy.deepcopy(self.state)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PriorState":
+        t = data["target"]
+        state = data.get("state")
+        return cls(Target(str(t["kind"]), str(t.get("namespace") or ""), str(t["name"])),
+                   None if state is None else copy.deepcopy(dict(state)))
+
+
+def capture_prior_state(write: PlannedWrite, inventory: Inventory) -> PriorState:
+    """The state ``write`` is about to overwrite, read from ``inventory`` (read it just before writing)."""
+    target = write.target
+    if isinstance(write, (ApplyObject, DeleteObject)):
+        for obj in inventory.istio_objects:
+            if (obj.kind, obj.namespace, obj.name) == tuple(target):
+                return PriorState(target, obj.to_manifest())
+        return PriorState(target, None)
+    if isinstance(write, PatchNamespaceLabels):
+        ns = next((n for n in inventory.namespaces if n.name == write.namespace), None)
+        current = ns.labels if ns else {}
+        return PriorState(target, {"labels": {k: current.get(k) for k in write.labels}})
+    wl = next((w for w in inventory.workloads if (w.kind, w.namespace, w.name) == tuple(target)), None)
+    labels = wl.labels if wl else {}
+    annotations = wl.annotations if wl else {}
+    if isinstance(write, RestartWorkload):
+        touched_labels: list[str] = []
+        touched_annotations = [RESTARTED_AT_ANNOTATION]
+    else:
+        touched_labels = list(write.labels or {})
+        touched_annotations = list(write.annotations or {})
+    state: dict[str, Any] = {}
+    if touched_labels:
+        state["labels"] = {k: labels.get(k) for k in touched_labels}
+    if touched_annotations:
+        state["annotations"] = {k: annotations.get(k) for k in touched_annotations}
+    return PriorState(target, state)
+
+
+def restore_write(prior: PriorState) -> PlannedWrite:
+    """The write that puts ``prior.target`` back as it was.
+
+    A restarted workload is restored by putting its ``restartedAt`` annotation
+    back: that changes the pod template again, so its pods are replaced and pick
+    up the (restored) injection settings.
+    """
+    t = prior.target
+    if t.kind in ISTIO_KINDS:
+        if prior.state is None:
+            return DeleteObject(t.kind, t.namespace, t.name)
+        return ApplyObject(copy.deepcopy(prior.state))
+    state = prior.state or {}
+    if t.kind == NAMESPACE_KIND:
+        return PatchNamespaceLabels(t.name, _labels(state.get("labels")) or {})
+    return PatchWorkloadTemplate(t.kind, t.namespace, t.name,
+                                 _labels(state.get("labels")), _labels(state.get("annotations")))
+
+
+def _rollback_rank(write: PlannedWrite) -> int:
+    # Namespace labels first, then Istio objects, then pod templates: pods replaced
+    # by a restored template must see the restored namespace labels.
+    if isinstance(write, PatchNamespaceLabels):
+        return 0
+    if isinstance(write, (ApplyObject, DeleteObject)):
+        return 1
+    return 2
+
+
+def rollback_writes(priors: list[PriorState] | tuple[PriorState, ...]) -> tuple[PlannedWrite, ...]:
+    """The writes that undo a change whose prior states were recorded in write order.
+
+    Undone in reverse order (a VirtualService stops naming a subset before the
+    DestinationRule that defined it changes); a target written twice is restored
+    to the state before its first write.
+    """
+    first: dict[Target, PriorState] = {}
+    for prior in priors:
+        first.setdefault(prior.target, prior)
+    undo = [restore_write(p) for p in reversed(list(first.values()))]
+    return tuple(sorted(undo, key=_rollback_rank))
