@@ -15,14 +15,13 @@ the rules do not match.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from apps.clusters.inventory import Inventory, IstioObject, Service, Workload
 from apps.simulator.routing import decide_route, find_destination_rule, subset_labels
 
-from .kinds.service_routing import find_service, service_protocols, service_target, workloads_of
+from .kinds.service_routing import by_creation, find_service, service_protocols, service_target, workloads_of
 
 
 @dataclass(frozen=True)
@@ -61,19 +60,6 @@ def is_gateway(workload: Workload) -> bool:
     return (workload.labels.get("istio") in ("ingressgateway", "egressgateway")
             or workload.annotations.get("inject.istio.io/templates") == "gateway"
             or "gateway.istio.io/managed" in workload.labels)
-
-
-def _by_creation(objects: list[IstioObject]) -> list[IstioObject]:
-    """Copies carrying the ``_order`` decide_route ranks by: the oldest object wins, as in Istio;
-    objects the change creates (no creationTimestamp yet) come last."""
-    ranked = sorted(enumerate(objects), key=lambda p: (0, p[1].metadata["creationTimestamp"], p[0])
-                    if p[1].metadata.get("creationTimestamp") else (1, "", p[0]))
-    out = []
-    for rank, (_, obj) in enumerate(ranked):
-        c = copy.copy(obj)
-        c.metadata = {**obj.metadata, "_order": rank}
-        out.append(c)
-    return out
 
 
 def _endpoint_versions(service: Service, inventory: Inventory, labels: dict[str, str] | None) -> list[str]:
@@ -154,7 +140,7 @@ def default_clients(service: Service, *inventories: Inventory) -> list[tuple[str
 def predict_traffic(before: Inventory, after: Inventory, services: Iterable[tuple[str, str]],
                     clients: Iterable[tuple[str, str]] | None = None) -> tuple[TrafficSplit, ...]:
     """Per service, the clients grouped by identical (before, after) outcome."""
-    objects_before, objects_after = _by_creation(before.istio_objects), _by_creation(after.istio_objects)
+    objects_before, objects_after = by_creation(before.istio_objects), by_creation(after.istio_objects)
     splits: list[TrafficSplit] = []
     for namespace, name in services:
         service = find_service(after, namespace, name) or find_service(before, namespace, name)

@@ -17,7 +17,7 @@ from ..managed import managed_service
 from ..rendered import RenderedChange
 from ..writes import DeleteObject, PlannedWrite
 from .base import namespace_field
-from .service_routing import service_target
+from .service_routing import find_service, routing_of
 
 KIND = "delete_routing"
 ROUTING_KINDS = ("VirtualService", "DestinationRule")
@@ -57,12 +57,16 @@ def render_delete_routing(params: DeleteRouting, inventory: Inventory, change_id
     objects = generated_routing(inventory, params.namespace, params.service)
     writes: list[PlannedWrite] = [DeleteObject(o.kind, o.namespace, o.name) for o in objects]
     warnings = []
-    target = service_target(inventory, params.namespace, params.service)
-    if target is not None:
-        for other in (target.virtual_service, target.destination_rule):
-            if other is not None and managed_service(other) != params.service:
-                warnings.append(f"{other.kind} {other.namespace}/{other.name} also routes {target.label()}; "
-                                "Meshdeck did not generate it, so it stays.")
+    service = find_service(inventory, params.namespace, params.service)
+    if service is not None:
+        # What routes the service once Meshdeck's objects are gone (someone else's rules take over).
+        deleted = {id(o) for o in objects}
+        rest = [o for o in inventory.istio_objects if o.namespace == params.namespace and id(o) not in deleted]
+        for other in routing_of(rest, service):
+            if other is not None:
+                warnings.append(f"{other.kind} {other.namespace}/{other.name} also routes "
+                                f"{params.namespace}/{params.service}: Meshdeck did not generate it, so it stays "
+                                "and applies once Meshdeck's routing is gone.")
     names = ", ".join(f"{o.kind} {o.name}" for o in objects)
     return RenderedChange(
         kind=KIND, params=params.as_dict(), writes=tuple(writes), warnings=tuple(warnings),

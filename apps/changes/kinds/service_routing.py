@@ -119,6 +119,34 @@ def find_service(inventory: Inventory, namespace: str, name: str) -> Service | N
     return next((s for s in inventory.services if s.namespace == namespace and s.name == name), None)
 
 
+def by_creation(objects: list[IstioObject]) -> list[IstioObject]:
+    """Copies carrying the ``_order`` the simulator's routing lookups rank by, so that the
+    oldest rule wins, as in Istio; objects not created yet (no creationTimestamp) come last."""
+    ranked = sorted(enumerate(objects), key=lambda p: (0, p[1].metadata["creationTimestamp"], p[0])
+                    if p[1].metadata.get("creationTimestamp") else (1, "", p[0]))
+    out = []
+    for rank, (_, obj) in enumerate(ranked):
+        ordered = copy.copy(obj)
+        ordered.metadata = {**obj.metadata, "_order": rank}
+        out.append(ordered)
+    return out
+
+
+def _original(found: IstioObject | None, objects: list[IstioObject]) -> IstioObject | None:
+    if found is None:
+        return None
+    return next(o for o in objects if (o.kind, o.namespace, o.name) == (found.kind, found.namespace, found.name))
+
+
+def routing_of(objects: list[IstioObject], service: Service) -> tuple[IstioObject | None, IstioObject | None]:
+    """The VirtualService and DestinationRule that route ``service`` for sidecars of its namespace,
+    among ``objects`` of that namespace."""
+    ordered = by_creation(objects)
+    vs = find_virtual_service(ordered, service.host, service.namespace)
+    dr = find_destination_rule(ordered, service.host, service.namespace, service.namespace)
+    return _original(vs, objects), _original(dr, objects)
+
+
 def service_target(inventory: Inventory, namespace: str, name: str) -> ServiceTarget | None:
     service = find_service(inventory, namespace, name)
     if service is None:
@@ -134,11 +162,9 @@ def service_target(inventory: Inventory, namespace: str, name: str) -> ServiceTa
         prev = versions.get(version)
         versions[version] = VersionSubset(version, prev.label_key if prev else key,
                                           (prev.workloads if prev else ()) + (wl.name,))
-    same_ns = [o for o in inventory.istio_objects if o.namespace == namespace]
-    vs = find_virtual_service(same_ns, service.host, namespace) or find_istio_object(
-        inventory, "VirtualService", namespace, name)
-    dr = find_destination_rule(same_ns, service.host, namespace, namespace) or find_istio_object(
-        inventory, "DestinationRule", namespace, name)
+    vs, dr = routing_of([o for o in inventory.istio_objects if o.namespace == namespace], service)
+    vs = vs or find_istio_object(inventory, "VirtualService", namespace, name)
+    dr = dr or find_istio_object(inventory, "DestinationRule", namespace, name)
     return ServiceTarget(service, tuple(sorted(versions.values(), key=lambda v: natural_key(v.version))),
                          tuple(sorted(unversioned)), vs, dr)
 
