@@ -79,10 +79,12 @@ def target_document(target: Target, inventory: Inventory) -> dict[str, Any] | No
     return _template_document(wl.kind, wl.namespace, wl.name, dict(wl.labels), dict(wl.annotations))
 
 
-def unified_diff(before: str, after: str, target: Target) -> str:
+def unified_diff(before: str, after: str, target: Target, *, whole: bool = False) -> str:
+    """``whole``: every line of both sides as context (for an object someone else wrote)."""
     path = f"{target.kind}/{target.namespace + '/' if target.namespace else ''}{target.name}"
-    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), fromfile=f"live/{path}",
-                                 tofile=f"after/{path}", lineterm="")
+    old, new = before.splitlines(), after.splitlines()
+    context = max(len(old), len(new)) if whole else 3
+    lines = difflib.unified_diff(old, new, fromfile=f"live/{path}", tofile=f"after/{path}", lineterm="", n=context)
     return "\n".join(lines)
 
 
