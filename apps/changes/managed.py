@@ -16,7 +16,8 @@ that would replace it must say so and be acknowledged (``take_over``).
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from apps.clusters.inventory import IstioObject
 

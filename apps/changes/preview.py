@@ -10,8 +10,9 @@ the change would replace objects Meshdeck did not generate without ``take_over``
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from apps.clusters.inventory import ISTIO_KINDS, Inventory
 from apps.meshconfig.validators import ERROR, Check, validate
@@ -22,7 +23,13 @@ from .managed import is_managed
 from .prediction import TrafficSplit, predict_traffic
 from .projection import project_inventory
 from .rendered import RenderedChange
-from .writes import TEMPLATE_KINDS, PatchNamespaceLabels, PatchWorkloadTemplate, RestartWorkload, Target
+from .writes import (
+    TEMPLATE_KINDS,
+    PatchNamespaceLabels,
+    PatchWorkloadTemplate,
+    RestartWorkload,
+    Target,
+)
 
 DEFAULT_ROOT_NAMESPACE = "istio-system"
 

@@ -8,7 +8,8 @@ rendered. Pure: reads only ``inventory`` (``ClusterGateway.inventory()``).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 

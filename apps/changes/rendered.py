@@ -66,7 +66,7 @@ class RenderedChange:
         """sha256 (hex) of the canonical JSON of ``payload()``."""
         return hashlib.sha256(canonical_json(self.payload()).encode("utf-8")).hexdigest()
 
-    def with_change_id(self, change_id: str | int) -> "RenderedChange":
+    def with_change_id(self, change_id: str | int) -> RenderedChange:
         """The same change with the change-id annotation filled in on every generated object."""
         writes = tuple(
             ApplyObject(fill_change_id(w.manifest, str(change_id))) if isinstance(w, ApplyObject) else w

@@ -16,8 +16,9 @@ can be undone exactly (``restore_write``, ``rollback_writes``).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from apps.clusters.gateway import RESTARTED_AT_ANNOTATION
 from apps.clusters.inventory import ISTIO_KINDS, Inventory
@@ -175,7 +176,7 @@ class RestartWorkload:
         return f"restart {self.target} (rollout restart)"
 
 
-PlannedWrite = Union[ApplyObject, DeleteObject, PatchNamespaceLabels, PatchWorkloadTemplate, RestartWorkload]
+PlannedWrite = ApplyObject | DeleteObject | PatchNamespaceLabels | PatchWorkloadTemplate | RestartWorkload
 
 
 def _describe_labels(labels: Mapping[str, str | None]) -> str:
@@ -225,7 +226,7 @@ class PriorState:
         return {"target": self.target.as_dict(), "state": copy.deepcopy(self.state)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PriorState":
+    def from_dict(cls, data: Mapping[str, Any]) -> PriorState:
         t = data["target"]
         state = data.get("state")
         return cls(Target(str(t["kind"]), str(t.get("namespace") or ""), str(t["name"])),

@@ -256,8 +256,10 @@ def test_delete_routing_leaves_routing_someone_else_wrote_and_says_it_takes_over
                              mesh.inventory())
     assert [w.target for w in rendered.writes] == [Target("VirtualService", "bookinfo", "reviews"),
                                                    Target("DestinationRule", "bookinfo", "reviews")]
-    assert rendered.warnings == ("VirtualService bookinfo/reviews-route also routes bookinfo/reviews: Meshdeck did "
-                                 "not generate it, so it stays and applies once Meshdeck's routing is gone.",)
+    assert rendered.warnings == (
+        ("VirtualService bookinfo/reviews-route also routes bookinfo/reviews: Meshdeck did not generate it, "
+        "so it stays and applies once Meshdeck's routing is gone."),
+    )
 
 
 def test_sidecar_injection_for_a_namespace_with_restarts(inventory):
@@ -308,13 +310,15 @@ FOREIGN_VS = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
 def test_routing_someone_else_wrote_is_edited_in_place_and_needs_take_over(gateway, mesh):
     gateway.apply_istio_object(FOREIGN_VS)
     rendered = render_change(SHIFT, mesh.inventory())
-    dr, vs = manifests(rendered)
+    vs = manifests(rendered)[1]
     assert vs["metadata"] == meta("reviews-route", service="reviews", labels={"team": "books"})
     assert vs["spec"] == {"hosts": ["reviews"], "gateways": ["mesh"], "exportTo": ["."],
                           "http": [{"route": [dest("v1", 0), dest("v2", 80), dest("v3", 20)], "timeout": "3s"}]}
     assert rendered.foreign == (Target("VirtualService", "bookinfo", "reviews-route"),)
-    assert rendered.blockers == ("VirtualService bookinfo/reviews-route was not created by Meshdeck: this change "
-                                 "would replace it (review the whole diff). Set take_over to true to confirm.",)
+    assert rendered.blockers == (
+        ("VirtualService bookinfo/reviews-route was not created by Meshdeck: this change would replace it "
+        "(review the whole diff). Set take_over to true to confirm."),
+    )
     acknowledged = render_change({**SHIFT, "take_over": True}, mesh.inventory())
     assert acknowledged.foreign == rendered.foreign and acknowledged.blockers == ()
     assert acknowledged.payload() == rendered.payload()  # acknowledging changes nothing that is written

@@ -1,8 +1,9 @@
 """What every change kind shares: its registry entry, the common fields, take-over detection."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory, IstioObject, Namespace
 

@@ -7,8 +7,9 @@ whose DestinationRule is already gone.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 
@@ -17,7 +18,7 @@ from ..managed import managed_service
 from ..rendered import RenderedChange
 from ..writes import DeleteObject, PlannedWrite
 from .base import namespace_field
-from .service_routing import find_service, routing_of
+from .service_target import find_service, routing_of
 
 KIND = "delete_routing"
 ROUTING_KINDS = ("VirtualService", "DestinationRule")

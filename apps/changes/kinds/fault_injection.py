@@ -8,23 +8,30 @@ none. The client's sidecar injects it, so aborted requests never reach the servi
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import FieldErrors, as_mapping, duration, flag, http_status, percentage, reject_unknown
+from ..fields import (
+    FieldErrors,
+    as_mapping,
+    duration,
+    flag,
+    http_status,
+    percentage,
+    reject_unknown,
+)
 from ..rendered import RenderedChange
-from .service_routing import (
-    SERVICE_FIELDS,
+from .routing_objects import (
     has_http_setting,
     number,
     on_every_http_route,
-    parse_service_fields,
-    resolved_target,
     routing_writes,
     service_change,
 )
+from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target
 
 KIND = "fault_injection"
 

@@ -16,25 +16,28 @@ Bookinfo ``virtual-service-reviews-test-v2.yaml`` (user jason to v2, others v1).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 
 from ..fields import FieldErrors, as_mapping, reject_unknown
 from ..rendered import RenderedChange
-from .service_routing import (
-    SERVICE_FIELDS,
-    ServiceTarget,
-    parse_service_fields,
+from .routing_objects import (
     parse_weights,
     percent_list,
-    require_versions,
-    resolved_target,
     routing_writes,
     service_change,
     virtual_service_spec,
     weighted_destinations,
+)
+from .service_target import (
+    SERVICE_FIELDS,
+    ServiceTarget,
+    parse_service_fields,
+    require_versions,
+    resolved_target,
 )
 
 KIND = "request_routing"

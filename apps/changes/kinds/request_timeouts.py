@@ -7,22 +7,29 @@ VirtualService (routes kept), or on one route to the whole service.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import FieldErrors, as_mapping, duration, duration_ms, flag, reject_unknown, whole_number
+from ..fields import (
+    FieldErrors,
+    as_mapping,
+    duration,
+    duration_ms,
+    flag,
+    reject_unknown,
+    whole_number,
+)
 from ..rendered import RenderedChange
-from .service_routing import (
-    SERVICE_FIELDS,
+from .routing_objects import (
     has_http_setting,
     on_every_http_route,
-    parse_service_fields,
-    resolved_target,
     routing_writes,
     service_change,
 )
+from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target
 
 KIND = "request_timeouts"
 DEFAULT_RETRY_ON = "gateway-error,connect-failure,refused-stream"

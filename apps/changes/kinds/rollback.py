@@ -16,8 +16,9 @@ carries Meshdeck's label) is only overwritten with ``take_over``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from apps.clusters.inventory import ISTIO_KINDS, Inventory
 

@@ -9,27 +9,30 @@
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 
 from ..fields import FieldErrors, as_mapping, http_status, reject_unknown, text
 from ..rendered import RenderedChange
-from .service_routing import (
-    SERVICE_FIELDS,
-    ServiceTarget,
+from .routing_objects import (
     current_weights,
-    parse_service_fields,
     percent_list,
-    require_versions,
-    resolved_target,
     routing_writes,
     service_change,
     single_route_settings,
     virtual_service_spec,
     weighted_destinations,
     whole_service_destination,
+)
+from .service_target import (
+    SERVICE_FIELDS,
+    ServiceTarget,
+    parse_service_fields,
+    require_versions,
+    resolved_target,
 )
 
 KIND = "suspend_traffic"

@@ -7,25 +7,28 @@ one-route VirtualService keeps that route's fault, timeout and retries.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 
 from ..fields import FieldErrors, as_mapping, reject_unknown
 from ..rendered import RenderedChange
-from .service_routing import (
-    SERVICE_FIELDS,
-    parse_service_fields,
+from .routing_objects import (
     parse_weights,
     percent_list,
-    require_versions,
-    resolved_target,
     routing_writes,
     service_change,
     single_route_settings,
     virtual_service_spec,
     weighted_destinations,
+)
+from .service_target import (
+    SERVICE_FIELDS,
+    parse_service_fields,
+    require_versions,
+    resolved_target,
 )
 
 HTTP_KIND = "traffic_shift"
