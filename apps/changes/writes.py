@@ -73,11 +73,13 @@ class ApplyObject:
 
 
 @dataclass(frozen=True)
-class DeleteObject:
+class _NamedObjectWrite:
+    """A write that names its object and carries nothing else."""
+
     kind: str
     namespace: str
     name: str
-    op = "delete"
+    op = ""
 
     @property
     def target(self) -> Target:
@@ -85,6 +87,11 @@ class DeleteObject:
 
     def as_dict(self) -> dict[str, Any]:
         return {"op": self.op, "kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+
+@dataclass(frozen=True)
+class DeleteObject(_NamedObjectWrite):
+    op = "delete"
 
     def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
         return gateway.delete_istio_object(self.kind, self.namespace, self.name, resource_version=resource_version)
@@ -153,20 +160,10 @@ class PatchWorkloadTemplate:
 
 
 @dataclass(frozen=True)
-class RestartWorkload:
+class RestartWorkload(_NamedObjectWrite):
     """``kubectl rollout restart``: new pods, so injection rules are read again."""
 
-    kind: str
-    namespace: str
-    name: str
     op = "restart_workload"
-
-    @property
-    def target(self) -> Target:
-        return Target(self.kind, self.namespace, self.name)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "kind": self.kind, "namespace": self.namespace, "name": self.name}
 
     def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
         # A rollout restart carries no precondition (kubectl's neither): it only stamps the template.

@@ -5,24 +5,13 @@ import pytest
 
 from apps.simulator.gateway import SimulatorGateway
 from apps.simulator.mesh import SimulatedMesh
-
-
-class Clock:
-    """A clock the test moves: objects created after ``advance`` are younger, traffic accrues."""
-
-    def __init__(self, now: float = 1_800_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.simulator.helpers import FakeClock
 
 
 @pytest.fixture
 def clock():
-    return Clock()
+    """Moved by the tests: objects created after ``advance`` are younger, traffic accrues."""
+    return FakeClock(1_800_000_000.0)
 
 
 @pytest.fixture

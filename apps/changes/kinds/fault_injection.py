@@ -31,7 +31,12 @@ from .routing_objects import (
     routing_writes,
     service_change,
 )
-from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target
+from .service_target import (
+    SERVICE_FIELDS,
+    parse_service_fields,
+    resolved_target,
+    service_params_dict,
+)
 
 KIND = "fault_injection"
 
@@ -65,15 +70,11 @@ class FaultInjection:
     kind = KIND
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": KIND, "namespace": self.namespace, "service": self.service,
-                               "take_over": self.take_over}
-        if self.remove:
-            out["remove"] = True
-        if self.delay:
-            out["delay"] = {"fixed_delay": self.delay.fixed_delay, "percentage": number(self.delay.percentage)}
-        if self.abort:
-            out["abort"] = {"http_status": self.abort.http_status, "percentage": number(self.abort.percentage)}
-        return out
+        delay, abort = self.delay, self.abort
+        return service_params_dict(
+            KIND, self, remove=self.remove or None,
+            delay={"fixed_delay": delay.fixed_delay, "percentage": number(delay.percentage)} if delay else None,
+            abort={"http_status": abort.http_status, "percentage": number(abort.percentage)} if abort else None)
 
 
 def _parse_delay(raw: Any, errors: FieldErrors) -> Delay | None:

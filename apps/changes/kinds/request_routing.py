@@ -38,6 +38,7 @@ from .service_target import (
     parse_service_fields,
     require_versions,
     resolved_target,
+    service_params_dict,
 )
 
 KIND = "request_routing"
@@ -82,9 +83,8 @@ class RequestRouting:
     kind = KIND
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": KIND, "namespace": self.namespace, "service": self.service,
-                "rules": [r.as_dict() for r in self.rules], "default": _route_value(self.default),
-                "take_over": self.take_over}
+        return service_params_dict(KIND, self, rules=[r.as_dict() for r in self.rules],
+                                   default=_route_value(self.default))
 
 
 def _route_value(weights: tuple[tuple[str, int], ...]) -> Any:

@@ -29,7 +29,12 @@ from .routing_objects import (
     routing_writes,
     service_change,
 )
-from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target
+from .service_target import (
+    SERVICE_FIELDS,
+    parse_service_fields,
+    resolved_target,
+    service_params_dict,
+)
 
 KIND = "request_timeouts"
 DEFAULT_RETRY_ON = "gateway-error,connect-failure,refused-stream"
@@ -69,15 +74,8 @@ class RequestTimeouts:
     kind = KIND
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": KIND, "namespace": self.namespace, "service": self.service,
-                               "take_over": self.take_over}
-        if self.remove:
-            out["remove"] = True
-        if self.timeout:
-            out["timeout"] = self.timeout
-        if self.retries:
-            out["retries"] = self.retries.as_dict()
-        return out
+        return service_params_dict(KIND, self, remove=self.remove or None, timeout=self.timeout,
+                                   retries=self.retries.as_dict() if self.retries else None)
 
 
 def _parse_retry_on(value: Any, errors: FieldErrors) -> str | None:

@@ -215,6 +215,13 @@ def _ports(service: Service) -> str:
 SERVICE_FIELDS = ("kind", "namespace", "service", "take_over")
 
 
+def service_params_dict(kind: str, params: Any, **fields: Any) -> dict[str, Any]:
+    """A service kind's parameters as input again; fields given as None are left out."""
+    out = {"kind": kind, "namespace": params.namespace, "service": params.service, "take_over": params.take_over}
+    out.update({k: v for k, v in fields.items() if v is not None})
+    return out
+
+
 def parse_service_fields(data: Mapping[str, Any], inventory: Inventory, errors: FieldErrors,
                          *, needs: str = "") -> tuple[str | None, ServiceTarget | None, bool]:
     """namespace, service (resolved) and take_over, the fields every service kind has."""

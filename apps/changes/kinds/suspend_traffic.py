@@ -33,6 +33,7 @@ from .service_target import (
     parse_service_fields,
     require_versions,
     resolved_target,
+    service_params_dict,
 )
 
 KIND = "suspend_traffic"
@@ -49,11 +50,7 @@ class SuspendTraffic:
     kind = KIND
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": KIND, "namespace": self.namespace, "service": self.service,
-                               "http_status": self.http_status, "take_over": self.take_over}
-        if self.version:
-            out["version"] = self.version
-        return out
+        return service_params_dict(KIND, self, http_status=self.http_status, version=self.version)
 
 
 def parse_suspend_traffic(data: Mapping[str, Any], inventory: Inventory) -> SuspendTraffic:

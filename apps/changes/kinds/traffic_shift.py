@@ -29,6 +29,7 @@ from .service_target import (
     parse_service_fields,
     require_versions,
     resolved_target,
+    service_params_dict,
 )
 
 HTTP_KIND = "traffic_shift"
@@ -48,8 +49,7 @@ class TrafficShift:
         return TCP_KIND if self.protocol == "tcp" else HTTP_KIND
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "namespace": self.namespace, "service": self.service,
-                "weights": dict(self.weights), "take_over": self.take_over}
+        return service_params_dict(self.kind, self, weights=dict(self.weights))
 
 
 def _parse(data: Mapping[str, Any], inventory: Inventory, protocol: str) -> TrafficShift:
