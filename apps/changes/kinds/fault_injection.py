@@ -18,16 +18,15 @@ from ..fields import (
     FieldErrors,
     as_mapping,
     duration,
-    flag,
     http_status,
     percentage,
     reject_unknown,
 )
 from ..rendered import RenderedChange
 from .routing_objects import (
-    has_http_setting,
     number,
     on_every_http_route,
+    parse_route_settings,
     routing_writes,
     service_change,
 )
@@ -102,22 +101,11 @@ def parse_fault_injection(data: Mapping[str, Any], inventory: Inventory) -> Faul
     data = as_mapping(data, errors)
     reject_unknown(data, SERVICE_FIELDS + ("delay", "abort", "remove"), errors)
     namespace, target, take_over = parse_service_fields(data, inventory, errors, needs="http")
-    remove = flag(data, "remove", errors)
-    delay = abort = None
-    if remove:
-        if data.get("delay") is not None or data.get("abort") is not None:
-            errors.add("remove", "Either remove the fault injection or give delay/abort, not both.")
-        elif target is not None and not has_http_setting(target, ("fault",)):
-            errors.add("remove", f"Service {target.label()} has no fault injection to remove.")
-    else:
-        if data.get("delay") is None and data.get("abort") is None:
-            errors.add("non_field_errors", "Give a delay, an abort or both (or remove: true to take a fault out).")
-        if data.get("delay") is not None:
-            delay = _parse_delay(data["delay"], errors)
-        if data.get("abort") is not None:
-            abort = _parse_abort(data["abort"], errors)
+    remove, values = parse_route_settings(data, target, errors, fields={"delay": _parse_delay, "abort": _parse_abort},
+                                          route_keys=("fault",), what="fault injection",
+                                          give="a delay, an abort or both")
     errors.raise_if_any()
-    return FaultInjection(namespace, target.name, delay, abort, remove, take_over)  # type: ignore[arg-type,union-attr]
+    return FaultInjection(namespace, target.name, values["delay"], values["abort"], remove, take_over)  # type: ignore[arg-type,union-attr]
 
 
 def render_fault_injection(params: FaultInjection, inventory: Inventory,

@@ -18,14 +18,13 @@ from ..fields import (
     as_mapping,
     duration,
     duration_ms,
-    flag,
     reject_unknown,
     whole_number,
 )
 from ..rendered import RenderedChange
 from .routing_objects import (
-    has_http_setting,
     on_every_http_route,
+    parse_route_settings,
     routing_writes,
     service_change,
 )
@@ -78,6 +77,10 @@ class RequestTimeouts:
                                    retries=self.retries.as_dict() if self.retries else None)
 
 
+def _parse_timeout(value: Any, errors: FieldErrors) -> str | None:
+    return duration(value, "timeout", errors, "timeout")
+
+
 def _parse_retry_on(value: Any, errors: FieldErrors) -> str | None:
     if not isinstance(value, str) or not value.strip():
         errors.add("retries.retry_on", f"Give the retry conditions, comma-separated (e.g. \"{DEFAULT_RETRY_ON}\").")
@@ -114,22 +117,12 @@ def parse_request_timeouts(data: Mapping[str, Any], inventory: Inventory) -> Req
     data = as_mapping(data, errors)
     reject_unknown(data, SERVICE_FIELDS + ("timeout", "retries", "remove"), errors)
     namespace, target, take_over = parse_service_fields(data, inventory, errors, needs="http")
-    remove = flag(data, "remove", errors)
-    timeout = retries = None
-    if remove:
-        if data.get("timeout") is not None or data.get("retries") is not None:
-            errors.add("remove", "Either remove timeouts and retries or give them, not both.")
-        elif target is not None and not has_http_setting(target, ("timeout", "retries")):
-            errors.add("remove", f"Service {target.label()} has no timeout or retries to remove.")
-    else:
-        if data.get("timeout") is None and data.get("retries") is None:
-            errors.add("non_field_errors", "Give a timeout, retries or both (or remove: true to take them out).")
-        if data.get("timeout") is not None:
-            timeout = duration(data["timeout"], "timeout", errors, "timeout")
-        if data.get("retries") is not None:
-            retries = _parse_retries(data["retries"], errors)
+    remove, values = parse_route_settings(data, target, errors, fields={"timeout": _parse_timeout,
+                                                                        "retries": _parse_retries},
+                                          route_keys=("timeout", "retries"), what="timeout or retries",
+                                          give="a timeout, retries or both")
     errors.raise_if_any()
-    return RequestTimeouts(namespace, target.name, timeout, retries, remove, take_over)  # type: ignore[arg-type,union-attr]
+    return RequestTimeouts(namespace, target.name, values["timeout"], values["retries"], remove, take_over)  # type: ignore[arg-type,union-attr]
 
 
 def render_request_timeouts(params: RequestTimeouts, inventory: Inventory,
