@@ -324,6 +324,17 @@ def test_routing_someone_else_wrote_is_edited_in_place_and_needs_take_over(gatew
     assert acknowledged.payload() == rendered.payload()  # acknowledging changes nothing that is written
 
 
+def test_an_object_that_only_has_the_services_name_is_replaced_whole_and_needs_take_over(gateway, mesh):
+    gateway.apply_istio_object({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                                "metadata": {"name": "reviews", "namespace": "bookinfo"},
+                                "spec": {"hosts": ["ratings"], "http": [{"route": [{"destination": {"host": "ratings"}}],
+                                                                          "timeout": "9s"}]}})
+    rendered = render_change(SHIFT, mesh.inventory())
+    vs = manifests(rendered)[1]
+    assert vs["spec"] == {"hosts": ["reviews"], "http": [{"route": [dest("v1", 0), dest("v2", 80), dest("v3", 20)]}]}
+    assert rendered.foreign == (Target("VirtualService", "bookinfo", "reviews"),)
+
+
 def test_an_existing_destination_rule_keeps_its_policy_and_other_subsets(gateway, mesh):
     gateway.apply_istio_object({
         "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",

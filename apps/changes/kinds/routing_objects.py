@@ -123,7 +123,8 @@ def single_route_settings(target: ServiceTarget) -> dict[str, Any]:
 
 
 def virtual_service_spec(target: ServiceTarget) -> dict[str, Any]:
-    """The spec to edit: the existing one (hosts, gateways, exportTo and other sections kept) or a new one."""
+    """The spec to edit: that of the service's VirtualService (hosts, gateways, exportTo and other
+    sections kept) or a new one (also over an object that only has the service's name)."""
     if target.virtual_service is not None:
         return copy.deepcopy(target.virtual_service.spec)
     return {"hosts": [target.name]}
@@ -133,8 +134,7 @@ def virtual_service_manifest(target: ServiceTarget, spec: dict[str, Any], change
     return {
         "apiVersion": NETWORKING,
         "kind": "VirtualService",
-        "metadata": managed_metadata(target.vs_name, target.namespace, target.name, target.virtual_service,
-                                     change_id),
+        "metadata": managed_metadata(target.vs_name, target.namespace, target.name, target.vs_existing, change_id),
         "spec": spec,
     }
 
@@ -142,8 +142,8 @@ def virtual_service_manifest(target: ServiceTarget, spec: dict[str, Any], change
 def destination_rule_manifest(target: ServiceTarget, change_id: str | None) -> dict[str, Any]:
     """One subset per version (``name: v2, labels: {version: v2}``); subsets of other names,
     the traffic policy and everything else of an existing DestinationRule are kept."""
-    existing = target.destination_rule
-    spec = copy.deepcopy(existing.spec) if existing else {"host": target.host}
+    routing = target.destination_rule
+    spec = copy.deepcopy(routing.spec) if routing else {"host": target.host}
     ours = {v.version: v.subset() for v in target.versions}
     subsets = []
     for subset in spec.get("subsets") or []:
@@ -154,7 +154,7 @@ def destination_rule_manifest(target: ServiceTarget, change_id: str | None) -> d
     return {
         "apiVersion": NETWORKING,
         "kind": "DestinationRule",
-        "metadata": managed_metadata(target.dr_name, target.namespace, target.name, existing, change_id),
+        "metadata": managed_metadata(target.dr_name, target.namespace, target.name, target.dr_existing, change_id),
         "spec": spec,
     }
 

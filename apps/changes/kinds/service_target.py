@@ -51,8 +51,12 @@ class ServiceTarget:
     service: Service
     versions: tuple[VersionSubset, ...]
     unversioned: tuple[str, ...]  # workloads behind the service without a version label
-    virtual_service: IstioObject | None
-    destination_rule: IstioObject | None
+    virtual_service: IstioObject | None  # the VirtualService that routes the service
+    destination_rule: IstioObject | None  # the DestinationRule that applies to it
+    # Without those: an object already named after the service (for another host), which a
+    # change would overwrite.
+    vs_same_name: IstioObject | None = None
+    dr_same_name: IstioObject | None = None
 
     @property
     def namespace(self) -> str:
@@ -69,6 +73,15 @@ class ServiceTarget:
     @property
     def version_names(self) -> tuple[str, ...]:
         return tuple(v.version for v in self.versions)
+
+    @property
+    def vs_existing(self) -> IstioObject | None:
+        """The VirtualService a change writes over, if any."""
+        return self.virtual_service or self.vs_same_name
+
+    @property
+    def dr_existing(self) -> IstioObject | None:
+        return self.destination_rule or self.dr_same_name
 
     @property
     def vs_name(self) -> str:
@@ -166,10 +179,10 @@ def service_target(inventory: Inventory, namespace: str, name: str) -> ServiceTa
         versions[version] = VersionSubset(version, prev.label_key if prev else key,
                                           (prev.workloads if prev else ()) + (wl.name,))
     vs, dr = routing_of([o for o in inventory.istio_objects if o.namespace == namespace], service)
-    vs = vs or find_istio_object(inventory, "VirtualService", namespace, name)
-    dr = dr or find_istio_object(inventory, "DestinationRule", namespace, name)
+    vs_same = None if vs else find_istio_object(inventory, "VirtualService", namespace, name)
+    dr_same = None if dr else find_istio_object(inventory, "DestinationRule", namespace, name)
     return ServiceTarget(service, tuple(sorted(versions.values(), key=lambda v: natural_key(v.version))),
-                         tuple(sorted(unversioned)), vs, dr)
+                         tuple(sorted(unversioned)), vs, dr, vs_same, dr_same)
 
 
 def service_field(data: Mapping[str, Any], inventory: Inventory, namespace: str | None,
