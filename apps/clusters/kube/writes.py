@@ -7,7 +7,7 @@ later change).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Callable
 
 from kubernetes import client as k8s
@@ -125,5 +125,5 @@ class KubernetesWrites:
 
     def restart_workload(self, kind: str, namespace: str, name: str) -> Workload:
         """``kubectl rollout restart``: a new ``restartedAt`` on the pod template replaces every pod."""
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return self.patch_workload_template(kind, namespace, name, annotations={RESTARTED_AT_ANNOTATION: stamp})
