@@ -134,6 +134,10 @@ CELERY_BEAT_SCHEDULE = {
 # default); set it on or off explicitly to override (off: nothing periodic runs there).
 MESHDECK_INPROCESS_SCHEDULER = env_bool("MESHDECK_INPROCESS_SCHEDULER", CELERY_TASK_ALWAYS_EAGER)
 
+# Live sockets re-check their authorization this often (seconds), besides every grant, team,
+# user, token or session change: it covers token expiry and anything a signal cannot see.
+MESHDECK_WS_RECHECK_SECONDS = env_int("MESHDECK_WS_RECHECK_SECONDS", 60, minimum=1)
+
 # --- auth -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LockoutModelBackend"]
 LOGIN_URL = "accounts:login"

@@ -17,6 +17,7 @@ from apps.audit.services import Target, assign_changes, audit_record
 from apps.core.client_ip import client_ip
 from apps.core.errors import FieldInputError
 
+from .access_signals import api_token_revoked
 from .lockout import clear_failures, recent_failures
 from .models import ApiToken, Grant, LoginAttempt, Team
 from .roles import Role
@@ -146,6 +147,8 @@ def token_revoke(*, token: ApiToken) -> bool:
     updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if updated:
         audit_record("token.revoke", target=_token_target(token), before={"revoked": False}, after={"revoked": True})
+        # A queryset update sends no post_save: live sockets on this token hear it from here.
+        api_token_revoked.send(sender=ApiToken, token_id=token.pk)
     return bool(updated)
 
 

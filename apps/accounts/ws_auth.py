@@ -11,9 +11,11 @@ class BearerTokenWsMiddleware(BaseMiddleware):
         headers = dict(scope.get("headers") or [])
         raw = headers.get(b"authorization", b"").decode("latin-1")
         if raw.lower().startswith("bearer "):
-            user, _ = await database_sync_to_async(user_for_token)(raw.split(None, 1)[1].strip())
+            user, token = await database_sync_to_async(user_for_token)(raw.split(None, 1)[1].strip())
             if user is not None:
                 scope["user"] = user
+                # Consumers re-check this token while the socket lives (apps.live.access).
+                scope["auth_token_id"] = token.pk
         return await super().__call__(scope, receive, send)
 
 

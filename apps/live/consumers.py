@@ -1,59 +1,45 @@
 """Live updates: a browser subscribes to a cluster (and namespaces) it may see."""
 from __future__ import annotations
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
 from apps.accounts.selectors import namespace_visibility
 from apps.clusters.selectors import clusters_for_user
 
-from .events import cluster_group, namespace_group
+from .access import CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND, Refused
+from .authorized import AuthorizedConsumer, Subscription
+from .groups import cluster_access_group, cluster_group, is_namespace_name, namespace_group
+
+# Each namespace is a group to join (a Redis round trip each): a subscription stays small.
+MAX_NAMESPACES = 100
 
 
-@database_sync_to_async
-def _authorize(user, cluster_name: str, namespaces: list[str]):
-    cluster = clusters_for_user(user).filter(name=cluster_name).first()
-    if cluster is None:
-        return None, []
-    allowed = namespace_visibility(user, cluster)
-    return cluster, [ns for ns in namespaces if allowed(ns)]
-
-
-class ClusterEventsConsumer(AsyncJsonWebsocketConsumer):
+class ClusterEventsConsumer(AuthorizedConsumer):
     """ws/clusters/<cluster>/events/?namespaces=a,b
 
-    Joins one group per granted namespace. Authorization is checked before
-    any group is joined; namespaces the user may not see are refused.
+    Joins one group per namespace the user may see; the others are refused (a name that cannot
+    be a namespace is refused the same way). Without ``namespaces``, joins the cluster-wide
+    group (connection state, no namespace data). Re-checked as ``AuthorizedConsumer`` says.
     """
 
-    async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=4401)
-            return
-        query = dict(
-            part.split("=", 1) for part in self.scope.get("query_string", b"").decode().split("&") if "=" in part
-        )
-        wanted = [ns for ns in query.get("namespaces", "").split(",") if ns]
-        cluster, allowed = await _authorize(user, self.scope["url_route"]["kwargs"]["cluster"], wanted)
+    def authorize(self, user) -> Subscription:
+        name = self.scope["url_route"]["kwargs"]["cluster"]
+        wanted = self.query_values("namespaces")
+        if len(wanted) > MAX_NAMESPACES:
+            raise Refused(CLOSE_BAD_REQUEST, f"Subscribe to at most {MAX_NAMESPACES} namespaces per connection.")
+        cluster = clusters_for_user(user).filter(name=name).first()
         if cluster is None:
-            await self.close(code=4404)
-            return
-        self.groups_joined = [namespace_group(cluster.pk, ns) for ns in allowed]
-        if not wanted:
-            # Cluster-wide events (connection state) carry no namespace data.
-            self.groups_joined.append(cluster_group(cluster.pk))
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-        await self.send_json(
-            {"type": "subscribed", "cluster": cluster.name, "namespaces": allowed,
-             "refused": sorted(set(wanted) - set(allowed))}
+            raise Refused(CLOSE_NOT_FOUND, f"No cluster named '{name}' is visible to you.")
+        allowed = namespace_visibility(user, cluster)
+        items = {ns: (namespace_group(cluster.pk, ns),) for ns in wanted if is_namespace_name(ns) and allowed(ns)}
+        return Subscription(
+            items=items,
+            groups=() if wanted else (cluster_group(cluster.pk),),
+            watch=(cluster_access_group(cluster.pk),),
+            refused=tuple(sorted(set(wanted) - set(items))),
+            context={"cluster": cluster.name},
         )
 
-    async def disconnect(self, code):
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def mesh_event(self, event):
-        await self.send_json(event["payload"])
+    async def on_subscribed(self, subscription: Subscription) -> None:
+        await self.send_json({
+            "type": "subscribed", "cluster": subscription.context["cluster"],
+            "namespaces": list(subscription.items), "refused": list(subscription.refused),
+        })

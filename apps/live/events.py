@@ -1,25 +1,43 @@
-"""Pushing events to browsers, after the database commit that caused them."""
+"""Messages to sockets through the channel layer, sent after the commit that caused them.
+
+Every message names the group it was sent to. Three kinds:
+
+- ``mesh.event``: data for the browser. A consumer forwards the payload only while it still
+  belongs to that group, so a message already queued when a re-check narrowed the socket is
+  dropped instead of delivered.
+- ``access.changed``: "this user's, token's, session's or cluster's access may have changed":
+  the consumer runs its authorization again (``payload["reason"]`` says what happened).
+- ``access.ended``: the session ended (logout, session deleted): the consumer closes with
+  ``payload["code"]`` and ``payload["reason"]`` without asking the database, which may not
+  have caught up yet (Django sends ``user_logged_out`` before it deletes the session).
+"""
 from __future__ import annotations
+
+from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-
-def cluster_group(cluster_id: int) -> str:
-    return f"cluster.{cluster_id}"
-
-
-def namespace_group(cluster_id: int, namespace: str) -> str:
-    # Group names allow [a-zA-Z0-9._-]; Kubernetes namespace names fit.
-    return f"cluster.{cluster_id}.ns.{namespace}"
+MESH_EVENT = "mesh.event"
+ACCESS_CHANGED = "access.changed"
+ACCESS_ENDED = "access.ended"
 
 
-def send_event(group: str, payload: dict) -> None:
+def group_message(group: str, payload: dict, *, kind: str = MESH_EVENT) -> dict:
+    """The channel-layer message carrying ``payload`` to ``group``."""
+    return {"type": kind, "group": group, "payload": payload}
+
+
+def send_event(group: str, payload: dict, *, kind: str = MESH_EVENT) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(group, {"type": "mesh.event", "payload": payload})
+        async_to_sync(layer.group_send)(group, group_message(group, payload, kind=kind))
 
 
-def send_event_on_commit(group: str, payload: dict) -> None:
-    transaction.on_commit(lambda: send_event(group, payload))
+def send_event_on_commit(group: str, payload: dict, *, kind: str = MESH_EVENT) -> None:
+    """Sends once the current transaction commits (at once outside a transaction), so no
+    socket hears of a change that is rolled back or that its own re-check cannot see yet.
+    ``robust``: a channel layer that is down is logged, never turned into an error of the
+    request whose change has already committed (the periodic re-check covers the loss)."""
+    transaction.on_commit(partial(send_event, group, payload, kind=kind), robust=True)

@@ -6,7 +6,8 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from apps.accounts.services import api_token_create
-from apps.live.events import namespace_group
+from apps.live.events import group_message
+from apps.live.groups import namespace_group
 from portal.asgi import application
 from tests.support.services import require_redis
 
@@ -34,10 +35,12 @@ async def test_message_through_redis_channel_layer_reaches_the_browser(viewer, s
     assert hello == {"type": "subscribed", "cluster": "demo", "namespaces": ["bookinfo"], "refused": ["team-a"]}
     layer = get_channel_layer()
     payload = {"type": "snapshot", "namespace": "bookinfo", "nodes": 7}
-    await layer.group_send(namespace_group(sim_cluster.pk, "bookinfo"), {"type": "mesh.event", "payload": payload})
+    group = namespace_group(sim_cluster.pk, "bookinfo")
+    await layer.group_send(group, group_message(group, payload))
     assert await ws.receive_json_from(timeout=5) == payload
     # a namespace the viewer may not see never reaches them
-    await layer.group_send(namespace_group(sim_cluster.pk, "team-a"), {"type": "mesh.event", "payload": {"x": 1}})
+    group = namespace_group(sim_cluster.pk, "team-a")
+    await layer.group_send(group, group_message(group, {"x": 1}))
     assert await ws.receive_nothing(timeout=0.5)
     await ws.disconnect()
 
@@ -70,7 +73,7 @@ async def test_namespaces_without_a_grant_are_refused_on_any_channel_layer(viewe
     assert connected
     hello = await ws.receive_json_from(timeout=5)
     assert hello["namespaces"] == ["bookinfo"] and hello["refused"] == ["grpc-demo"]
-    await get_channel_layer().group_send(namespace_group(sim_cluster.pk, "grpc-demo"),
-                                         {"type": "mesh.event", "payload": {"secret": 1}})
+    group = namespace_group(sim_cluster.pk, "grpc-demo")
+    await get_channel_layer().group_send(group, group_message(group, {"secret": 1}))
     assert await ws.receive_nothing(timeout=0.3)
     await ws.disconnect()
