@@ -100,7 +100,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "meshdeck")},
+            "CONFIG": {
+                # channels_redis waits for messages with a 5 s blocking pop; redis-py 8 gives every
+                # socket a 5 s read timeout by default, which cuts that wait short and crashes idle
+                # consumers (channels_redis#422). The read timeout must outlast the pop.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": env_str("CHANNELS_PREFIX", "meshdeck"),
+            },
         }
     }
     CACHES = {

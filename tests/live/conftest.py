@@ -25,6 +25,17 @@ ORIGIN = (b"origin", b"http://testserver")
 WAIT = 10  # seconds to wait for something that must come (not a speed requirement)
 
 
+@pytest.fixture(autouse=True)
+async def _close_the_consumers_connection():
+    """Channels' test communicator turns off closing old connections while it runs, so the
+    connection a consumer opened in the shared database thread would outlive the test (and block
+    dropping the test database): close it there."""
+    yield
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
+
+
 @pytest.fixture(params=["redis", "memory"])
 def channel_layer(request, settings):
     if request.param == "redis":

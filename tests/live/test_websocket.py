@@ -1,4 +1,6 @@
 """Live push: a message through the channel layer reaches a real consumer over a WebSocket."""
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -76,4 +78,21 @@ async def test_namespaces_without_a_grant_are_refused_on_any_channel_layer(viewe
     group = namespace_group(sim_cluster.pk, "grpc-demo")
     await get_channel_layer().group_send(group, group_message(group, {"secret": 1}))
     assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_idle_longer_than_the_layers_blocking_read_keeps_receiving(viewer, sim_cluster):
+    # channels_redis waits for messages with a 5 s BZPOPMIN; redis-py 8 also gives every socket
+    # a 5 s read timeout by default, which cut that wait short and crashed idle consumers.
+    require_redis()
+    _, secret = await database_sync_to_async(api_token_create)(user=viewer, name="ws")
+    ws, connected, _ = await _connect("/ws/clusters/demo/events/?namespaces=bookinfo", secret)
+    assert connected
+    await ws.receive_json_from(timeout=5)
+    await asyncio.sleep(7)
+    group = namespace_group(sim_cluster.pk, "bookinfo")
+    await get_channel_layer().group_send(group, group_message(group, {"still": "here"}))
+    assert await ws.receive_json_from(timeout=5) == {"still": "here"}
     await ws.disconnect()
