@@ -101,10 +101,12 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # channels_redis waits for messages with a 5 s blocking pop; redis-py 8 gives every
-                # socket a 5 s read timeout by default, which cuts that wait short and crashes idle
-                # consumers (channels_redis#422). The read timeout must outlast the pop.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # No socket timeout, as before redis-py 8 (whose 5 s default cuts channels_redis's
+                # 5 s blocking pop short and crashes idle consumers, channels_redis#422). Any
+                # timeout also makes redis-py send through asyncio.wait_for, which on Python 3.11
+                # can swallow a cancellation: a closed socket's consumer then never ends. Each
+                # blocking pop is bounded by Redis itself; connecting is bounded below.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 5}],
                 "prefix": env_str("CHANNELS_PREFIX", "meshdeck"),
             },
         }

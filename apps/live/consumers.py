@@ -6,7 +6,12 @@ from apps.clusters.selectors import clusters_for_user
 
 from .access import CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND, Refused
 from .authorized import AuthorizedConsumer, Subscription
-from .groups import cluster_access_group, cluster_group, is_namespace_name, namespace_group
+from .groups import (
+    cluster_access_group,
+    cluster_group,
+    is_namespace_name,
+    namespace_group,
+)
 
 # Each namespace is a group to join (a Redis round trip each): a subscription stays small.
 MAX_NAMESPACES = 100

@@ -10,12 +10,18 @@ caught by the periodic re-check.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 from django.dispatch import receiver
 
 from apps.accounts.access_signals import api_token_revoked
@@ -24,7 +30,12 @@ from apps.clusters.models import Cluster
 
 from .access import CLOSE_NOT_AUTHENTICATED
 from .events import ACCESS_CHANGED, ACCESS_ENDED, send_event_on_commit
-from .groups import cluster_access_group, session_access_group, token_access_group, user_access_group
+from .groups import (
+    cluster_access_group,
+    session_access_group,
+    token_access_group,
+    user_access_group,
+)
 
 TeamMembership = Team.members.through
 
@@ -107,17 +118,6 @@ def user_deleted(sender, instance, **kwargs) -> None:
     _recheck_users([instance.pk], "account deleted")
 
 
-@receiver(post_save, sender=ApiToken)
-def api_token_saved(sender, instance: ApiToken, created: bool, **kwargs) -> None:
-    if not created:
-        _recheck([token_access_group(instance.pk)], "API token changed")
-
-
-@receiver(post_delete, sender=ApiToken)
-def api_token_deleted(sender, instance: ApiToken, **kwargs) -> None:
-    _recheck([token_access_group(instance.pk)], "API token deleted")
-
-
 @receiver(api_token_revoked)
 def api_token_was_revoked(sender, token_id: int, **kwargs) -> None:
     _recheck([token_access_group(token_id)], "API token revoked")
@@ -135,14 +135,19 @@ def session_deleted(sender, instance: Session, **kwargs) -> None:
     _end_session(instance.session_key, "Your session ended: log in again.")
 
 
-# --- clusters -------------------------------------------------------------------------
+# --- tokens and clusters: re-check on every change but creation ---------------------
 
-@receiver(post_save, sender=Cluster)
-def cluster_saved(sender, instance: Cluster, created: bool, **kwargs) -> None:
-    if not created:
-        _recheck([cluster_access_group(instance.pk)], "cluster changed")
+def _recheck_when_changed_or_deleted(model, group_of, noun: str) -> None:
+    def changed(sender, instance, created: bool, **kwargs) -> None:
+        if not created:  # nobody is connected through a token or to a cluster that is new
+            _recheck([group_of(instance.pk)], f"{noun} changed")
+
+    def deleted(sender, instance, **kwargs) -> None:
+        _recheck([group_of(instance.pk)], f"{noun} deleted")
+
+    post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"live.{noun}.changed")
+    post_delete.connect(deleted, sender=model, weak=False, dispatch_uid=f"live.{noun}.deleted")
 
 
-@receiver(post_delete, sender=Cluster)
-def cluster_deleted(sender, instance: Cluster, **kwargs) -> None:
-    _recheck([cluster_access_group(instance.pk)], "cluster deleted")
+_recheck_when_changed_or_deleted(ApiToken, token_access_group, "API token")
+_recheck_when_changed_or_deleted(Cluster, cluster_access_group, "cluster")

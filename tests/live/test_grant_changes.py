@@ -11,7 +11,14 @@ from django.db import transaction
 from apps.accounts.models import Grant, Team
 from apps.accounts.roles import Role
 
-from .conftest import WAIT, expect_closing, publish, run_in_db_thread, subscribe, token_for
+from .conftest import (
+    WAIT,
+    expect_closing,
+    publish,
+    run_in_db_thread,
+    subscribe,
+    token_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,9 +26,8 @@ PATH = "/ws/clusters/demo/events/?namespaces={}"
 
 
 @database_sync_to_async
-def grant(user, cluster, pattern, role=Role.VIEWER, team=None):
-    return Grant.objects.create(user=None if team else user, team=team, cluster=cluster,
-                                namespace_pattern=pattern, role=role)
+def grant(user, cluster, pattern):
+    return Grant.objects.create(user=user, cluster=cluster, namespace_pattern=pattern, role=Role.VIEWER)
 
 
 @database_sync_to_async
@@ -103,10 +109,16 @@ async def test_a_grant_moved_to_someone_else_closes_the_first_holders_socket(
     await ws.disconnect()
 
 
+@database_sync_to_async
+def team_with_grant(member, cluster, pattern):
+    team = Team.objects.create(name="mesh-team")
+    team.members.add(member)
+    Grant.objects.create(team=team, cluster=cluster, namespace_pattern=pattern, role=Role.VIEWER)
+    return team
+
+
 async def test_leaving_the_team_that_held_the_grant_closes_the_socket(channel_layer, outsider, sim_cluster):
-    team = await database_sync_to_async(Team.objects.create)(name="mesh-team")
-    await database_sync_to_async(team.members.add)(outsider)
-    await grant(None, sim_cluster, "*", team=team)
+    team = await team_with_grant(outsider, sim_cluster, "*")
     ws, hello = await subscribe(PATH.format("bookinfo"), token=await token_for(outsider))
     assert hello["namespaces"] == ["bookinfo"]
 
@@ -116,9 +128,7 @@ async def test_leaving_the_team_that_held_the_grant_closes_the_socket(channel_la
 
 
 async def test_deleting_the_team_closes_its_members_sockets(channel_layer, outsider, sim_cluster):
-    team = await database_sync_to_async(Team.objects.create)(name="mesh-team")
-    await database_sync_to_async(team.members.add)(outsider)
-    await grant(None, sim_cluster, "bookinfo", team=team)
+    team = await team_with_grant(outsider, sim_cluster, "bookinfo")
     ws, _ = await subscribe(PATH.format("bookinfo"), token=await token_for(outsider))
 
     await database_sync_to_async(team.delete)()

@@ -12,7 +12,15 @@ from django.utils import timezone
 from apps.accounts.models import ApiToken
 from apps.accounts.services import api_token_create, api_token_revoke
 
-from .conftest import WAIT, browser_for, connect, expect_closing, publish, subscribe, token_for
+from .conftest import (
+    WAIT,
+    browser_for,
+    connect,
+    expect_closing,
+    publish,
+    subscribe,
+    token_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

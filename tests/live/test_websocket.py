@@ -49,21 +49,21 @@ async def test_message_through_redis_channel_layer_reaches_the_browser(viewer, s
 
 @pytest.mark.django_db(transaction=True)
 async def test_anonymous_socket_is_closed(sim_cluster):
-    ws, connected, code = await _connect("/ws/clusters/demo/events/")
+    _, connected, code = await _connect("/ws/clusters/demo/events/")
     assert not connected and code == 4401
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_cluster_without_grant_is_closed(outsider):
     _, secret = await database_sync_to_async(api_token_create)(user=outsider, name="ws")
-    ws, connected, code = await _connect("/ws/clusters/demo/events/?namespaces=bookinfo", secret)
+    _, connected, code = await _connect("/ws/clusters/demo/events/?namespaces=bookinfo", secret)
     assert not connected and code == 4404
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_foreign_origin_is_refused(viewer):
     _, secret = await database_sync_to_async(api_token_create)(user=viewer, name="ws")
-    ws, connected, _ = await _connect("/ws/clusters/demo/events/", secret, origin=(b"origin", b"http://evil.test"))
+    _, connected, _ = await _connect("/ws/clusters/demo/events/", secret, origin=(b"origin", b"http://evil.test"))
     assert not connected
 
 
@@ -96,3 +96,26 @@ async def test_a_socket_idle_longer_than_the_layers_blocking_read_keeps_receivin
     await get_channel_layer().group_send(group, group_message(group, {"still": "here"}))
     assert await ws.receive_json_from(timeout=5) == {"still": "here"}
     await ws.disconnect()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+async def test_a_closed_socket_leaves_no_consumer_behind_on_the_redis_layer(viewer, sim_cluster):
+    # With a socket timeout, redis-py sends through asyncio.wait_for, which on Python 3.11 can
+    # swallow the cancellation of the consumer's receive: the consumer then polled Redis forever.
+    require_redis()
+    _, secret = await database_sync_to_async(api_token_create)(user=viewer, name="ws")
+
+    async def closed_and_gone(ws) -> bool:
+        await ws.send_input({"type": "websocket.disconnect", "code": 1000})
+        done, _ = await asyncio.wait({ws.future}, timeout=10)
+        return ws.future in done
+
+    for _ in range(3):  # refused at the handshake, closed at once (as uvicorn does after a 403)
+        refused, connected, _ = await _connect("/ws/clusters/demo/events/")
+        assert not connected
+        assert await closed_and_gone(refused), "a refused socket's consumer is still running"
+    accepted, connected, _ = await _connect("/ws/clusters/demo/events/?namespaces=bookinfo", secret)
+    assert connected
+    await accepted.receive_json_from(timeout=5)
+    assert await closed_and_gone(accepted), "a closed socket's consumer is still running"
