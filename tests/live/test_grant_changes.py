@@ -10,6 +10,12 @@ from django.db import transaction
 
 from apps.accounts.models import Grant, Team
 from apps.accounts.roles import Role
+from apps.accounts.services import (
+    grant_delete,
+    grant_update,
+    team_delete,
+    team_member_remove,
+)
 
 from .conftest import (
     WAIT,
@@ -41,7 +47,8 @@ async def test_a_revoked_grant_stops_the_data_and_closes_the_socket(channel_laye
     await publish(sim_cluster, "bookinfo", {"n": 1})
     assert await ws.receive_json_from(timeout=WAIT) == {"n": 1}
 
-    await database_sync_to_async((await viewer_grant(viewer)).delete)()
+    # Through the service, as the admin, the API and the command revoke (audited, one transaction).
+    await database_sync_to_async(grant_delete)(grant=await viewer_grant(viewer))
 
     # The viewer's only grant on demo is gone: the cluster is no longer theirs to see.
     reason = await expect_closing(ws, 4404)
@@ -84,12 +91,8 @@ async def test_a_grant_narrowed_in_place_narrows_the_socket(channel_layer, opera
     ws, hello = await subscribe(PATH.format("bookinfo,grpc-demo"), token=await token_for(operator))
     assert hello["namespaces"] == ["bookinfo", "grpc-demo"]
 
-    def narrow():
-        g = Grant.objects.get(user=operator)
-        g.namespace_pattern = "grpc-*"
-        g.save()
-
-    await database_sync_to_async(narrow)()
+    await database_sync_to_async(lambda: grant_update(grant=Grant.objects.get(user=operator),
+                                                      namespace_pattern="grpc-*"))()
     message = await ws.receive_json_from(timeout=WAIT)
     assert message["type"] == "unsubscribed" and message["namespaces"] == ["bookinfo"]
     await ws.disconnect()
@@ -122,7 +125,7 @@ async def test_leaving_the_team_that_held_the_grant_closes_the_socket(channel_la
     ws, hello = await subscribe(PATH.format("bookinfo"), token=await token_for(outsider))
     assert hello["namespaces"] == ["bookinfo"]
 
-    await database_sync_to_async(team.members.remove)(outsider)
+    await database_sync_to_async(team_member_remove)(team=team, user=outsider)
     await expect_closing(ws, 4404)
     await ws.disconnect()
 
@@ -131,7 +134,7 @@ async def test_deleting_the_team_closes_its_members_sockets(channel_layer, outsi
     team = await team_with_grant(outsider, sim_cluster, "bookinfo")
     ws, _ = await subscribe(PATH.format("bookinfo"), token=await token_for(outsider))
 
-    await database_sync_to_async(team.delete)()
+    await database_sync_to_async(team_delete)(team=team)
     await expect_closing(ws, 4404)
     await ws.disconnect()
 

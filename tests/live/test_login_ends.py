@@ -10,7 +10,12 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken
-from apps.accounts.services import api_token_create, api_token_revoke
+from apps.accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    user_deactivate,
+    user_update,
+)
 
 from .conftest import (
     WAIT,
@@ -70,11 +75,7 @@ async def test_a_password_change_closes_the_sessions_made_before_it(channel_laye
     browser = await browser_for(viewer)
     ws, _ = await subscribe(PATH, cookie=browser.cookie)
 
-    def change_password():
-        viewer.set_password("another-long-passphrase")
-        viewer.save()
-
-    await database_sync_to_async(change_password)()
+    await database_sync_to_async(user_update)(user=viewer, password="another-long-passphrase-9")
     assert await expect_closing(ws, 4401) == "Your password changed: log in again."
     await ws.disconnect()
 
@@ -128,10 +129,6 @@ async def test_a_token_is_rechecked_when_it_expires(channel_layer, viewer, sim_c
 async def test_deactivating_the_user_closes_their_sockets(channel_layer, viewer, sim_cluster):
     ws, _ = await subscribe(PATH, token=await token_for(viewer))
 
-    def deactivate():
-        viewer.is_active = False
-        viewer.save()
-
-    await database_sync_to_async(deactivate)()
+    await database_sync_to_async(user_deactivate)(user=viewer)
     assert await expect_closing(ws, 4401) == "Your account was deactivated."
     await ws.disconnect()
