@@ -83,7 +83,11 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Persistent connections (CONN_MAX_AGE > 0) leak under ASGI: Django runs each request's
+    # sync code in a thread of its own, and every such thread keeps its own connection until
+    # the age runs out, so two web processes under load exhaust PostgreSQL's max_connections.
+    # Hence 0 (a connection per request, cheap on a LAN) unless set for a WSGI/worker process.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))}
 else:
     DATABASES = {
         "default": {
