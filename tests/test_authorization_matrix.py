@@ -9,7 +9,10 @@ cluster admin, for an object the viewer may see and one it may not
 
 Expected: anonymous -> login redirect (pages) or 401/403 (API); outsider ->
 404 on anything cluster-scoped (no existence leak); viewer -> 200 on bookinfo,
-404 (or a view without the hidden namespace) on grpc-demo; cluster admin -> 200.
+and on grpc-demo either 404 (objects) or, for lists filtered by namespace, a 200
+that holds nothing of grpc-demo (``FILTERED``); cluster admin -> its declared
+status (200 unless stated) on both, and the grpc-demo data the viewer is denied.
+A 302 is only ever expected together with where it must lead (``redirect``).
 """
 from __future__ import annotations
 
@@ -23,14 +26,19 @@ pytestmark = pytest.mark.django_db
 G = "namespaces={ns}&graphType=workload&duration=60s"
 
 
+FILTERED = 200  # hidden_status of a list filtered by namespace: 200, and nothing of grpc-demo in it
+
+
 @dataclass(frozen=True)
 class Route:
     visible: str  # URL with {ns} = bookinfo for the viewer
     api: bool = False
     method: str = "get"
-    hidden_status: int | None = 404  # viewer on grpc-demo; None: no hidden variant
+    hidden_status: int | None = 404  # viewer on grpc-demo (FILTERED for lists); None only without {ns}
     viewer_status: int = 200  # viewer on bookinfo
     cluster_scoped: bool = True
+    admin_status: int = 200  # cluster admin, on bookinfo and on grpc-demo
+    redirect: str = ""  # where an expected 302 leads (its Location starts with this)
 
 
 ROUTES: dict[str, Route] = {
@@ -43,16 +51,17 @@ ROUTES: dict[str, Route] = {
     "api/redoc/": Route("/api/redoc/", api=True, hidden_status=None, cluster_scoped=False),
     "accounts/tokens/<int:token_id>/revoke/": Route(
         "/accounts/tokens/999999/revoke/", method="post", hidden_status=None, viewer_status=302,
-        cluster_scoped=False),
+        redirect="/accounts/profile/", cluster_scoped=False),
     # clusters
-    "clusters/new/": Route("/clusters/new/", hidden_status=None, viewer_status=302, cluster_scoped=False),
+    "clusters/new/": Route("/clusters/new/", hidden_status=None, viewer_status=302,
+                           redirect="/accounts/login/?next=/clusters/new/", cluster_scoped=False),
     "api/^clusters/$": Route("/api/clusters/", api=True, hidden_status=None, cluster_scoped=False),
     "api/^clusters/(?P<name>[-a-zA-Z0-9_]+)/$": Route("/api/clusters/demo/", api=True, hidden_status=None),
     "api/^clusters/(?P<name>[-a-zA-Z0-9_]+)/test/$": Route(
         "/api/clusters/demo/test/", api=True, method="post", hidden_status=None, viewer_status=403),
     "clusters/<slug:cluster>/": Route("/clusters/demo/", hidden_status=None),
     "clusters/<slug:cluster>/test/": Route("/clusters/demo/test/", method="post", hidden_status=None,
-                                           viewer_status=403),
+                                           viewer_status=403, admin_status=302, redirect="/clusters/demo/"),
     # inventory
     "clusters/<slug:cluster>/namespaces/": Route("/clusters/demo/namespaces/", hidden_status=None),
     "api/clusters/<slug:cluster>/namespaces/": Route("/api/clusters/demo/namespaces/", api=True, hidden_status=None),
@@ -72,25 +81,25 @@ ROUTES: dict[str, Route] = {
     "api/clusters/<slug:cluster>/namespaces/<str:namespace>/services/<str:name>/": Route(
         "/api/clusters/demo/namespaces/{ns}/services/{service}/", api=True),
     # Istio config
-    "clusters/<slug:cluster>/istio/": Route("/clusters/demo/istio/?namespace={ns}", hidden_status=None),
+    "clusters/<slug:cluster>/istio/": Route("/clusters/demo/istio/?namespace={ns}", hidden_status=FILTERED),
     "api/clusters/<slug:cluster>/istio/": Route("/api/clusters/demo/istio/?namespace={ns}", api=True,
-                                                hidden_status=None),
+                                                hidden_status=FILTERED),
     "clusters/<slug:cluster>/istio/<str:namespace>/<str:kind>/<str:name>/": Route(
         "/clusters/demo/istio/{ns}/{istio_kind}/{istio_name}/"),
     "api/clusters/<slug:cluster>/istio/<str:namespace>/<str:kind>/<str:name>/": Route(
         "/api/clusters/demo/istio/{ns}/{istio_kind}/{istio_name}/", api=True),
     # graphs
-    "clusters/<slug:name>/graph/": Route("/clusters/demo/graph/?namespaces={ns}", hidden_status=None),
+    "clusters/<slug:name>/graph/": Route("/clusters/demo/graph/?namespaces={ns}", hidden_status=FILTERED),
     "api/clusters/<slug:name>/graph": Route("/api/clusters/demo/graph?" + G, api=True),
     "api/clusters/<slug:name>/graph/series": Route(
         "/api/clusters/demo/graph/series?namespace={ns}&workload={workload}&duration=60s", api=True),
     "api/^namespaces/graph/?$": Route("/api/namespaces/graph?cluster=demo&" + G, api=True),
     # audit history (everyone reads what their grants allow; tests/auditreview checks the narrowing)
-    "audit/": Route("/audit/?namespace={ns}", hidden_status=None, cluster_scoped=False),
-    "api/audit/events/": Route("/api/audit/events/?namespace={ns}", api=True, hidden_status=None,
+    "audit/": Route("/audit/?namespace={ns}", hidden_status=FILTERED, cluster_scoped=False),
+    "api/audit/events/": Route("/api/audit/events/?namespace={ns}", api=True, hidden_status=FILTERED,
                                cluster_scoped=False),
     "api/audit/events/export": Route("/api/audit/events/export?format=jsonl&namespace={ns}", api=True,
-                                     hidden_status=None, cluster_scoped=False),
+                                     hidden_status=FILTERED, cluster_scoped=False),
     "api/audit/chain/": Route("/api/audit/chain/", api=True, hidden_status=None, cluster_scoped=False),
     # a cluster's grants: its admins (viewers 403, outsiders 404)
     "api/clusters/<slug:cluster>/grants/": Route("/api/clusters/demo/grants/", api=True, hidden_status=None,
@@ -141,6 +150,15 @@ def test_every_route_is_in_the_matrix():
     assert not stale, f"matrix entries for routes that no longer exist: {sorted(stale)}"
 
 
+def test_every_route_declares_its_hidden_variant_and_redirects():
+    """A URL that names a namespace is also requested for the hidden one; a 302 says where it leads."""
+    for pattern, route in ROUTES.items():
+        if "{ns}" in route.visible:
+            assert route.hidden_status is not None, f"{pattern}: declare hidden_status (404, or FILTERED for a list)"
+        if 302 in (route.viewer_status, route.admin_status):
+            assert route.redirect, f"{pattern}: a 302 needs redirect= (where it must lead)"
+
+
 def _url(route: Route, ns: str) -> str:
     extra = {}
     if "{grant_id}" in route.visible:  # a real grant of the demo cluster
@@ -152,6 +170,16 @@ def _url(route: Route, ns: str) -> str:
 
 def _call(client, route: Route, url: str):
     return getattr(client, route.method)(url)
+
+
+def _body(response) -> str:
+    return (b"".join(response.streaming_content) if response.streaming else response.content).decode()
+
+
+def _assert_status(response, expected: int, route: Route, who: str) -> None:
+    assert response.status_code == expected, (who, response.status_code, response.content[:300])
+    if expected == 302:
+        assert response["Location"].startswith(route.redirect), (who, response["Location"], route.redirect)
 
 
 @pytest.fixture
@@ -192,12 +220,15 @@ def test_viewer_sees_bookinfo_and_nothing_of_grpc_demo(pattern, viewer, page_cli
     route = ROUTES[pattern]
     client = page_client(viewer)
     response = _call(client, route, _url(route, "bookinfo"))
-    assert response.status_code == route.viewer_status, response.content[:500]
+    _assert_status(response, route.viewer_status, route, "viewer")
     if route.hidden_status is not None:
         hidden = _call(client, route, _url(route, "grpc-demo"))
         assert hidden.status_code == route.hidden_status, hidden.content[:500]
+        if hidden.status_code == 200:  # FILTERED: an answer, with nothing of the hidden namespace in it
+            body = _body(hidden)
+            assert "grpc-server" not in body and "grpc-demo" not in body, body[:500]
     if response.status_code == 200 and pattern not in ("api/schema/", "api/docs/", "api/redoc/"):
-        body = (b"".join(response.streaming_content) if response.streaming else response.content).decode()
+        body = _body(response)
         assert "grpc-server" not in body and "grpc-demo" not in body
 
 
@@ -207,4 +238,7 @@ def test_cluster_admin_sees_both(pattern, cluster_admin, page_client, grpc_confi
     client = page_client(cluster_admin)
     for ns in ("bookinfo", "grpc-demo"):
         response = _call(client, route, _url(route, ns))
-        assert response.status_code in (200, 302), (ns, response.status_code, response.content[:300])
+        _assert_status(response, route.admin_status, route, f"cluster admin on {ns}")
+    if route.hidden_status == FILTERED:
+        # the filtered variant does select data: what the viewer got without it exists
+        assert "grpc-" in _body(response), f"{pattern}: the admin's grpc-demo answer shows nothing of grpc-demo"
