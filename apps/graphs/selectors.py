@@ -38,7 +38,7 @@ class GraphParams:
     inject_service_nodes: bool
     box_by: tuple[str, ...]
     idle_nodes: bool
-    quantile: float = 0.95
+    quantile: float | None = 0.95  # None: the mean (responseTime=avg)
 
 
 def _bool(raw, default: bool, name: str) -> bool:
@@ -80,7 +80,8 @@ def parse_graph_params(query, *, default_graph_type="versionedApp", default_inje
             raise GraphRequestError("boxBy takes cluster, namespace and/or app")
     namespaces = tuple(n.strip() for n in (query.get("namespaces") or "").split(",") if n.strip()) or None
     quantile_raw = query.get("responseTime") or "95"
-    quantiles = {"50": 0.5, "95": 0.95, "99": 0.99, "avg": 0.95}
+    # avg is the mean, rate(_sum) / rate(_count), as in Kiali: no quantile at all
+    quantiles = {"50": 0.5, "95": 0.95, "99": 0.99, "avg": None}
     if quantile_raw not in quantiles:
         raise GraphRequestError("responseTime must be 50, 95, 99 or avg")
     return GraphParams(

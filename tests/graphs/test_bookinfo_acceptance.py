@@ -162,6 +162,36 @@ def test_bookinfo_edges_match_the_scenario(meshes, prom_cluster, api_client, clu
     assert tcp[0]["isMTLS"] == pytest.approx(100, abs=5)
 
 
+# (source, target): mean ms (docs/simulator.md), workload graph without service nodes
+MEANS = {
+    ("unknown", "productpage-v1"): 9,
+    ("istio-ingressgateway", "productpage-v1"): 38,
+    ("productpage-v1", "details-v1"): 4,
+    ("productpage-v1", "reviews-v1"): 17,
+    ("reviews-v3", "ratings-v1"): 5,
+    ("productpage-v1", "svc:httpbin.org"): 150,
+}
+
+
+def test_response_time_avg_is_the_mean(meshes, prom_cluster, api_client, cluster_admin):
+    """responseTime=avg: rate(_sum) / rate(_count) through Prometheus, not a quantile (Kiali's avg)."""
+    prom_cluster(meshes["demo"][1])
+    client = api_client(cluster_admin)
+    edges = edges_of(fetch(client, namespaces="bookinfo", graphType="workload", injectServiceNodes="false",
+                           responseTime="avg"))
+    kiali = client.get("/api/namespaces/graph", {"namespaces": "bookinfo", "graphType": "workload",
+                                                 "duration": f"{WINDOW}s", "cluster": "demo", "responseTime": "avg"})
+    assert kiali.status_code == 200, kiali.content
+    nodes = {n["data"]["id"]: n["data"] for n in kiali.json()["elements"]["nodes"]}
+    kiali_edges = {(key(nodes[e["data"]["source"]]), key(nodes[e["data"]["target"]])): e["data"]
+                   for e in kiali.json()["elements"]["edges"]}
+    for (src, dst), mean in MEANS.items():
+        e = edges[(src, dst, "http")]
+        assert e["responseTime"] == pytest.approx(mean, rel=0.05), (src, dst, e["responseTime"])
+        assert e["responseTimeAvg"] == pytest.approx(e["responseTime"]), (src, dst)
+        assert float(kiali_edges[(src, dst)]["responseTime"]) == pytest.approx(mean, rel=0.1, abs=0.5), (src, dst)
+
+
 def test_grpc_error_share_from_grpc_status(meshes, prom_cluster, api_client, cluster_admin):
     prom_cluster(meshes["demo"][1])
     edges = edges_of(fetch(api_client(cluster_admin), namespaces="grpc-demo", graphType="workload",

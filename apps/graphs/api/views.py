@@ -28,7 +28,8 @@ GRAPH_PARAMETERS = [
     OpenApiParameter("injectServiceNodes", bool),
     OpenApiParameter("boxBy", str, description="Comma-separated: cluster, namespace, app."),
     OpenApiParameter("idleNodes", bool, description="Add inventory nodes that had no traffic."),
-    OpenApiParameter("responseTime", str, enum=["50", "95", "99", "avg"], description="Edge quantile (default 95)."),
+    OpenApiParameter("responseTime", str, enum=["50", "95", "99", "avg"],
+                     description="Edge latency: quantile 50, 95 (default) or 99, or avg, the mean (as in Kiali)."),
 ]
 
 SOURCE_HEADER = "X-Meshdeck-Source"  # the Kiali-compatible answer's ``source``, as JSON

@@ -27,7 +27,7 @@ class GraphOptions:
     duration: int = 60
     query_time: int = 0
     cluster: str = "Kubernetes"  # Istio's cluster id, as Kiali shows it
-    quantile: float = 0.95
+    quantile: float | None = 0.95  # the edges' responseTime; None: the mean (responseTime=avg)
 
 
 @dataclass
@@ -113,6 +113,12 @@ class Graph:
 
     def out_edges(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges.values() if e.source == node_id]
+
+    def response_time(self, edge: Edge) -> float | None:
+        """The edge's responseTime (ms): the chosen quantile, or the mean for responseTime=avg."""
+        if edge.protocol == "tcp":
+            return None
+        return edge.latency_avg if self.options.quantile is None else edge.latency_quantile
 
 
 @lru_cache(maxsize=65536)  # pure; a big graph asks the same ~8 label tuples per edge many times

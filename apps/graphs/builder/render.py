@@ -119,7 +119,7 @@ def to_cytoscape(graph: Graph, *, secret: str, cluster_name: str) -> dict[str, A
                 data["healthStatus"] = node.health["status"]
         nodes.append(data)
     nodes += _boxes(graph, nodes, app_box=opts.graph_type in ("app", "versionedApp"))
-    edges = [_edge_data(e, ids) for e in graph.edges.values()]
+    edges = [_edge_data(graph, e, ids) for e in graph.edges.values()]
     edges.sort(key=lambda d: (d["source"], d["target"], d["protocol"]))
     return {
         "cluster": cluster_name,
@@ -131,7 +131,7 @@ def to_cytoscape(graph: Graph, *, secret: str, cluster_name: str) -> dict[str, A
     }
 
 
-def _edge_data(e: Edge, ids: dict[str, str]) -> dict[str, Any]:
+def _edge_data(graph: Graph, e: Edge, ids: dict[str, str]) -> dict[str, Any]:
     source, target = ids[e.source], ids[e.dest]
     total = e.total
     data: dict[str, Any] = {
@@ -148,7 +148,7 @@ def _edge_data(e: Edge, ids: dict[str, str]) -> dict[str, Any]:
         pct = (lambda v: _round(v / total * 100.0) if total > 0 else None)
         data.update(
             percentErr=_round(e.percent_err),
-            responseTime=_round(e.latency_quantile),
+            responseTime=_round(graph.response_time(e)),
             responseTimeAvg=_round(e.latency_avg),
             responses={code: _round(v, 4) for code, v in sorted(e.code_rates.items())},
         )
@@ -203,8 +203,9 @@ def to_kiali(graph: Graph, *, secret: str) -> dict[str, Any]:
         data: dict[str, Any] = {"id": _hash(f"{source}.{target}.{e.protocol}"), "source": source, "target": target}
         if e.mtls_percent:
             data["isMTLS"] = f"{e.mtls_percent:.0f}"
-        if e.latency_quantile is not None and e.protocol != "tcp":
-            data["responseTime"] = f"{e.latency_quantile:.0f}"
+        response_time = graph.response_time(e)
+        if response_time is not None:
+            data["responseTime"] = f"{response_time:.0f}"
         data["healthStatus"] = e.health_status
         traffic: dict[str, Any] = {"protocol": e.protocol}
         total = e.total

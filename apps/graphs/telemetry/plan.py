@@ -13,6 +13,7 @@ namespaces as one regex matcher, and run them concurrently:
                 every request is observed once, so _count's rate is the request rate we already have)
   lat_edge | lat_in + lat_out   histogram_quantile over the duration buckets,
                 grouped by exactly the labels that identify the graph's edge
+                (not sent for responseTime=avg, quantile None: the mean needs only lat_sum)
 
 Edges are counted once: traffic from a mesh workload comes from the
 source-reported series only (this includes requests that never reached a
@@ -85,7 +86,7 @@ class TrafficData:
     # quantile rows by grouping: "edge" (source node -> dest node),
     # "in" (source node -> service), "out" (service -> dest node)
     lat_quantile: dict[str, list[Row]] = field(default_factory=dict)
-    quantile: float = 0.95
+    quantile: float | None = 0.95  # None: responseTime is the mean
 
     def to_dict(self) -> dict[str, Any]:
         """Versioned, canonical JSON-safe form: rows sorted by labels (see ``query.rows_to_json``)."""
@@ -158,9 +159,10 @@ def _destination_reported(metric: str, namespaces: list[str] | None) -> tuple:
 
 
 def graph_queries(
-    namespaces: list[str] | None, graph_type: str, inject_service_nodes: bool, quantile: float = 0.95
+    namespaces: list[str] | None, graph_type: str, inject_service_nodes: bool, quantile: float | None = 0.95
 ) -> dict[str, Query]:
-    """The queries for one graph. ``namespaces=None`` means the whole mesh (no namespace matchers)."""
+    """The queries for one graph. ``namespaces=None`` means the whole mesh (no namespace matchers).
+    ``quantile=None`` (responseTime=avg): no histogram_quantile, the mean comes from lat_sum."""
     q: dict[str, Query] = {
         "requests": RateSum(_scoped(REQUESTS, namespaces), REQUEST_LABELS),
         "tcp_sent": RateSum(_scoped(TCP_SENT, namespaces), TCP_LABELS),
@@ -169,6 +171,8 @@ def graph_queries(
         "mtls_tcp": RateSum(_destination_reported(TCP_SENT, namespaces), MTLS_LABELS),
         "lat_sum": RateSum(_scoped(DURATION + "_sum", namespaces), EDGE_LABELS),
     }
+    if quantile is None:
+        return q
     buckets = _scoped(DURATION + "_bucket", namespaces)
     src, dst = SRC_NODE[graph_type], DST_NODE[graph_type]
     if inject_service_nodes or graph_type == "service":
@@ -213,7 +217,7 @@ def _with_matcher(q: Query, label: str, op: str, value: str) -> Query:
 
 
 def sharded_queries(
-    namespaces: list[str] | None, graph_type: str, inject_service_nodes: bool, quantile: float = 0.95,
+    namespaces: list[str] | None, graph_type: str, inject_service_nodes: bool, quantile: float | None = 0.95,
     mesh_namespaces: list[str] | None = None,
 ) -> dict[str, Query]:
     """graph_queries, split into namespace shards on a big mesh: keys are "<name>" or "<name>#<i>"."""
@@ -236,7 +240,7 @@ def fetch_traffic(
     inject_service_nodes: bool,
     window: int,
     query_time: float,
-    quantile: float = 0.95,
+    quantile: float | None = 0.95,
     mesh_namespaces: list[str] | None = None,
     only: tuple[str, ...] | None = None,
 ) -> TrafficData:
