@@ -7,6 +7,7 @@ from django.db import models
 
 from .crypto import decrypt_json, encrypt_json
 from .simulated import simulator_topology_choices
+from .tolerances import tolerance_problems, validate_health_tolerances
 
 
 class Cluster(models.Model):
@@ -56,6 +57,17 @@ class Cluster(models.Model):
     @credentials.setter
     def credentials(self, value: dict[str, Any] | None) -> None:
         self.credentials_encrypted = encrypt_json(value) if value else ""
+
+    def clean(self) -> None:
+        # Every write path runs full_clean(): the admin's form, cluster_create/cluster_update
+        # (API, command). Here rather than as a field validator: a rule change needs no migration.
+        super().clean()
+        validate_health_tolerances(self.health_tolerances)
+
+    @property
+    def health_tolerances_problems(self) -> list[str]:
+        """Why the stored tolerances are not used (Kiali's defaults are, instead); [] when they are fine."""
+        return tolerance_problems(self.health_tolerances)
 
     @property
     def auth_method(self) -> str:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.audit.actor import Actor
 from apps.audit.services import Target, assign_changes, audit_record
+from apps.core.errors import FieldInputError
 
 from .crypto import CredentialsUnreadable, rotate
 from .gateway import GatewayError
@@ -18,13 +19,8 @@ from .prometheus_probe import PrometheusProbeError, probe_prometheus
 from .simulated import simulator_topology_error
 
 
-class ClusterInputError(ValueError):
-    """Bad input for a cluster; ``field`` names the offending field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class ClusterInputError(FieldInputError):
+    """Bad input for a cluster; ``field`` names the offending field (the API answers 400)."""
 
 
 def cluster_target(cluster: Cluster) -> Target:

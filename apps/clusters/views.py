@@ -50,7 +50,8 @@ def cluster_detail(request, cluster: str):
     obj = get_cluster_for_user(request.user, cluster)
     return render(
         request, "clusters/cluster_detail.html",
-        {"cluster": obj, "can_admin": is_cluster_admin(request.user, obj), "report": obj.last_check_report},
+        {"cluster": obj, "can_admin": is_cluster_admin(request.user, obj), "report": obj.last_check_report,
+         "tolerance_problems": obj.health_tolerances_problems},
     )
 
 

@@ -9,8 +9,10 @@ Every error body is::
 ``exception_handler`` (DRF's EXCEPTION_HANDLER) maps DRF's exceptions, Django's
 ``Http404`` / ``PermissionDenied`` / ``ValidationError`` and every
 ``MeshdeckError`` (gateway, telemetry, graph input, credentials) onto it, so a
-view raises and never builds an error body by hand. ``ERROR_RESPONSES`` and
-``error_responses()`` declare it in the OpenAPI schema.
+view raises and never builds an error body by hand. ``error_responses()`` and
+``apps.core.openapi.MeshdeckAutoSchema`` declare it in the OpenAPI schema;
+``ApiErrorShapeMiddleware`` gives it to what Django answers itself under /api/
+(no such URL, a crash). docs/api-errors.md lists the codes.
 """
 from __future__ import annotations
 
@@ -58,13 +60,14 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    """``responses=`` entries for extend_schema: each status answers with an ``Error`` body."""
-    return {code: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS.get(code, "Error")) for code in statuses}
+def error_responses(*statuses: int, serializer=ErrorSerializer) -> dict[int, OpenApiResponse]:
+    """``responses=`` entries for extend_schema: each status answers with an ``Error`` body.
 
-
-# Statuses any authenticated endpoint can answer.
-ERROR_RESPONSES = error_responses(401, 403)
+    401, 403 (writes), 404 (paths naming objects), 400 and 415 (request bodies)
+    are added to every operation by ``apps.core.openapi.MeshdeckAutoSchema``;
+    declare the others (e.g. 400 for validated query parameters, 429, 502-504).
+    """
+    return {code: OpenApiResponse(serializer, description=_DESCRIPTIONS.get(code, "Error")) for code in statuses}
 
 
 def error_body(message: str, code: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 import re
+from http import HTTPStatus
 
 from .request_id import new_request_id, reset_request_id, set_request_id
 
@@ -22,3 +23,54 @@ class RequestIdMiddleware:
             reset_request_id(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+_GENERIC = {
+    400: ("Bad request.", "bad_request"),
+    403: ("You may not do this.", "permission_denied"),
+    404: ("No such API endpoint; the operations are listed at /api/docs/.", "not_found"),
+    405: ("Method not allowed.", "method_not_allowed"),
+    413: ("The request is too large.", "too_large"),
+    500: ("Internal error; please report it with this request_id.", "server_error"),
+}
+
+
+class ApiErrorShapeMiddleware:
+    """What Django answers itself under /api/ (a URL no route matches, a crash, a refused request)
+    gets the API's one error shape too, instead of an HTML page.
+
+    Errors raised inside API views never get here as HTML: DRF's exception
+    handler (apps.core.api) shapes them. Place this after RequestIdMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not getattr(response, "streaming", False)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return self._shaped(response)
+        return response
+
+    @staticmethod
+    def _shaped(response):
+        from django.http import JsonResponse
+
+        from .api import error_body
+
+        status = response.status_code
+        if status in _GENERIC:
+            message, code = _GENERIC[status]
+        else:
+            message = HTTPStatus(status).phrase + "." if status in HTTPStatus._value2member_map_ else "Error."
+            code = "error"
+        shaped = JsonResponse(error_body(message, code), status=status)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                shaped[header] = response[header]
+        return shaped

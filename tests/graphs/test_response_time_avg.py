@@ -72,13 +72,12 @@ def test_avg_sends_no_quantile_query_to_the_telemetry_source():
     from .fakes import FakeMesh, bookinfo_samples
 
     class Recording(SimulatorTelemetry):
-        sent: list = []
-
         def instant(self, queries, **kw):
             self.sent.extend(queries.values())
             return super().instant(queries, **kw)
 
     source = Recording(FakeMesh(bookinfo_samples()))
+    source.sent = []
     traffic = fetch_traffic(source, namespaces=["bookinfo"], graph_type="workload", inject_service_nodes=False,
                             window=60, query_time=0, quantile=None)
     assert source.sent and not any(isinstance(q, Quantile) for q in source.sent)

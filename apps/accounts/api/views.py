@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.actor import acting_as, actor_from_request
-from apps.core.api import error_response
+from apps.core.api import error_response, error_responses
 
 from ..lockout import client_ip, is_locked_out, lockout_message
 from ..roles import Role
@@ -33,7 +33,8 @@ class TokenIssueView(APIView):
         name = serializers.CharField()
         expires_at = serializers.DateTimeField(allow_null=True)
 
-    @extend_schema(request=TokenIssueInputSerializer, responses={201: TokenIssueOutputSerializer}, auth=[])
+    @extend_schema(request=TokenIssueInputSerializer, auth=[],
+                   responses={201: TokenIssueOutputSerializer, **error_responses(401, 429)})
     def post(self, request):
         data = self.TokenIssueInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -56,11 +57,18 @@ class TokenIssueView(APIView):
         )
 
 
+class MeGrantSerializer(serializers.Serializer):
+    cluster = serializers.CharField()
+    namespace_pattern = serializers.CharField(help_text="Shell-style: bookinfo, team-*, *")
+    role = serializers.ChoiceField(choices=[r.label for r in Role])
+    via_team = serializers.CharField(allow_null=True, help_text="The team the grant comes through; null: your own")
+
+
 class MeView(APIView):
     class MeOutputSerializer(serializers.Serializer):
         username = serializers.CharField()
         is_superuser = serializers.BooleanField()
-        grants = serializers.ListField(child=serializers.DictField())
+        grants = MeGrantSerializer(many=True)
 
     @extend_schema(responses=MeOutputSerializer)
     def get(self, request):

@@ -6,29 +6,84 @@ from rest_framework.response import Response
 
 from apps.accounts.selectors import cluster_role, is_cluster_admin
 from apps.audit.services import Target, audit_denied
-from apps.core.api import validation_error_response
 
+from ..crypto import CredentialsUnreadable
 from ..models import Cluster
 from ..selectors import clusters_for_user, get_cluster_for_user
-from ..services import ClusterInputError, cluster_create, cluster_target, cluster_test_connection
+from ..services import cluster_create, cluster_target, cluster_test_connection, cluster_update
 from ..simulated import simulator_topology_choices
 
 
 class ClusterOutputSerializer(serializers.ModelSerializer):
-    auth_method = serializers.CharField(read_only=True)
+    auth_method = serializers.SerializerMethodField(
+        help_text="simulated, kubeconfig, token, none, or unreadable (no configured key decrypts the credentials)")
     my_role = serializers.SerializerMethodField()
+    health_tolerances = serializers.JSONField(
+        allow_null=True, help_text="The cluster's tolerances (Kiali's format); null: Kiali's defaults.")
+    health_tolerances_problems = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="Why the stored tolerances cannot be used (Kiali's defaults are used instead); empty when fine.")
 
     class Meta:
         model = Cluster
         fields = [
             "name", "kind", "simulator_topology", "api_server_url", "kube_context", "auth_method", "prometheus_url",
-            "grafana_url", "tracing_url", "istio_namespace", "health_tolerances", "last_checked_at",
+            "grafana_url", "tracing_url", "istio_namespace", "health_tolerances", "health_tolerances_problems",
+            "last_checked_at",
             "last_check_ok", "my_role", "created_at",
         ]
+
+    def get_auth_method(self, obj) -> str:
+        try:
+            return obj.auth_method
+        except CredentialsUnreadable:  # one cluster's lost key must not fail the whole list
+            return "unreadable"
 
     def get_my_role(self, obj) -> str | None:
         role = cluster_role(self.context["request"].user, obj)
         return role.label if role else None
+
+
+class ConnectionCheckSerializer(serializers.Serializer):
+    """One check of a connection test; which keys appear depends on the check and its outcome."""
+
+    name = serializers.CharField(help_text="kubernetes or prometheus")
+    ok = serializers.BooleanField()
+    code = serializers.CharField(required=False, help_text="Failed checks: e.g. unreachable, tls, unauthorized")
+    error = serializers.CharField(required=False, help_text="Failed checks: what is wrong and what to do")
+    version = serializers.CharField(required=False, help_text="Kubernetes: the API server's version")
+    namespaces = serializers.IntegerField(required=False, help_text="Kubernetes: namespaces the credentials list")
+    istio_crds = serializers.CharField(required=False)
+    istio_requests_total_series = serializers.IntegerField(required=False, help_text="Prometheus")
+    detail = serializers.CharField(required=False)
+
+
+class ConnectionReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="Every check passed")
+    checks = ConnectionCheckSerializer(many=True)
+    checked_at = serializers.DateTimeField()
+
+
+class ClusterUpdateInputSerializer(serializers.Serializer):
+    """The settings a cluster's admins change; any other field is refused (400), not ignored."""
+
+    prometheus_url = serializers.URLField(required=False, allow_blank=True)
+    grafana_url = serializers.URLField(required=False, allow_blank=True)
+    tracing_url = serializers.URLField(required=False, allow_blank=True)
+    istio_namespace = serializers.CharField(required=False, max_length=63)
+    health_tolerances = serializers.JSONField(
+        required=False, allow_null=True,
+        help_text="Kiali's format, e.g. [{\"code\": \"5XX\", \"protocol\": \"http\", \"direction\": \".*\", "
+                  "\"degraded\": 0, \"failure\": 10}]; null for Kiali's defaults. Each item is checked "
+                  "(docs/graph-api.md).")
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            settable = ", ".join(self.fields)
+            raise serializers.ValidationError(
+                {name: [f"{name} cannot be changed here (settable: {settable})."] for name in unknown})
+        return attrs
 
 
 class ClusterInputSerializer(serializers.Serializer):
@@ -76,13 +131,24 @@ class ClusterViewSet(viewsets.ViewSet):
             raise PermissionDenied(message)
         data = ClusterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            cluster = cluster_create(**data.validated_data)
-        except ClusterInputError as exc:
-            return validation_error_response({exc.field: [exc.message]})
+        cluster = cluster_create(**data.validated_data)  # bad input raises: 400 with the field named
         return Response(ClusterOutputSerializer(cluster, context={"request": request}).data, status=201)
 
-    @extend_schema(request=None, responses={200: dict})
+    @extend_schema(request=ClusterUpdateInputSerializer, responses={200: ClusterOutputSerializer})
+    def partial_update(self, request, name=None):
+        """Change a cluster's settings (its admins): Prometheus, Grafana and tracing URLs, Istio namespace,
+        health tolerances."""
+        cluster = get_cluster_for_user(request.user, name)
+        if not is_cluster_admin(request.user, cluster):
+            message = "Only the cluster's admins change its settings."
+            audit_denied("cluster.update", target=cluster_target(cluster), message=message)
+            raise PermissionDenied(message)
+        data = ClusterUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cluster = cluster_update(cluster=cluster, **data.validated_data)
+        return Response(ClusterOutputSerializer(cluster, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={200: ConnectionReportSerializer})
     @action(detail=True, methods=["post"])
     def test(self, request, name=None):
         """Test connection: Kubernetes version, Istio CRDs, Prometheus and Istio metrics."""

@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -18,15 +17,18 @@ from apps.core.renderers import FastJSONRenderer
 from ..builder.render import to_cytoscape, to_kiali
 from ..selectors import GraphRequestError, graph_for_user, parse_graph_params, series_for_user
 from ..sources import live_source, source_json
+from .serializers import GraphSerializer, GraphSeriesSerializer, KialiGraphSerializer
 
 
 GRAPH_PARAMETERS = [
     OpenApiParameter("namespaces", str, description="Comma-separated namespaces (default: all you may see)."),
     OpenApiParameter("graphType", str, enum=["app", "versionedApp", "workload", "service"]),
-    OpenApiParameter("duration", str, description="Rate window: 60s (default) up to 6h; e.g. 60s, 5m, 1h."),
+    OpenApiParameter("duration", str, pattern=r"^[0-9]+[smh]?$",
+                     description="Rate window: 60s (default) up to 6h; e.g. 60s, 5m, 1h."),
     OpenApiParameter("queryTime", int, description="Window end, unix seconds (default now; not in the future)."),
     OpenApiParameter("injectServiceNodes", bool),
-    OpenApiParameter("boxBy", str, description="Comma-separated: cluster, namespace, app."),
+    OpenApiParameter("boxBy", str, pattern=r"^((cluster|namespace|app)(,(cluster|namespace|app))*)?$",
+                     description="Comma-separated: cluster, namespace, app."),
     OpenApiParameter("idleNodes", bool, description="Add inventory nodes that had no traffic."),
     OpenApiParameter("responseTime", str, enum=["50", "95", "99", "avg"],
                      description="Edge latency: quantile 50, 95 (default) or 99, or avg, the mean (as in Kiali)."),
@@ -34,9 +36,10 @@ GRAPH_PARAMETERS = [
 
 SOURCE_HEADER = "X-Meshdeck-Source"  # the Kiali-compatible answer's ``source``, as JSON
 
-# Bad input (400), hidden or unknown namespace (404), Prometheus or the API server down (503),
-# erroring (502) or too slow (504). Errors raise; the API's exception handler shapes them.
-ERRORS = error_responses(400, 401, 403, 404, 502, 503, 504)
+# Bad input (400), hidden or unknown namespace (404), the API server or Prometheus failing (502),
+# down (503) or too slow (504); 401 comes with every authenticated operation (apps.core.openapi).
+# Errors raise; the API's exception handler shapes them.
+ERROR_STATUSES = (400, 404, 502, 503, 504)
 
 
 class GraphView(APIView):
@@ -47,11 +50,7 @@ class GraphView(APIView):
         summary="Traffic graph (Cytoscape.js elements)",
         description="See docs/graph-api.md for the node and edge fields.",
         parameters=GRAPH_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
-        examples=[OpenApiExample("edge", response_only=True, value={"elements": {"nodes": [], "edges": [{"data": {
-            "id": "…", "source": "…", "target": "…", "protocol": "http", "rates": {"http": 10.0, "http5xx": 0.2},
-            "percentErr": 2.0, "percentReq": 47.6, "responseTime": 9.0, "responseTimeAvg": 4.0, "isMTLS": 100.0,
-            "healthStatus": "Degraded"}}]}})],
+        responses={200: GraphSerializer, **error_responses(*ERROR_STATUSES)},
     )
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
@@ -79,7 +78,7 @@ class GraphSeriesView(APIView):
             OpenApiParameter("direction", str, enum=["inbound", "outbound"], description="For a node (default inbound)."),
             OpenApiParameter("duration", str), OpenApiParameter("queryTime", int),
         ],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        responses={200: GraphSeriesSerializer, **error_responses(*ERROR_STATUSES)},
     )
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
@@ -96,22 +95,23 @@ class KialiErrorSerializer(serializers.Serializer):
         ref_name = "KialiError"
 
 
-KIALI_ERRORS = {status: OpenApiResponse(KialiErrorSerializer, description=resp.description)
-                for status, resp in ERRORS.items()}
-
-
 class KialiGraphView(APIView):
     """GET /api/namespaces/graph as Kiali answers it, so Kiali clients work unchanged."""
 
     renderer_classes = [FastJSONRenderer]
+    error_serializer = KialiErrorSerializer  # every error of this operation, in the schema too
 
     @extend_schema(
         operation_id="kiali_namespaces_graph",
         summary="Kiali-compatible namespaces graph",
         description="Kiali's JSON (graph/config/common): rates as strings. `cluster` picks the Meshdeck cluster "
                     "(default: the first you may see).",
-        parameters=[*GRAPH_PARAMETERS, OpenApiParameter("cluster", str)],
-        responses={200: OpenApiTypes.OBJECT, **KIALI_ERRORS},
+        parameters=[
+            OpenApiParameter("namespaces", str, required=True, description="Comma-separated namespaces."),
+            *GRAPH_PARAMETERS[1:],
+            OpenApiParameter("cluster", str, description="Meshdeck cluster (default: the first you may see)."),
+        ],
+        responses={200: KialiGraphSerializer, **error_responses(*ERROR_STATUSES, serializer=KialiErrorSerializer)},
     )
     def get(self, request):
         cluster_name = request.query_params.get("cluster")

@@ -5,6 +5,7 @@ from collections import defaultdict
 from typing import Callable
 
 from apps.clusters.inventory import Inventory
+from apps.clusters.tolerances import compile_tolerances
 
 from . import health as h
 from .model import UNKNOWN, Edge, Graph, new_node, node_identity
@@ -161,7 +162,7 @@ def _codes(edges: list[Edge]) -> dict[str, dict[str, float]]:
 
 
 def add_health(graph: Graph, tolerance_config=None) -> None:
-    rules = h.tolerances(tolerance_config)
+    rules = compile_tolerances(tolerance_config)  # Kiali's defaults if the stored value is unusable
     inbound: dict[str, list[Edge]] = defaultdict(list)
     outbound: dict[str, list[Edge]] = defaultdict(list)
     for e in graph.edges.values():

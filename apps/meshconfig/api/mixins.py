@@ -9,8 +9,9 @@ from ..meshview import MeshView, mesh_view
 
 ALL = "-"  # namespace placeholder for "every namespace the caller may see" (never a valid namespace name)
 NS_DOC = "Namespace name, or '-' for every namespace the caller may see."
-# A cluster that cannot be read answers 503 (502/504 for errors or timeouts from its API server).
-CLUSTER_ERRORS = error_responses(401, 403, 404, 502, 503, 504)
+# A cluster that cannot be read answers 503 (502/504 for errors or timeouts from its API server);
+# 401 and 404 come with every such operation (apps.core.openapi).
+CLUSTER_ERRORS = error_responses(502, 503, 504)
 
 
 class ClusterMeshMixin:

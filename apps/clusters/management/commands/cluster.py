@@ -1,7 +1,8 @@
-"""python manage.py cluster add|test|list|genkey ..."""
+"""python manage.py cluster add|set|test|list|genkey|rekey ..."""
 import json
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.audit.actor import Actor, acting_as
@@ -12,12 +13,13 @@ from apps.clusters.services import (
     ClusterInputError,
     cluster_create,
     cluster_test_connection,
+    cluster_update,
     clusters_reencrypt_credentials,
 )
 
 
 class Command(BaseCommand):
-    help = "Manage clusters: add, test, list; genkey makes a credentials encryption key."
+    help = "Manage clusters: add, set (settings, health tolerances), test, list; genkey makes a credentials encryption key."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -35,6 +37,14 @@ class Command(BaseCommand):
         add.add_argument("--istio-namespace", default="istio-system")
         add.add_argument("--simulated", action="store_true", help="A built-in simulated mesh")
         add.add_argument("--topology", default="demo", help="Simulator topology (with --simulated)")
+        change = sub.add_parser("set", help="Change a cluster's settings")
+        change.add_argument("name")
+        change.add_argument("--prometheus", dest="prometheus_url", help="Prometheus URL ('' for none)")
+        change.add_argument("--grafana", dest="grafana_url")
+        change.add_argument("--tracing", dest="tracing_url", help="Jaeger/Tempo URL")
+        change.add_argument("--istio-namespace", dest="istio_namespace")
+        change.add_argument("--health-tolerances", dest="health_tolerances", metavar="JSON|@FILE|default",
+                            help="Kiali-format tolerance list as JSON, @file.json, or 'default' for Kiali's defaults")
         test = sub.add_parser("test", help="Test a cluster's connection")
         test.add_argument("name")
         test.add_argument("--json", action="store_true")
@@ -84,10 +94,42 @@ class Command(BaseCommand):
             self.stdout.write(f"Embedded {item.path} ({item.kubeconfig_field}) into the stored kubeconfig.")
         self.stdout.write(f"Test it with: python manage.py cluster test {cluster.name}")
 
-    def do_test(self, name, json: bool = False, **_):
+    def _tolerances(self, raw: str):
+        if raw == "default":
+            return None
+        text = self._read(raw[1:], "tolerances file") if raw.startswith("@") else raw
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            where = raw if raw.startswith("@") else "--health-tolerances"
+            raise CommandError(f"{where} is not JSON ({exc}); give a list like "
+                               '[{"code": "5XX", "protocol": "http", "degraded": 0, "failure": 10}].') from exc
+
+    def do_set(self, name, **opts):
+        cluster = self._cluster(name)
+        changes = {key: opts[key] for key in ("prometheus_url", "grafana_url", "tracing_url", "istio_namespace")
+                   if opts.get(key) is not None}
+        if opts.get("health_tolerances") is not None:
+            changes["health_tolerances"] = self._tolerances(opts["health_tolerances"])
+        if not changes:
+            raise CommandError("Nothing to change: give --prometheus, --grafana, --tracing, --istio-namespace "
+                               "or --health-tolerances.")
+        try:
+            cluster_update(cluster=cluster, **changes)
+        except ClusterInputError as exc:
+            raise CommandError(exc.message) from exc
+        except ValidationError as exc:
+            raise CommandError(" ".join(m for messages in exc.message_dict.values() for m in messages)) from exc
+        self.stdout.write(self.style.SUCCESS(f"Changed {', '.join(changes)} of cluster {cluster.name}."))
+
+    def _cluster(self, name: str) -> Cluster:
         cluster = Cluster.objects.filter(name=name).first()
         if cluster is None:
             raise CommandError(f"No cluster named '{name}'. Known: " + ", ".join(Cluster.objects.values_list("name", flat=True)))
+        return cluster
+
+    def do_test(self, name, json: bool = False, **_):
+        cluster = self._cluster(name)
         report = cluster_test_connection(cluster, record=True)
         if json:
             self.stdout.write(_json_dumps(report))
