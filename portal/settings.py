@@ -195,7 +195,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"HealthStatusEnum": "apps.graphs.api.serializers.HEALTH"},
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStatusEnum": "apps.graphs.api.serializers.HEALTH",
+        "SourceKindEnum": "apps.graphs.api.serializers.SOURCE_KINDS",
+        "ClusterKindEnum": "apps.clusters.models.Cluster.Kind",
+    },
     # Path parameters as Django's converters accept them (a slug; one path segment).
     "PATH_CONVERTER_OVERRIDES": {
         "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},

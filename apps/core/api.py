@@ -84,6 +84,13 @@ def error_response(
     return Response(error_body(message, code, errors), status=http_status, headers=headers)
 
 
+def body_field(request, name: str, limit: int = 150) -> str:
+    """One field of a request's body as text, before any validation (to name the target of a
+    refused request): '' when the body is not an object (a JSON list, a number, null)."""
+    data = request.data
+    return str(data.get(name, ""))[:limit] if isinstance(data, dict) else ""
+
+
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested ValidationError detail -> {"field" or "field.sub" or "items.0.x": [messages]}."""
     out: dict[str, list[str]] = {}

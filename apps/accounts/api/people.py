@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.services import ActionDenied, Target, deny
-from apps.core.api import error_responses, validated_input
+from apps.core.api import body_field, error_responses, validated_input
 
 from ..models import Team
 from ..services import (
@@ -40,7 +40,8 @@ def require_superuser(request, action: str | None, target: Target) -> None:
 
 class UserOutputSerializer(serializers.Serializer):
     username = serializers.CharField()
-    email = serializers.EmailField()
+    # Not EmailField: the schema would say format "email", and a user without one answers "".
+    email = serializers.CharField(allow_blank=True, help_text="An e-mail address, or empty when none is set")
     is_active = serializers.BooleanField()
     is_superuser = serializers.BooleanField()
     teams = serializers.SerializerMethodField()
@@ -70,7 +71,7 @@ class UserListView(APIView):
 
     @extend_schema(request=UserCreateInputSerializer, responses={201: UserOutputSerializer, **ERRORS})
     def post(self, request):
-        require_superuser(request, "user.create", Target(type="user", name=str(request.data.get("username", ""))))
+        require_superuser(request, "user.create", Target(type="user", name=body_field(request, "username")))
         data = validated_input(self.UserCreateInputSerializer, request)
         user = user_create(**data)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
@@ -130,7 +131,7 @@ class TeamListView(APIView):
 
     @extend_schema(request=TeamInputSerializer, responses={201: TeamOutputSerializer, **ERRORS})
     def post(self, request):
-        require_superuser(request, "team.create", Target(type="team", name=str(request.data.get("name", ""))))
+        require_superuser(request, "team.create", Target(type="team", name=body_field(request, "name")))
         data = validated_input(TeamInputSerializer, request)
         return Response(TeamOutputSerializer(team_create(**data)).data, status=status.HTTP_201_CREATED)
 

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from apps.accounts.selectors import cluster_role, is_cluster_admin
 from apps.audit.services import Target, audit_denied
+from apps.core.api import body_field
 
 from ..crypto import CredentialsUnreadable
 from ..models import Cluster
@@ -126,7 +127,7 @@ class ClusterViewSet(viewsets.ViewSet):
     def create(self, request):
         if not request.user.is_superuser:
             message = "Only superusers add clusters."
-            audit_denied("cluster.create", target=Target(type="cluster", name=str(request.data.get("name", ""))[:63]),
+            audit_denied("cluster.create", target=Target(type="cluster", name=body_field(request, "name", 63)),
                          message=message)
             raise PermissionDenied(message)
         data = ClusterInputSerializer(data=request.data)

@@ -16,6 +16,7 @@ from ..builder.model import GRAPH_TYPES, PROTOCOLS
 HEALTH = ["Healthy", "Degraded", "Failure", "NA"]
 NODE_TYPES = ["app", "workload", "service", "unknown", "box"]
 BOXES = ["cluster", "namespace", "app"]
+SOURCE_KINDS = [LIVE, SNAPSHOT]
 
 
 def _rates(**kwargs) -> serializers.DictField:
@@ -101,7 +102,7 @@ class GraphSourceSerializer(serializers.Serializer):
     """Which source answered, and whether its inventory is of the traffic's moment (docs/graph-api.md).
     A stored source may add keys of its own."""
 
-    kind = serializers.ChoiceField(choices=[LIVE, SNAPSHOT])
+    kind = serializers.ChoiceField(choices=SOURCE_KINDS)
     at = serializers.FloatField(allow_null=True, help_text="When a stored source was taken; null: live")
     inventoryAt = serializers.FloatField(help_text="When the inventory was read, unix seconds")
     trafficAt = serializers.FloatField(help_text="The traffic window's end, unix seconds")
