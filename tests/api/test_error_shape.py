@@ -146,3 +146,10 @@ def test_kiali_endpoint_errors_in_kialis_shape(api_client, viewer, sim_cluster, 
     assert body["request_id"] == response["X-Request-ID"]
     anonymous = APIClient().get("/api/namespaces/graph", params)
     assert anonymous.status_code == 401 and set(anonymous.json()) == {"error", "request_id"}
+
+
+@pytest.mark.parametrize("path", ["/api/users/", "/api/teams/", "/api/clusters/"])
+def test_a_body_that_is_not_an_object_is_a_400_or_403_never_a_500(api_client, superuser, viewer, path):
+    """Found by the fuzzer: naming the target of a refused write read request.data as a dict."""
+    assert_error(api_client(superuser).post(path, [None, None], format="json"), 400, "invalid")
+    assert_error(api_client(viewer).post(path, [None, None], format="json"), 403, "permission_denied")
