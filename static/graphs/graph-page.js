@@ -1,0 +1,436 @@
+// The traffic graph page: one Cytoscape instance for the page's life (window.cy), fed by a
+// live source whose answers are diffed into it in place, so layout, zoom and selection survive
+// updates; the view state lives in the URL, positions and viewport in sessionStorage.
+
+import { diffElements, edgeLabel, placeNewNode, prepare } from "./elements.js";
+import { tryCompile } from "./find-expr.js";
+import { graphStyle } from "./graph-style.js";
+import { layeredLayout } from "./layered-layout.js";
+import { PollingSource } from "./live-source.js";
+import { EdgeOverlay } from "./overlay.js";
+import { SidePanel } from "./panel.js";
+import { apiQuery, DEFAULTS, needsFetch, parseState, stateToQuery, viewKey } from "./view-state.js";
+
+const LARGE = 300; // nodes: simpler edges and hidden small labels
+const DAGRE_MAX_NODES = 80; // beyond this dagre gets slow: the layered layout instead
+const DAGRE_MAX_EDGES = 240;
+
+const config = JSON.parse(document.getElementById("graph-config").textContent);
+const form = document.getElementById("graph-controls");
+const statusLine = document.getElementById("graph-status");
+const liveLine = document.getElementById("graph-live");
+const container = document.getElementById("cy");
+const findError = document.getElementById("graph-find-error");
+const hideError = document.getElementById("graph-hide-error");
+const focusBanner = document.getElementById("graph-focus");
+
+const defaults = { ...DEFAULTS, namespaces: config.defaultNamespaces };
+let state = parseState(window.location.search, defaults);
+state.namespaces = state.namespaces.filter((ns) => config.namespaces.includes(ns));
+if (!state.namespaces.length) { state.namespaces = [...config.defaultNamespaces]; }
+
+if (window.cytoscapeDagre) { window.cytoscape.use(window.cytoscapeDagre); }
+const cy = window.cytoscape({
+  container, style: graphStyle(), elements: [], minZoom: 0.02, maxZoom: 4, boxSelectionEnabled: false,
+  selectionType: "single",
+});
+window.cy = cy;
+window.meshdeckCy = cy; // the name earlier tests and bookmarks use
+// The toolbar's messages come and go above the graph: Cytoscape must learn where its box now is,
+// or clicks land beside the nodes.
+new ResizeObserver(() => cy.resize()).observe(container);
+
+const overlay = new EdgeOverlay(cy, document.getElementById("graph-overlay"));
+window.meshdeckOverlay = overlay;
+const panel = new SidePanel(document.getElementById("graph-details"), config, {
+  select: (id, opts) => select(id, opts),
+  state: () => state,
+});
+
+let lastBody = null;
+let drawnKey = null;
+let large = false;
+let updates = 0;
+const timings = []; // {reason, ms, nodes, edges}: how long applying an answer took (the benchmark reads it)
+window.meshdeckGraph = { timings, updates: () => updates, state: () => ({ ...state }) };
+
+// -- controls <-> state -------------------------------------------------------------
+function writeControls() {
+  for (const box of form.querySelectorAll("input[name=namespaces]")) { box.checked = state.namespaces.includes(box.value); }
+  form.graphType.value = state.graphType;
+  form.duration.value = state.duration;
+  form.refresh.value = String(state.refresh);
+  form.responseTime.value = state.responseTime;
+  for (const box of form.querySelectorAll("input[name=edgeLabels]")) { box.checked = state.edgeLabels.includes(box.value); }
+  for (const name of ["badges", "injectServiceNodes", "idleNodes", "boxNamespace", "animation"]) {
+    form.elements[name].checked = state[name];
+  }
+  form.find.value = state.find;
+  form.hide.value = state.hide;
+  updateNamespaceSummary();
+}
+
+function readControls() {
+  const namespaces = [...form.querySelectorAll("input[name=namespaces]:checked")].map((b) => b.value);
+  return {
+    ...state,
+    namespaces: namespaces.length ? namespaces : state.namespaces,
+    graphType: form.graphType.value,
+    duration: form.duration.value,
+    refresh: Number(form.refresh.value),
+    responseTime: form.responseTime.value,
+    edgeLabels: [...form.querySelectorAll("input[name=edgeLabels]:checked")].map((b) => b.value),
+    badges: form.badges.checked,
+    injectServiceNodes: form.injectServiceNodes.checked,
+    idleNodes: form.idleNodes.checked,
+    boxNamespace: form.boxNamespace.checked,
+    animation: form.animation.checked,
+  };
+}
+
+function updateNamespaceSummary() {
+  const out = document.getElementById("graph-ns-summary");
+  out.textContent = state.namespaces.length > 2 ? `${state.namespaces.length} namespaces` : state.namespaces.join(", ");
+  const none = !form.querySelector("input[name=namespaces]:checked");
+  document.getElementById("graph-ns-error").hidden = !none;
+}
+
+function saveUrl() {
+  window.history.replaceState(null, "", `?${stateToQuery(state, defaults)}`);
+}
+
+// -- layout and viewport memory ----------------------------------------------------
+function storeKey() {
+  return viewKey(config.cluster, state);
+}
+
+function saveLayout() {
+  if (!drawnKey) { return; }
+  const positions = {};
+  cy.nodes().forEach((n) => {
+    if (!n.isParent()) {
+      const p = n.position();
+      positions[n.id()] = [Math.round(p.x), Math.round(p.y)];
+    }
+  });
+  try {
+    sessionStorage.setItem(drawnKey, JSON.stringify({ positions, zoom: cy.zoom(), pan: cy.pan() }));
+  } catch (err) {
+    // storage full or disabled: the layout is simply not remembered
+  }
+}
+
+let saveTimer = null;
+function saveLayoutSoon() {
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(saveLayout, 300);
+}
+
+function loadLayout(key) {
+  try {
+    return JSON.parse(sessionStorage.getItem(key) || "null");
+  } catch (err) {
+    return null;
+  }
+}
+
+function outermostBox(node) {
+  let top = null;
+  let p = node.parent();
+  while (p.nonempty()) { top = p.id(); p = p.parent(); }
+  return top;
+}
+
+function runLayout() {
+  const leaves = cy.nodes().filter((n) => !n.isParent());
+  const useDagre = window.cytoscapeDagre && leaves.length <= DAGRE_MAX_NODES && cy.edges().length <= DAGRE_MAX_EDGES;
+  if (useDagre) {
+    cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 22, rankSep: 60, edgeSep: 8, fit: true, padding: 30, animate: false }).run();
+    return;
+  }
+  const boxOf = new Map(leaves.map((n) => [n.id(), outermostBox(n)]));
+  const positions = layeredLayout(
+    leaves.map((n) => ({ id: n.id() })),
+    cy.edges().map((e) => ({ source: e.source().id(), target: e.target().id() })),
+    { outermost: (id) => boxOf.get(id) },
+  );
+  leaves.positions((n) => positions.get(n.id()));
+  cy.fit(undefined, 30);
+}
+
+function placeNew(added) {
+  const bb = cy.nodes().not(added).boundingBox();
+  const bounds = { x2: Number.isFinite(bb.x2) ? bb.x2 : 0, y1: Number.isFinite(bb.y1) ? bb.y1 : 0 };
+  added.filter((n) => !n.isParent()).forEach((n, i) => {
+    const neighbours = n.neighborhood("node").not(added).filter((m) => !m.isParent()).map((m) => m.position());
+    n.position(placeNewNode(neighbours, bounds, i));
+  });
+}
+
+// -- applying an answer in place ----------------------------------------------------
+function applyGraph(body, { reason }) {
+  const t0 = performance.now();
+  lastBody = body;
+  const isLarge = body.elements.nodes.length > LARGE;
+  if (isLarge !== large) {
+    large = isLarge;
+    cy.style(graphStyle({ large }));
+  }
+  const next = prepare(body, state.edgeLabels);
+  const current = new Map();
+  cy.elements().forEach((e) => current.set(e.id(), { group: e.group(), data: e.data() }));
+  const diff = diffElements(current, next);
+  const key = storeKey();
+  const firstDraw = drawnKey === null;
+  const keyChanged = key !== drawnKey;
+  let added = cy.collection();
+  cy.batch(() => {
+    for (const id of diff.remove) { cy.getElementById(id).remove(); }
+    // parents first (the API sends boxes first), then their members, then edges
+    added = cy.add(diff.add.filter((e) => e.group === "nodes"));
+    for (const { id, parent } of diff.reparent) { cy.getElementById(id).move({ parent }); }
+    for (const { id, data } of diff.update) {
+      const ele = cy.getElementById(id);
+      const gone = Object.keys(ele.data()).filter((k) => !(k in data) && !["id", "source", "target", "parent"].includes(k));
+      if (gone.length) { ele.removeData(gone.join(" ")); }
+      ele.data(data);
+    }
+    cy.add(diff.add.filter((e) => e.group === "edges"));
+  });
+  const saved = keyChanged ? loadLayout(key) : null;
+  drawnKey = key;
+  const leaves = cy.nodes().filter((n) => !n.isParent());
+  if (saved && saved.positions) {
+    const known = leaves.filter((n) => saved.positions[n.id()]);
+    known.positions((n) => ({ x: saved.positions[n.id()][0], y: saved.positions[n.id()][1] }));
+    if (known.length < leaves.length * 0.8) { runLayout(); } else {
+      placeNew(leaves.not(known));
+      if (firstDraw && saved.zoom) { cy.viewport({ zoom: saved.zoom, pan: saved.pan }); } else { cy.fit(undefined, 30); }
+    }
+  } else if (firstDraw || (keyChanged && added.length > leaves.length * 0.3) || (keyChanged && diff.reparent.length)) {
+    runLayout();
+  } else if (added.length) {
+    placeNew(added);
+  }
+  afterData(reason);
+  const ms = performance.now() - t0;
+  timings.push({ reason, ms, nodes: body.elements.nodes.length, edges: body.elements.edges.length, at: Date.now() });
+  if (timings.length > 50) { timings.shift(); }
+  updates += 1;
+  saveLayoutSoon();
+}
+
+function afterData(reason) {
+  applyFilters();
+  applyFocus(false);
+  restoreSelection(reason);
+  overlay.refreshEdges();
+  const nodes = cy.nodes().filter((n) => !n.data("isBox")).length;
+  const edges = cy.edges().length;
+  const shown = cy.elements().filter((e) => e.visible() && !e.data("isBox"));
+  const hiddenCount = nodes + edges - shown.length;
+  statusLine.textContent = `${nodes} nodes, ${edges} edges (window ${lastBody.duration}s)` +
+    (hiddenCount ? `, ${hiddenCount} hidden` : "");
+}
+
+// -- find, hide, focus, selection ----------------------------------------------------
+function applyFilters() {
+  const find = tryCompile(state.find);
+  const hide = tryCompile(state.hide);
+  showExpressionError(findError, form.find, find.error);
+  showExpressionError(hideError, form.hide, hide.error);
+  cy.batch(() => {
+    cy.elements().removeClass("find-match find-hidden");
+    if (hide.matcher) {
+      cy.elements().filter((e) => hide.matcher.matches(e.data(), e.isNode() ? "node" : "edge")).addClass("find-hidden");
+    }
+    if (find.matcher) {
+      cy.elements().filter((e) => !e.hasClass("find-hidden") && find.matcher.matches(e.data(), e.isNode() ? "node" : "edge"))
+        .addClass("find-match");
+    }
+  });
+  const found = find.matcher ? cy.elements(".find-match") : null;
+  const result = document.getElementById("graph-find-result");
+  result.textContent = found
+    ? `${found.nodes().length} node${found.nodes().length === 1 ? "" : "s"} and ${found.edges().length} edge${found.edges().length === 1 ? "" : "s"} match`
+    : "";
+}
+
+function showExpressionError(box, input, message) {
+  box.textContent = message ? `Cannot use this expression: ${message}` : "";
+  box.hidden = !message;
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function applyFocus(fit) {
+  cy.elements().removeClass("unfocused focus-root");
+  const root = state.focus ? cy.getElementById(state.focus) : null;
+  if (!root || root.empty()) {
+    focusBanner.hidden = true;
+    return;
+  }
+  const hood = root.closedNeighborhood();
+  const keep = hood.union(hood.ancestors());
+  cy.elements().not(keep).addClass("unfocused");
+  root.addClass("focus-root");
+  document.getElementById("graph-focus-name").textContent = root.data("label");
+  focusBanner.hidden = false;
+  if (fit) { cy.animate({ fit: { eles: keep, padding: 60 }, duration: 250 }); }
+}
+
+function focusOn(id) {
+  state = { ...state, focus: id || "" };
+  saveUrl();
+  applyFocus(true);
+  overlay.refreshEdges();
+  if (!id) { cy.animate({ fit: { padding: 30 }, duration: 250 }); }
+}
+
+function select(id, { center = false } = {}) {
+  const ele = id ? cy.getElementById(id) : null;
+  cy.elements(":selected").unselect();
+  if (ele && ele.nonempty()) {
+    ele.select();
+    if (center) { cy.animate({ center: { eles: ele }, duration: 200 }); }
+  } else {
+    showSelection();
+  }
+}
+
+function showSelection(target) {
+  const ele = target || cy.elements(":selected")[0];
+  state = { ...state, select: ele ? ele.id() : "" };
+  saveUrl();
+  if (ele) { panel.show(ele); } else if (lastBody) { panel.showSummary(lastBody, cy); }
+}
+
+function restoreSelection(reason) {
+  const ele = state.select ? cy.getElementById(state.select) : null;
+  if (ele && ele.nonempty()) {
+    if (!ele.selected()) { ele.select(); } // fires "select", which shows the panel
+    else if (reason !== "first") { panel.show(ele, { refresh: true }); }
+  } else {
+    if (state.select) { state = { ...state, select: "" }; saveUrl(); } // the element is gone
+    panel.showSummary(lastBody, cy);
+  }
+}
+
+cy.on("select", "node, edge", (evt) => {
+  cy.elements(":selected").not(evt.target).unselect(); // one selection, also when selected from script
+  showSelection(evt.target);
+});
+cy.on("unselect", "node, edge", () => setTimeout(() => { if (!cy.elements(":selected").length) { showSelection(); } }, 0));
+cy.on("dbltap", "node", (evt) => { if (!evt.target.data("isBox")) { focusOn(evt.target.id()); } });
+cy.on("dragfree", "node", saveLayoutSoon);
+cy.on("viewport", saveLayoutSoon);
+document.getElementById("graph-unfocus").addEventListener("click", () => focusOn(""));
+
+// -- live source and its indicator -----------------------------------------------------
+function showLive({ state: s, message, retryIn, at }) {
+  const time = at.toLocaleTimeString();
+  liveLine.dataset.state = s;
+  liveLine.className = `live-indicator live-${s}`;
+  const text = {
+    loading: "Loading the graph…",
+    live: `Live: updated ${time}, every ${state.refresh} s`,
+    paused: `Paused: updated ${time}`,
+    lost: `Connection lost at ${time}: ${message}${retryIn ? ` Retrying in ${retryIn} s.` : ""}`,
+    "caught-up": `Reconnected at ${time}: caught up`,
+  }[s];
+  liveLine.textContent = text;
+  if (s === "lost" && !lastBody) { statusLine.textContent = message; }
+}
+
+const source = new PollingSource({ api: config.api, interval: state.refresh, onGraph: applyGraph, onState: showLive });
+source.setQuery(apiQuery(state));
+
+// -- control changes --------------------------------------------------------------------
+function update(nextState, { refetch } = {}) {
+  const fetchIt = refetch || needsFetch(state, nextState);
+  const labelsChanged = nextState.edgeLabels.join() !== state.edgeLabels.join();
+  const intervalChanged = nextState.refresh !== state.refresh;
+  state = nextState;
+  saveUrl();
+  updateNamespaceSummary();
+  if (labelsChanged) {
+    cy.batch(() => cy.edges().forEach((e) => e.data("label", edgeLabel(e.data(), state.edgeLabels))));
+  }
+  overlay.set({ animation: state.animation, badges: state.badges });
+  if (intervalChanged) { source.setInterval(state.refresh); }
+  if (fetchIt) {
+    saveLayout();
+    source.setQuery(apiQuery(state));
+    source.refreshNow("refresh");
+  } else if (lastBody) {
+    afterData("options");
+  }
+}
+
+form.addEventListener("change", (event) => {
+  if (["find", "hide"].includes(event.target.name)) { return; } // applied on Enter or with the button
+  if (event.target.name === "namespaces" && !form.querySelector("input[name=namespaces]:checked")) {
+    updateNamespaceSummary();
+    document.getElementById("graph-ns-error").hidden = false;
+    return;
+  }
+  update(readControls());
+});
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  update({ ...readControls(), find: form.find.value.trim(), hide: form.hide.value.trim() }, {
+    refetch: event.submitter && event.submitter.id === "graph-refresh",
+  });
+});
+for (const [id, value] of [["graph-ns-all", true], ["graph-ns-none", false]]) {
+  document.getElementById(id).addEventListener("click", () => {
+    form.querySelectorAll("input[name=namespaces]").forEach((b) => { b.checked = value; });
+    if (value) { update(readControls()); } else { updateNamespaceSummary(); }
+  });
+}
+
+// -- viewport buttons and keys ----------------------------------------------------------
+const zoomBy = (factor) => cy.zoom({ level: cy.zoom() * factor,
+  renderedPosition: { x: container.clientWidth / 2, y: container.clientHeight / 2 } });
+document.getElementById("graph-fit").addEventListener("click", () => cy.animate({ fit: { padding: 30 }, duration: 200 }));
+document.getElementById("graph-zoom-in").addEventListener("click", () => zoomBy(1.25));
+document.getElementById("graph-zoom-out").addEventListener("click", () => zoomBy(0.8));
+document.getElementById("graph-relayout").addEventListener("click", () => { runLayout(); saveLayout(); });
+const legend = document.getElementById("graph-legend");
+const legendButton = document.getElementById("graph-legend-toggle");
+legendButton.addEventListener("click", () => {
+  legend.hidden = !legend.hidden;
+  legendButton.setAttribute("aria-expanded", String(!legend.hidden));
+});
+container.addEventListener("keydown", (event) => {
+  const step = 60;
+  const keys = {
+    ArrowLeft: () => cy.panBy({ x: step, y: 0 }), ArrowRight: () => cy.panBy({ x: -step, y: 0 }),
+    ArrowUp: () => cy.panBy({ x: 0, y: step }), ArrowDown: () => cy.panBy({ x: 0, y: -step }),
+    "+": () => zoomBy(1.25), "=": () => zoomBy(1.25), "-": () => zoomBy(0.8), 0: () => cy.fit(undefined, 30),
+    Escape: () => (state.focus ? focusOn("") : select("")),
+  };
+  if (keys[event.key]) {
+    event.preventDefault();
+    keys[event.key]();
+  }
+});
+// Close an open dropdown with Escape, as menus do.
+for (const details of form.querySelectorAll("details.dropdown")) {
+  details.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && details.open) {
+      details.open = false;
+      details.querySelector("summary").focus();
+    }
+  });
+}
+
+writeControls();
+saveUrl();
+overlay.set({ animation: state.animation, badges: state.badges });
+if (config.error) {
+  statusLine.textContent = config.error;
+} else if (!config.namespaces.length) {
+  statusLine.textContent = "You may see no namespace of this cluster: ask a cluster admin for a grant.";
+} else {
+  source.start();
+}

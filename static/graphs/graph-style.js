@@ -1,0 +1,48 @@
+// Cytoscape stylesheet of the traffic graph. Health colours follow Kiali's (and the legend's):
+// the node border and the edge line say Healthy / Degraded / Failure; grey is no traffic.
+
+export const HEALTH_COLOURS = { Healthy: "#3e8635", Degraded: "#f0ab00", Failure: "#c9190b", NA: "#8a8d90" };
+const NO_HEALTH = "#6a6e73";
+const FIND = "#0066cc";
+
+function healthOf(ele) {
+  return HEALTH_COLOURS[ele.data("healthStatus")] || NO_HEALTH;
+}
+
+export function graphStyle({ large = false } = {}) {
+  return [
+    { selector: "node", style: {
+      label: "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 3,
+      "text-background-color": "#ffffff", "text-background-opacity": 0.8, "text-background-padding": 1,
+      "background-color": "#ffffff", "border-width": 3, "border-color": healthOf, width: 26, height: 26,
+      "min-zoomed-font-size": large ? 9 : 5 } },
+    { selector: "node[nodeType = 'workload']", style: { shape: "ellipse" } },
+    { selector: "node[nodeType = 'app']", style: { shape: "round-rectangle" } },
+    { selector: "node[nodeType = 'service']", style: { shape: "round-triangle", width: 24, height: 22 } },
+    { selector: "node[?isServiceEntry]", style: { shape: "round-diamond" } },
+    { selector: "node[nodeType = 'unknown']", style: { shape: "round-tag", "background-color": "#f0f0f0" } },
+    { selector: "node[?isInaccessible]", style: { "border-style": "dashed", "background-color": "#f0f0f0" } },
+    { selector: "node[?isRoot]", style: { "border-style": "double", "border-width": 5 } },
+    { selector: "node[?isIdle]", style: { "border-style": "dotted", opacity: 0.6 } },
+    { selector: "node[isBox]", style: {
+      shape: "round-rectangle", "background-color": "#f5f6f8", "background-opacity": 0.7, "border-width": 1,
+      "border-color": "#8a8d90", "text-valign": "top", "text-halign": "center", "text-margin-y": -2,
+      "font-size": 11, "font-weight": "bold", padding: 12 } },
+    { selector: "node[isBox = 'app']", style: { "border-style": "dashed", "background-opacity": 0.3 } },
+    { selector: "edge", style: {
+      label: "data(label)", "font-size": 8, "text-wrap": "wrap", "curve-style": large ? "haystack" : "bezier",
+      "target-arrow-shape": large ? "none" : "triangle", "arrow-scale": 0.8, width: 1.5,
+      "line-color": healthOf, "target-arrow-color": healthOf,
+      "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 1,
+      "text-rotation": "autorotate", "min-zoomed-font-size": large ? 8 : 4 } },
+    { selector: "edge[protocol = 'tcp']", style: { "line-style": "dashed" } },
+    { selector: "edge[edgeRate = 0]", style: { "line-color": HEALTH_COLOURS.NA, "target-arrow-color": HEALTH_COLOURS.NA } },
+    { selector: ":selected", style: { "overlay-color": FIND, "overlay-opacity": 0.18, "overlay-padding": 6 } },
+    { selector: "node:selected", style: { "border-width": 5 } },
+    { selector: "edge:selected", style: { width: 4 } },
+    { selector: ".find-match", style: { "underlay-color": "#ffd11a", "underlay-opacity": 0.85, "underlay-padding": 7 } },
+    { selector: ".find-hidden", style: { display: "none" } },
+    { selector: ".unfocused", style: { display: "none" } },
+    { selector: ".focus-root", style: { "border-width": 6 } },
+  ];
+}
