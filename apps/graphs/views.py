@@ -40,6 +40,7 @@ def graph_page(request, name: str):
         # __NS__ / __NAME__ are filled in by the side panel
         "workloadUrl": reverse("inventory:workload", args=[cluster.name, "__NS__", "__NAME__"]),
         "serviceUrl": reverse("inventory:service", args=[cluster.name, "__NS__", "__NAME__"]),
+        "loginUrl": reverse("accounts:login"),
         "grafanaUrl": cluster.grafana_url,
         "tracingUrl": cluster.tracing_url,
         "namespaces": namespaces,

@@ -212,7 +212,7 @@ class Parser {
   }
 }
 
-// -- nodes: each has `on` (what it can describe) and eval(d, group) -> true | false | null (n/a) --
+// -- nodes: each has `on` (what it can describe) and evaluate(d, group) -> true | false | null (n/a) --
 function flagNode(token) {
   const key = token.value.toLowerCase();
   const flag = FLAGS[FLAG_ALIASES[key] || key];
@@ -226,7 +226,7 @@ function flagNode(token) {
   }
   return {
     on: flag.on, label: key,
-    eval(d, group) {
+    evaluate(d, group) {
       if (!flag.on.includes(group)) { return null; }
       const result = flag.test(d);
       return result === undefined ? null : result;
@@ -258,7 +258,7 @@ function comparisonNode(fieldToken, opToken, valueToken) {
       ">=": (a) => a >= wanted, "<": (a) => a < wanted, "<=": (a) => a <= wanted }[op];
     return {
       on: field.on, label: key,
-      eval(d, group) {
+      evaluate(d, group) {
         if (!field.on.includes(group)) { return null; }
         const value = field.get(d);
         return typeof value === "number" && Number.isFinite(value) ? compare(value) : null;
@@ -274,7 +274,7 @@ function comparisonNode(fieldToken, opToken, valueToken) {
     "!*=": (a) => a.includes(wanted), "^=": (a) => a.startsWith(wanted), "$=": (a) => a.endsWith(wanted) }[op];
   return {
     on: field.on, label: key,
-    eval(d, group) {
+    evaluate(d, group) {
       if (!field.on.includes(group)) { return null; }
       const raw = field.get(d);
       const values = (Array.isArray(raw) ? raw : [raw]).map(lower).filter((v) => v !== null);
@@ -288,8 +288,8 @@ function comparisonNode(fieldToken, opToken, valueToken) {
 function notNode(inner) {
   return {
     on: inner.on, label: inner.label,
-    eval(d, group) {
-      const v = inner.eval(d, group);
+    evaluate(d, group) {
+      const v = inner.evaluate(d, group);
       return v === null ? null : !v;
     },
   };
@@ -306,10 +306,10 @@ function andNode(parts, column) {
   }
   return {
     on, label: parts.map((p) => p.label).join(" and "),
-    eval(d, group) {
+    evaluate(d, group) {
       let unknown = false;
       for (const p of parts) {
-        const v = p.eval(d, group);
+        const v = p.evaluate(d, group);
         if (v === false) { return false; }
         if (v === null) { unknown = true; }
       }
@@ -322,10 +322,10 @@ function orNode(parts) {
   const on = BOTH.filter((g) => parts.some((p) => p.on.includes(g)));
   return {
     on, label: parts.map((p) => p.label).join(" or "),
-    eval(d, group) {
+    evaluate(d, group) {
       let sawFalse = false;
       for (const p of parts) {
-        const v = p.eval(d, group);
+        const v = p.evaluate(d, group);
         if (v === true) { return true; }
         if (v === false) { sawFalse = true; }
       }
@@ -353,7 +353,7 @@ export function compileExpression(text) {
     on: tree.on,
     matches(data, group) {
       if (group === NODE && data.isBox) { return false; }
-      return tree.eval(data, group) === true;
+      return tree.evaluate(data, group) === true;
     },
   };
 }

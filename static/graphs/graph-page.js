@@ -229,6 +229,12 @@ function afterData(reason) {
   const edges = cy.edges().length;
   const shown = cy.elements().filter((e) => e.visible() && !e.data("isBox"));
   const hiddenCount = nodes + edges - shown.length;
+  const empty = document.getElementById("graph-empty");
+  empty.hidden = nodes > 0;
+  if (!nodes) {
+    document.getElementById("graph-empty-namespaces").textContent = state.namespaces.join(", ");
+    document.getElementById("graph-empty-window").textContent = `last ${form.duration.selectedOptions[0].textContent.replace("Last ", "")}`;
+  }
   statusLine.textContent = `${nodes} nodes, ${edges} edges (window ${lastBody.duration}s)` +
     (hiddenCount ? `, ${hiddenCount} hidden` : "");
 }
@@ -326,7 +332,7 @@ cy.on("viewport", saveLayoutSoon);
 document.getElementById("graph-unfocus").addEventListener("click", () => focusOn(""));
 
 // -- live source and its indicator -----------------------------------------------------
-function showLive({ state: s, message, retryIn, at }) {
+function showLive({ state: s, message, retryIn, login, at }) {
   const time = at.toLocaleTimeString();
   liveLine.dataset.state = s;
   liveLine.className = `live-indicator live-${s}`;
@@ -338,6 +344,12 @@ function showLive({ state: s, message, retryIn, at }) {
     "caught-up": `Reconnected at ${time}: caught up`,
   }[s];
   liveLine.textContent = text;
+  if (login) {
+    const link = document.createElement("a");
+    link.href = `${config.loginUrl}?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
+    link.textContent = "Log in";
+    liveLine.append(" ", link);
+  }
   if (s === "lost" && !lastBody) { statusLine.textContent = message; }
 }
 

@@ -26,7 +26,7 @@ async function fetchGraph(url) {
   if (!resp.ok || !body) {
     const detail = body && (body.detail || body.error);
     if (resp.status === 401 || resp.status === 403) {
-      return { ok: false, fatal: true, message: detail || "Your session has ended: log in again." };
+      return { ok: false, fatal: true, login: true, message: "Your session has ended: log in again." };
     }
     return { ok: false, fatal: resp.status >= 400 && resp.status < 500,
       message: detail || `The graph API answered ${resp.status}.` };
@@ -103,7 +103,7 @@ export class PollingSource {
     if (!result.ok) {
       this.lost = true;
       const retryIn = result.fatal ? 0 : (this.interval > 0 ? Math.min(this.interval, RETRY_SECONDS) : RETRY_SECONDS);
-      this.emitState("lost", { message: result.message, retryIn });
+      this.emitState("lost", { message: result.message, retryIn, login: Boolean(result.login) });
       if (retryIn) { this.schedule(retryIn); }
       return;
     }

@@ -171,7 +171,7 @@ export class EdgeOverlay {
     for (const edge of this.badged) {
       if (edge.removed() || !edge.visible()) { continue; }
       const g = this.geometry(edge, zoom, pan);
-      if (!this.onScreen(g.M)) { continue; }
+      if (!this.onScreen(g.S) && !this.onScreen(g.M)) { continue; }
       this.drawLock(g, (edge.data("isMTLS") || 0) >= 100, zoom);
       badges += 1;
     }
@@ -210,8 +210,13 @@ export class EdgeOverlay {
   drawLock(g, full, zoom) {
     const ctx = this.ctx;
     const size = Math.max(6, Math.min(11, 9 * zoom));
-    const x = g.M.x - size / 2;
-    const y = g.M.y - size * 1.25;
+    // a third of the way along the edge, clear of the label Cytoscape draws at the middle
+    const t = 0.3;
+    const u = 1 - t;
+    const px = u * u * g.S.x + 2 * u * t * g.C.x + t * t * g.T.x;
+    const py = u * u * g.S.y + 2 * u * t * g.C.y + t * t * g.T.y;
+    const x = px - size / 2;
+    const y = py - size * 0.8;
     ctx.lineWidth = Math.max(1, size / 6);
     ctx.strokeStyle = "#1d2330";
     ctx.fillStyle = full ? "#1d2330" : "#ffffff";

@@ -290,12 +290,14 @@ export class SidePanel {
   }
 
   drawCharts(block, s) {
-    const labels = s.timestamps.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+    // 24-hour clock; seconds only matter for windows of a few minutes
+    const clock = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", ...(s.duration <= 600 ? { second: "2-digit" } : {}) };
+    const labels = s.timestamps.map((t) => new Date(t * 1000).toLocaleTimeString([], clock));
     const base = (yTitle) => ({
       animation: false, responsive: true, maintainAspectRatio: false, normalized: true,
       interaction: { mode: "index", intersect: false },
       plugins: { legend: { labels: { boxWidth: 10, font: { size: 11 } } } },
-      scales: { x: { ticks: { maxTicksLimit: 4, font: { size: 10 } } },
+      scales: { x: { ticks: { maxTicksLimit: 4, maxRotation: 0, font: { size: 10 } } },
         y: { beginAtZero: true, title: { display: true, text: yTitle, font: { size: 10 } }, ticks: { font: { size: 10 } } } },
       elements: { point: { radius: 0 }, line: { borderWidth: 1.5 } },
     });

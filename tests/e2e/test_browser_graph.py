@@ -100,7 +100,7 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
         watch = ConsoleWatch(page)
         login(page, portal, "admin")
         open_graph(page, portal, "/clusters/demo/graph/?namespaces=bookinfo,istio-system&graphType=workload")
-        page.evaluate("window.__firstCy = window.cy")
+        page.evaluate("() => { window.__firstCy = window.cy; }")
 
         # edge labels: each part shows on the details edge (10 req/s, 2% errors, ~47.6% of productpage's calls)
         set_toggle(page, "edgeLabels", "rps", False)
@@ -260,7 +260,7 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
             page.wait_for_function("""() => document.querySelector('#graph-details [aria-pressed=true]').textContent === 'Outbound'
                 && Chart.getChart(document.querySelector('canvas[data-chart=requests]'))""")
             # an edge: its figures
-            page.evaluate("""window.cy.edges().filter(e => e.target().data('label') === 'details-v1')[0].select()""")
+            page.evaluate("""() => { window.cy.edges().filter(e => e.target().data('label') === 'details-v1')[0].select(); }""")
             panel.locator("h2", has_text="details → details-v1").wait_for()
             assert "Errors\n2.0%" in panel.inner_text() and "mTLS\n100%" in panel.inner_text()
             # clicking the background clears the selection: the summary again
@@ -306,8 +306,8 @@ def test_view_layout_zoom_and_selection_survive_a_refresh(portal, chromium_path)
         page.mouse.down()
         page.mouse.move(start["x"] - 40, start["y"] + 60, steps=5)
         page.mouse.up()
-        page.evaluate("window.cy.zoom({level: window.cy.zoom() * 1.3, renderedPosition: {x: 300, y: 200}})")
-        page.evaluate("window.cy.nodes().filter(n => n.data('label') === 'ratings-v1')[0].select()")
+        page.evaluate("() => { window.cy.zoom({level: window.cy.zoom() * 1.3, renderedPosition: {x: 300, y: 200}}); }")
+        page.evaluate("() => { window.cy.nodes().filter(n => n.data('label') === 'ratings-v1')[0].select(); }")
         page.locator("#graph-details h2", has_text="ratings-v1").wait_for()
         before = page.evaluate("""() => ({pos: window.cy.nodes().filter(n => n.data('label') === 'mongodb-v1')[0].position(),
                                           zoom: window.cy.zoom(), pan: window.cy.pan(), url: location.href})""")

@@ -43,6 +43,9 @@ def _candidates(name: str) -> list[Path]:
         return [Path("/usr/bin/prometheus")]
     if name == "chromium":
         return [Path("/usr/bin/chromium")]
+    if name == "node":
+        found = shutil.which("node")
+        return [Path(found)] if found else [Path("/usr/bin/node")]
     raise KeyError(f"unknown test binary {name!r}")
 
 
@@ -52,6 +55,7 @@ PROVIDERS = {
     "etcd": _TEST_DEPS + " (Debian package etcd-server)",
     "prometheus": _TEST_DEPS + " (Debian package prometheus)",
     "chromium": _TEST_DEPS + " (Debian package chromium)",
+    "node": "Node.js and npm, which `make run` needs for the front-end libraries (README)",
 }
 
 
@@ -65,9 +69,12 @@ def find(name: str) -> Path | None:
 
 def missing_message(name: str) -> str:
     where = ", ".join(str(p) for p in _candidates(name))
+    how = PROVIDERS[name]
+    if not how.startswith("scripts/"):
+        return f"{name} not found (looked at {where}); install {how}"
     return (
         f"{name} not found (looked at {where}); install it with "
-        f"`bash {PROVIDERS[name]}` (`make test` runs scripts/test-deps.sh and "
+        f"`bash {how}` (`make test` runs scripts/test-deps.sh and "
         f"scripts/kube/build.sh)"
     )
 
