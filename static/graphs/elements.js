@@ -43,26 +43,34 @@ export function edgeLabel(d, parts) {
   return lines.join("\n");
 }
 
-/** Elements ready for Cytoscape: data plus `label` (and `edgeRate` on edges, for styles). */
+/**
+ * Elements ready for Cytoscape: data plus `label` (and `edgeRate` on edges, for styles), and
+ * `sig`, the answer's own data as a string: two answers differ for an element iff their sigs do
+ * (labels are left out: they follow the display options, which change them directly).
+ */
 export function prepare(body, labelParts) {
-  const nodes = body.elements.nodes.map((n) => ({ group: "nodes", data: { ...n.data, label: nodeLabel(n.data) } }));
+  const nodes = body.elements.nodes.map((n) => ({
+    group: "nodes", sig: JSON.stringify(n.data), data: { ...n.data, label: nodeLabel(n.data) },
+  }));
   const edges = body.elements.edges.map((e) => ({
-    group: "edges", data: { ...e.data, label: edgeLabel(e.data, labelParts), edgeRate: edgeRate(e.data) },
+    group: "edges", sig: JSON.stringify(e.data),
+    data: { ...e.data, label: edgeLabel(e.data, labelParts), edgeRate: edgeRate(e.data) },
   }));
   return { nodes, edges };
 }
 
-function same(a, b) {
-  return JSON.stringify(a) === JSON.stringify(b);
+/** What diffElements needs to remember of a drawn element. */
+export function drawnEntry(el) {
+  return { group: el.group, sig: el.sig, parent: el.data.parent || null };
 }
 
 /**
  * What to change to go from the drawn elements to the next answer.
- * current: Map id -> {group, data} of what is drawn; next: prepare() output.
- * Returns {add: [elements], remove: [ids], update: [{id, data}], reparent: [{id, parent}]}.
+ * drawn: Map id -> drawnEntry() of what is drawn; next: prepare() output.
+ * Returns {add: [elements], remove: [ids], update: [elements], reparent: [{id, parent}]}.
  * Edges whose ends change identity are new edges (their id includes both ends).
  */
-export function diffElements(current, next) {
+export function diffElements(drawn, next) {
   const add = [];
   const update = [];
   const reparent = [];
@@ -70,17 +78,16 @@ export function diffElements(current, next) {
   for (const el of [...next.nodes, ...next.edges]) {
     const id = el.data.id;
     seen.add(id);
-    const old = current.get(id);
+    const old = drawn.get(id);
     if (!old || old.group !== el.group) {
       add.push(el);
       continue;
     }
-    if ((old.data.parent || null) !== (el.data.parent || null)) {
-      reparent.push({ id, parent: el.data.parent || null });
-    }
-    if (!same(old.data, el.data)) { update.push({ id, data: el.data }); }
+    const parent = el.data.parent || null;
+    if (old.parent !== parent) { reparent.push({ id, parent }); }
+    if (old.sig !== el.sig) { update.push(el); }
   }
-  const remove = [...current.keys()].filter((id) => !seen.has(id));
+  const remove = [...drawn.keys()].filter((id) => !seen.has(id));
   return { add, remove, update, reparent };
 }
 

@@ -5,8 +5,13 @@ export const HEALTH_COLOURS = { Healthy: "#3e8635", Degraded: "#f0ab00", Failure
 const NO_HEALTH = "#6a6e73";
 const FIND = "#0066cc";
 
-function healthOf(ele) {
-  return HEALTH_COLOURS[ele.data("healthStatus")] || NO_HEALTH;
+// Colours by selector, not by function: Cytoscape caches selector styles, while a function is
+// called again for every element on every style update (seconds on the large mesh).
+function healthRules(group, property, arrow) {
+  return Object.entries(HEALTH_COLOURS).map(([status, colour]) => ({
+    selector: `${group}[healthStatus = "${status}"]`,
+    style: arrow ? { [property]: colour, "target-arrow-color": colour } : { [property]: colour },
+  }));
 }
 
 export function graphStyle({ large = false } = {}) {
@@ -14,8 +19,9 @@ export function graphStyle({ large = false } = {}) {
     { selector: "node", style: {
       label: "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 3,
       "text-background-color": "#ffffff", "text-background-opacity": 0.8, "text-background-padding": 1,
-      "background-color": "#ffffff", "border-width": 3, "border-color": healthOf, width: 26, height: 26,
+      "background-color": "#ffffff", "border-width": 3, "border-color": NO_HEALTH, width: 26, height: 26,
       "min-zoomed-font-size": large ? 9 : 5 } },
+    ...healthRules("node", "border-color", false),
     { selector: "node[nodeType = 'workload']", style: { shape: "ellipse" } },
     { selector: "node[nodeType = 'app']", style: { shape: "round-rectangle" } },
     { selector: "node[nodeType = 'service']", style: { shape: "round-triangle", width: 24, height: 22 } },
@@ -32,9 +38,10 @@ export function graphStyle({ large = false } = {}) {
     { selector: "edge", style: {
       label: "data(label)", "font-size": 8, "text-wrap": "wrap", "curve-style": large ? "haystack" : "bezier",
       "target-arrow-shape": large ? "none" : "triangle", "arrow-scale": 0.8, width: 1.5,
-      "line-color": healthOf, "target-arrow-color": healthOf,
+      "line-color": NO_HEALTH, "target-arrow-color": NO_HEALTH,
       "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 1,
-      "text-rotation": "autorotate", "min-zoomed-font-size": large ? 8 : 4 } },
+      "text-rotation": large ? "none" : "autorotate", "min-zoomed-font-size": large ? 8 : 4 } },
+    ...healthRules("edge", "line-color", true),
     { selector: "edge[protocol = 'tcp']", style: { "line-style": "dashed" } },
     { selector: "edge[edgeRate = 0]", style: { "line-color": HEALTH_COLOURS.NA, "target-arrow-color": HEALTH_COLOURS.NA } },
     { selector: ":selected", style: { "overlay-color": FIND, "overlay-opacity": 0.18, "overlay-padding": 6 } },

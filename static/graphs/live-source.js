@@ -11,7 +11,8 @@
 //   source.setInterval(sec)     refresh interval; 0 pauses
 //   source.refreshNow(reason)   one delivery now (a control changed, the user asked)
 //   callbacks given to the constructor:
-//     onGraph(body, {reason})   reason: "first" | "poll" | "refresh" | "catch-up"
+//     onGraph(body, {reason, requestedAt, receivedAt})
+//                               reason: "first" | "poll" | "refresh" | "catch-up"; times: performance.now()
 //     onState({state, message, retryIn, at})
 //       state: "loading" | "live" | "paused" | "lost" | "caught-up"
 
@@ -98,7 +99,9 @@ export class PollingSource {
     clearTimeout(this.timer);
     const generation = this.generation;
     if (!this.delivered) { this.emitState("loading"); }
+    const requestedAt = performance.now();
     const result = await fetchGraph(`${this.api}?${this.query}`);
+    const receivedAt = performance.now(); // answer read and parsed
     if (!this.running || generation !== this.generation) { return; } // a newer query is on its way
     if (!result.ok) {
       this.lost = true;
@@ -110,7 +113,7 @@ export class PollingSource {
     const caughtUp = this.lost;
     this.lost = false;
     this.delivered = true;
-    this.onGraph(result.body, { reason: caughtUp ? "catch-up" : reason });
+    this.onGraph(result.body, { reason: caughtUp ? "catch-up" : reason, requestedAt, receivedAt });
     this.emitState(caughtUp ? "caught-up" : (this.interval > 0 ? "live" : "paused"));
     if (this.interval > 0) { this.schedule(this.interval); }
   }

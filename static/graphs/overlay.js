@@ -11,6 +11,12 @@ const DOT_COLOUR = "#1f4e99";
 const ERROR_COLOUR = "#c9190b";
 const TCP_COLOUR = "#5c6b7a";
 const GOLDEN = 0.6180339887;
+const HIDING = ["find-hidden", "unfocused"];
+
+/** Drawn, judged by the page's hiding classes (e.visible() computes styles: too slow per frame). */
+function shown(edge) {
+  return ![edge, edge.source(), edge.target()].some((e) => HIDING.some((c) => e.hasClass(c)));
+}
 
 function log10p(v) {
   return Math.log10(1 + Math.max(0, v));
@@ -69,13 +75,13 @@ export class EdgeOverlay {
 
   /** Recompute which edges are decorated (after data, visibility or option changes). */
   refreshEdges() {
-    const visible = this.cy.edges().filter((e) => e.visible());
+    const visible = this.cy.edges().filter(shown);
     this.badged = this.badges ? visible.filter((e) => (e.data("isMTLS") || 0) > 0).toArray() : [];
     this.animated = this.animation
       ? visible.filter((e) => e.data("edgeRate") > 0).toArray()
         .sort((a, b) => b.data("edgeRate") - a.data("edgeRate"))
       : [];
-    this.requestDraw();
+    this.sync(); // starts the animation loop when there is now something to animate
   }
 
   running() {
@@ -160,7 +166,7 @@ export class EdgeOverlay {
       const seconds = (now - this.start) / 1000;
       for (const edge of this.animated) {
         if (edges >= this.maxEdges) { break; }
-        if (edge.removed() || !edge.visible()) { continue; }
+        if (edge.removed()) { continue; }
         const g = this.geometry(edge, zoom, pan);
         if (!this.onScreen(g.S) && !this.onScreen(g.T) && !this.onScreen(g.M)) { continue; }
         edges += 1;
@@ -169,7 +175,7 @@ export class EdgeOverlay {
     }
     let badges = 0;
     for (const edge of this.badged) {
-      if (edge.removed() || !edge.visible()) { continue; }
+      if (edge.removed()) { continue; }
       const g = this.geometry(edge, zoom, pan);
       if (!this.onScreen(g.S) && !this.onScreen(g.M)) { continue; }
       this.drawLock(g, (edge.data("isMTLS") || 0) >= 100, zoom);

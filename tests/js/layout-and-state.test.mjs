@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { diffElements, edgeLabel, nodeLabel, placeNewNode, prepare } from "../../static/graphs/elements.js";
+import { diffElements, drawnEntry, edgeLabel, nodeLabel, placeNewNode, prepare } from "../../static/graphs/elements.js";
 import { layeredLayout } from "../../static/graphs/layered-layout.js";
 import { dotPlan } from "../../static/graphs/overlay.js";
 import { apiQuery, DEFAULTS, needsFetch, parseState, stateToQuery, viewKey } from "../../static/graphs/view-state.js";
@@ -118,7 +118,9 @@ test("labels: node names as Kiali shows them, edge parts as chosen", () => {
 
 test("diff: what to add, remove, update and re-parent, nothing for an unchanged answer", () => {
   const drawn = prepare(BODY, ["rps"]);
-  const current = new Map([...drawn.nodes, ...drawn.edges].map((e) => [e.data.id, e]));
+  const current = new Map([...drawn.nodes, ...drawn.edges].map((e) => [e.data.id, drawnEntry(e)]));
+  // other edge labels are no change of the answer
+  assert.deepEqual(diffElements(current, prepare(BODY, ["err", "rt"])).update, []);
   assert.deepEqual(diffElements(current, prepare(BODY, ["rps"])), { add: [], remove: [], update: [], reparent: [] });
   const next = structuredClone(BODY);
   next.elements.nodes.splice(4, 1); // x gone
@@ -129,8 +131,8 @@ test("diff: what to add, remove, update and re-parent, nothing for an unchanged 
   const diff = diffElements(current, prepare(next, ["rps"]));
   assert.deepEqual(diff.add.map((e) => e.data.id).sort(), ["box", "e3"]);
   assert.deepEqual(diff.remove, ["x"]);
-  assert.deepEqual(diff.update.map((u) => u.id).sort(), ["e1", "pp"]);
-  assert.equal(diff.update.find((u) => u.id === "e1").data.label, "5.00 rps");
+  assert.deepEqual(diff.update.map((u) => u.data.id).sort(), ["e1", "pp"]);
+  assert.equal(diff.update.find((u) => u.data.id === "e1").data.label, "5.00 rps");
   assert.deepEqual(diff.reparent, [{ id: "pp", parent: "box" }]);
 });
 
