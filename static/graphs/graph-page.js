@@ -139,6 +139,25 @@ function loadLayout(key) {
   }
 }
 
+const MAX_FIT_ZOOM = 1.6; // a small graph (or a focused neighbourhood) is not blown up to fill the view
+
+/** Fit `eles` (default: everything) in the view, no closer than MAX_FIT_ZOOM; animated or not. */
+function fitTo(eles, { padding = 30, animate = false } = {}) {
+  const target = eles || cy.elements();
+  const cap = () => {
+    if (cy.zoom() > MAX_FIT_ZOOM && target.nonempty()) {
+      cy.zoom(MAX_FIT_ZOOM);
+      cy.center(target);
+    }
+  };
+  if (animate) {
+    cy.animate({ fit: { eles: target, padding }, duration: 250, complete: cap });
+  } else {
+    cy.fit(target, padding);
+    cap();
+  }
+}
+
 function outermostBox(node) {
   let top = null;
   let p = node.parent();
@@ -150,7 +169,8 @@ function runLayout() {
   const leaves = cy.nodes().filter((n) => !n.isParent());
   const useDagre = window.cytoscapeDagre && leaves.length <= DAGRE_MAX_NODES && cy.edges().length <= DAGRE_MAX_EDGES;
   if (useDagre) {
-    cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 22, rankSep: 60, edgeSep: 8, fit: true, padding: 30, animate: false }).run();
+    cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 22, rankSep: 60, edgeSep: 8, fit: false, animate: false }).run();
+    fitTo();
     return;
   }
   const boxOf = new Map(leaves.map((n) => [n.id(), outermostBox(n)]));
@@ -160,7 +180,7 @@ function runLayout() {
     { outermost: (id) => boxOf.get(id) },
   );
   leaves.positions((n) => positions.get(n.id()));
-  cy.fit(undefined, 30);
+  fitTo();
 }
 
 function placeNew(added) {
@@ -218,7 +238,7 @@ function applyGraph(body, { reason, requestedAt, receivedAt }) {
       // the same zoom and pan only make sense in a view of about the same size
       const sameSize = saved.size && Math.abs(saved.size[0] - cy.width()) < 0.1 * cy.width()
         && Math.abs(saved.size[1] - cy.height()) < 0.1 * cy.height();
-      if (firstDraw && saved.zoom && sameSize) { cy.viewport({ zoom: saved.zoom, pan: saved.pan }); } else { cy.fit(undefined, 30); }
+      if (firstDraw && saved.zoom && sameSize) { cy.viewport({ zoom: saved.zoom, pan: saved.pan }); } else { fitTo(); }
     }
   } else if (firstDraw || (keyChanged && added.length > leaves.length * 0.3) || (keyChanged && diff.reparent.length)) {
     runLayout();
@@ -303,7 +323,7 @@ function applyFocus(fit) {
   root.addClass("focus-root");
   document.getElementById("graph-focus-name").textContent = root.data("label");
   focusBanner.hidden = false;
-  if (fit) { cy.animate({ fit: { eles: keep, padding: 60 }, duration: 250 }); }
+  if (fit) { fitTo(keep, { padding: 60, animate: true }); }
 }
 
 function focusOn(id) {
@@ -311,7 +331,7 @@ function focusOn(id) {
   saveUrl();
   applyFocus(true);
   overlay.refreshEdges();
-  if (!id) { cy.animate({ fit: { padding: 30 }, duration: 250 }); }
+  if (!id) { fitTo(null, { animate: true }); }
 }
 
 function select(id, { center = false } = {}) {
@@ -425,7 +445,7 @@ for (const [id, value] of [["graph-ns-all", true], ["graph-ns-none", false]]) {
 // -- viewport buttons and keys ----------------------------------------------------------
 const zoomBy = (factor) => cy.zoom({ level: cy.zoom() * factor,
   renderedPosition: { x: container.clientWidth / 2, y: container.clientHeight / 2 } });
-document.getElementById("graph-fit").addEventListener("click", () => cy.animate({ fit: { padding: 30 }, duration: 200 }));
+document.getElementById("graph-fit").addEventListener("click", () => fitTo(null, { animate: true }));
 document.getElementById("graph-zoom-in").addEventListener("click", () => zoomBy(1.25));
 document.getElementById("graph-zoom-out").addEventListener("click", () => zoomBy(0.8));
 document.getElementById("graph-relayout").addEventListener("click", () => { runLayout(); saveLayout(); });
@@ -440,7 +460,7 @@ container.addEventListener("keydown", (event) => {
   const keys = {
     ArrowLeft: () => cy.panBy({ x: step, y: 0 }), ArrowRight: () => cy.panBy({ x: -step, y: 0 }),
     ArrowUp: () => cy.panBy({ x: 0, y: step }), ArrowDown: () => cy.panBy({ x: 0, y: -step }),
-    "+": () => zoomBy(1.25), "=": () => zoomBy(1.25), "-": () => zoomBy(0.8), 0: () => cy.fit(undefined, 30),
+    "+": () => zoomBy(1.25), "=": () => zoomBy(1.25), "-": () => zoomBy(0.8), 0: () => fitTo(),
     Escape: () => (state.focus ? focusOn("") : select("")),
   };
   if (keys[event.key]) {

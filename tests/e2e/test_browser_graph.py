@@ -99,8 +99,35 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
     with browser_page(chromium_path, 1280, 800) as page:
         watch = ConsoleWatch(page)
         login(page, portal, "admin")
-        open_graph(page, portal, "/clusters/demo/graph/?namespaces=bookinfo,istio-system&graphType=workload")
+        open_graph(page, portal)
         page.evaluate("() => { window.__firstCy = window.cy; }")
+
+        # namespaces: add istio-system from the picker; its idle control plane comes with it below
+        page.click("#graph-ns-picker > summary")
+        page.locator("#graph-ns-picker input[value=istio-system]").check()
+        page.wait_for_function("() => window.meshdeckGraph.state().namespaces.join() === 'bookinfo,istio-system'")
+        wait_for_graph(page, 2)
+        assert page.locator("#graph-ns-summary").inner_text() == "bookinfo, istio-system"
+        assert "namespaces=bookinfo%2Cistio-system" in page.url
+        page.keyboard.press("Escape")
+
+        # duration: a 5 minute window, asked of the API and said in the status line
+        page.locator("#graph-controls select[name=duration]").select_option("5m")
+        page.wait_for_function("() => document.getElementById('graph-status').textContent.includes('window 300s')")
+        assert "duration=5m" in page.url
+        # refresh interval: paused, said by the indicator
+        page.locator("#graph-controls select[name=refresh]").select_option("0")
+        page.locator("#graph-live[data-state=paused]").wait_for()
+        assert "refresh=0" in page.url
+
+        # the legend explains the colours and shapes
+        page.click("#graph-legend-toggle")
+        assert page.locator("#graph-legend").is_visible()
+        assert page.locator("#graph-legend-toggle").get_attribute("aria-expanded") == "true"
+        assert "Degraded" in page.locator("#graph-legend").inner_text()
+        screenshot(page, "graph-legend")
+        page.click("#graph-legend-toggle")
+        assert not page.locator("#graph-legend").is_visible()
 
         # edge labels: each part shows on the details edge (10 req/s, 2% errors, ~47.6% of productpage's calls)
         set_toggle(page, "edgeLabels", "rps", False)
@@ -135,7 +162,6 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
         # service nodes: off, the service nodes between callers and workloads go (service entries stay)
         services_before = page.evaluate("window.cy.nodes('[nodeType = \"service\"]').length")
         set_toggle(page, "injectServiceNodes", None, False)
-        wait_for_graph(page, 2)
         page.wait_for_function("(n) => window.cy.nodes('[nodeType = \"service\"]').length < n", arg=services_before)
         assert page.evaluate("window.cy.nodes('[nodeType = \"service\"]').map(n => n.data('label'))") == ["httpbin.org"]
         # without the details service node, productpage-v1 calls details-v1 directly
@@ -367,4 +393,18 @@ def test_keyboard_alone_drives_the_graph(portal, chromium_path):
         page.locator("#graph-details button", has_text="details-v1").focus()
         page.keyboard.press("Enter")
         page.locator("#graph-details h2", has_text="details-v1").wait_for()
+        assert watch.problems() == []
+
+
+def test_a_workload_page_links_to_the_graph_with_the_workload_found(portal, chromium_path):
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, "viewer")
+        page.goto(portal.url + "/clusters/demo/namespaces/bookinfo/workloads/reviews-v2/?kind=Deployment")
+        with page.expect_navigation():
+            page.locator("section.traffic h2 a", has_text="graph").click()
+        wait_for_graph(page)
+        page.wait_for_function("() => window.cy.elements('.find-match').length > 0")
+        assert labels_of(page, ".find-match") == ["reviews-v2"]
+        assert page.locator("#graph-find").input_value() == "workload = reviews-v2"
         assert watch.problems() == []
