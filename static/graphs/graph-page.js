@@ -429,12 +429,12 @@ form.addEventListener("change", (event) => {
   }
   update(readControls());
 });
+// Enter in Find or Hide (or the Apply button) applies the expressions; nothing is fetched for them
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  update({ ...readControls(), find: form.find.value.trim(), hide: form.hide.value.trim() }, {
-    refetch: event.submitter && event.submitter.id === "graph-refresh",
-  });
+  update({ ...readControls(), find: form.find.value.trim(), hide: form.hide.value.trim() });
 });
+document.getElementById("graph-refresh").addEventListener("click", () => update(readControls(), { refetch: true }));
 for (const [id, value] of [["graph-ns-all", true], ["graph-ns-none", false]]) {
   document.getElementById(id).addEventListener("click", () => {
     form.querySelectorAll("input[name=namespaces]").forEach((b) => { b.checked = value; });

@@ -26,6 +26,7 @@ PAGES = [
     ("istio-config-detail", "/clusters/demo/istio/bookinfo/ServiceEntry/httpbin-ext/", "pre.yaml"),
     ("graph", "/clusters/demo/graph/?namespaces=bookinfo", "#graph-live[data-state=live]"),
     ("profile", "/accounts/profile/", "h1"),
+    ("audit", "/audit/", "h1"),
     ("workloads-empty-filter", "/clusters/demo/namespaces/-/workloads/?q=no-such-workload", "p.empty"),
 ]
 ADMIN_PAGES = [("cluster-add", "/clusters/new/", "form.form")]
@@ -34,7 +35,7 @@ ADMIN_PAGES = [("cluster-add", "/clusters/new/", "form.form")]
 CURRENT_ENTRY = {"overview": "Overview", "namespaces": "Namespaces", "workloads": "Workloads",
                  "workload-detail": "Workloads", "services": "Services", "service-detail": "Services",
                  "istio-config": "Istio config", "istio-config-detail": "Istio config", "graph": "Traffic graph",
-                 "workloads-empty-filter": "Workloads"}
+                 "workloads-empty-filter": "Workloads", "audit": "Audit"}
 
 
 def resolves(name, *args) -> bool:
