@@ -38,9 +38,10 @@ test: install vendor test-deps
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not part of CI: prints figures; the latest are recorded in docs/benchmarks.md and docs/simulator.md.
-bench: install test-deps
+bench: install vendor test-deps
 	@$(PY) benchmarks/simulator_bench.py
 	@$(PY) benchmarks/graph_bench.py
+	@$(PY) benchmarks/browser_bench.py
 	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) benchmarks/audit_bench.py
 
 clean:

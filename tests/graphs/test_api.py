@@ -188,7 +188,7 @@ def test_graph_is_in_the_openapi_schema(api_client, cluster_admin):
 def test_graph_page_renders_for_granted_users_only(page_client, viewer, sim_cluster, fake_mesh):
     resp = page_client(viewer).get("/clusters/demo/graph/")
     assert resp.status_code == 200
-    assert b"graphs/graph.js" in resp.content and b"bookinfo" in resp.content
+    assert b"graphs/graph-page.js" in resp.content and b"bookinfo" in resp.content
     assert b"istio-system" not in resp.content
 
 
