@@ -2,18 +2,16 @@
 // live source whose answers are diffed into it in place, so layout, zoom and selection survive
 // updates; the view state lives in the URL, positions and viewport in sessionStorage.
 
-import { diffElements, drawnEntry, edgeLabel, placeNewNode, prepare } from "./elements.js";
+import { fitTo, LayoutMemory, placeNew, runLayout } from "./arrange.js";
+import { diffElements, drawnEntry, edgeLabel, prepare } from "./elements.js";
 import { tryCompile } from "./find-expr.js";
 import { graphStyle } from "./graph-style.js";
-import { layeredLayout } from "./layered-layout.js";
 import { PollingSource } from "./live-source.js";
 import { EdgeOverlay } from "./overlay.js";
 import { SidePanel } from "./panel.js";
 import { apiQuery, DEFAULTS, needsFetch, parseState, stateToQuery, viewKey } from "./view-state.js";
 
 const LARGE = 300; // nodes: simpler edges and hidden small labels
-const DAGRE_MAX_NODES = 80; // beyond this dagre gets slow: the layered layout instead
-const DAGRE_MAX_EDGES = 240;
 
 const config = JSON.parse(document.getElementById("graph-config").textContent);
 const form = document.getElementById("graph-controls");
@@ -103,94 +101,14 @@ function saveUrl() {
   window.history.replaceState(null, "", `?${stateToQuery(state, defaults)}`);
 }
 
-// -- layout and viewport memory ----------------------------------------------------
+// -- layout memory -----------------------------------------------------------------
 function storeKey() {
   return viewKey(config.cluster, state);
 }
 
-function saveLayout() {
-  if (!drawnKey) { return; }
-  const positions = {};
-  cy.nodes().forEach((n) => {
-    if (!n.isParent()) {
-      const p = n.position();
-      positions[n.id()] = [Math.round(p.x), Math.round(p.y)];
-    }
-  });
-  try {
-    sessionStorage.setItem(drawnKey, JSON.stringify({ positions, zoom: cy.zoom(), pan: cy.pan(),
-      size: [cy.width(), cy.height()] }));
-  } catch (err) {
-    // storage full or disabled: the layout is simply not remembered
-  }
-}
-
-let saveTimer = null;
-function saveLayoutSoon() {
-  clearTimeout(saveTimer);
-  saveTimer = setTimeout(saveLayout, 300);
-}
-
-function loadLayout(key) {
-  try {
-    return JSON.parse(sessionStorage.getItem(key) || "null");
-  } catch (err) {
-    return null;
-  }
-}
-
-const MAX_FIT_ZOOM = 1.6; // a small graph (or a focused neighbourhood) is not blown up to fill the view
-
-/** Fit `eles` (default: everything) in the view, no closer than MAX_FIT_ZOOM; animated or not. */
-function fitTo(eles, { padding = 30, animate = false } = {}) {
-  const target = eles || cy.elements();
-  const cap = () => {
-    if (cy.zoom() > MAX_FIT_ZOOM && target.nonempty()) {
-      cy.zoom(MAX_FIT_ZOOM);
-      cy.center(target);
-    }
-  };
-  if (animate) {
-    cy.animate({ fit: { eles: target, padding }, duration: 250, complete: cap });
-  } else {
-    cy.fit(target, padding);
-    cap();
-  }
-}
-
-function outermostBox(node) {
-  let top = null;
-  let p = node.parent();
-  while (p.nonempty()) { top = p.id(); p = p.parent(); }
-  return top;
-}
-
-function runLayout() {
-  const leaves = cy.nodes().filter((n) => !n.isParent());
-  const useDagre = window.cytoscapeDagre && leaves.length <= DAGRE_MAX_NODES && cy.edges().length <= DAGRE_MAX_EDGES;
-  if (useDagre) {
-    cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 22, rankSep: 60, edgeSep: 8, fit: false, animate: false }).run();
-    fitTo();
-    return;
-  }
-  const boxOf = new Map(leaves.map((n) => [n.id(), outermostBox(n)]));
-  const positions = layeredLayout(
-    leaves.map((n) => ({ id: n.id() })),
-    cy.edges().map((e) => ({ source: e.source().id(), target: e.target().id() })),
-    { outermost: (id) => boxOf.get(id) },
-  );
-  leaves.positions((n) => positions.get(n.id()));
-  fitTo();
-}
-
-function placeNew(added) {
-  const bb = cy.nodes().not(added).boundingBox();
-  const bounds = { x2: Number.isFinite(bb.x2) ? bb.x2 : 0, y1: Number.isFinite(bb.y1) ? bb.y1 : 0 };
-  added.filter((n) => !n.isParent()).forEach((n, i) => {
-    const neighbours = n.neighborhood("node").not(added).filter((m) => !m.isParent()).map((m) => m.position());
-    n.position(placeNewNode(neighbours, bounds, i));
-  });
-}
+const memory = new LayoutMemory(cy);
+const saveLayout = () => memory.save(drawnKey);
+const saveLayoutSoon = () => memory.saveSoon(() => drawnKey);
 
 // -- applying an answer in place ----------------------------------------------------
 function applyGraph(body, { reason, requestedAt, receivedAt }) {
@@ -227,23 +145,15 @@ function applyGraph(body, { reason, requestedAt, receivedAt }) {
   for (const el of diff.update) { drawn.set(el.data.id, drawnEntry(el)); }
   for (const { id, parent } of diff.reparent) { drawn.get(id).parent = parent; }
   const tApply = performance.now();
-  const saved = keyChanged ? loadLayout(key) : null;
+  const saved = keyChanged ? memory.load(key) : null;
   drawnKey = key;
-  const leaves = cy.nodes().filter((n) => !n.isParent());
+  const leaves = cy.nodes().filter((n) => !n.isParent()).length;
   if (saved && saved.positions) {
-    const known = leaves.filter((n) => saved.positions[n.id()]);
-    known.positions((n) => ({ x: saved.positions[n.id()][0], y: saved.positions[n.id()][1] }));
-    if (known.length < leaves.length * 0.8) { runLayout(); } else {
-      placeNew(leaves.not(known));
-      // the same zoom and pan only make sense in a view of about the same size
-      const sameSize = saved.size && Math.abs(saved.size[0] - cy.width()) < 0.1 * cy.width()
-        && Math.abs(saved.size[1] - cy.height()) < 0.1 * cy.height();
-      if (firstDraw && saved.zoom && sameSize) { cy.viewport({ zoom: saved.zoom, pan: saved.pan }); } else { fitTo(); }
-    }
-  } else if (firstDraw || (keyChanged && added.length > leaves.length * 0.3) || (keyChanged && diff.reparent.length)) {
-    runLayout();
+    if (!memory.restore(saved, { viewport: firstDraw })) { runLayout(cy); }
+  } else if (firstDraw || (keyChanged && added.length > leaves * 0.3) || (keyChanged && diff.reparent.length)) {
+    runLayout(cy); // a new view: lay it out; a live update of the same view keeps every position
   } else if (added.length) {
-    placeNew(added);
+    placeNew(cy, added);
   }
   const tLayout = performance.now();
   afterData(reason);
@@ -323,7 +233,7 @@ function applyFocus(fit) {
   root.addClass("focus-root");
   document.getElementById("graph-focus-name").textContent = root.data("label");
   focusBanner.hidden = false;
-  if (fit) { fitTo(keep, { padding: 60, animate: true }); }
+  if (fit) { fitTo(cy, keep, { padding: 60, animate: true }); }
 }
 
 function focusOn(id) {
@@ -331,7 +241,7 @@ function focusOn(id) {
   saveUrl();
   applyFocus(true);
   overlay.refreshEdges();
-  if (!id) { fitTo(null, { animate: true }); }
+  if (!id) { fitTo(cy, null, { animate: true }); }
 }
 
 function select(id, { center = false } = {}) {
@@ -445,10 +355,10 @@ for (const [id, value] of [["graph-ns-all", true], ["graph-ns-none", false]]) {
 // -- viewport buttons and keys ----------------------------------------------------------
 const zoomBy = (factor) => cy.zoom({ level: cy.zoom() * factor,
   renderedPosition: { x: container.clientWidth / 2, y: container.clientHeight / 2 } });
-document.getElementById("graph-fit").addEventListener("click", () => fitTo(null, { animate: true }));
+document.getElementById("graph-fit").addEventListener("click", () => fitTo(cy, null, { animate: true }));
 document.getElementById("graph-zoom-in").addEventListener("click", () => zoomBy(1.25));
 document.getElementById("graph-zoom-out").addEventListener("click", () => zoomBy(0.8));
-document.getElementById("graph-relayout").addEventListener("click", () => { runLayout(); saveLayout(); });
+document.getElementById("graph-relayout").addEventListener("click", () => { runLayout(cy); saveLayout(); });
 const legend = document.getElementById("graph-legend");
 const legendButton = document.getElementById("graph-legend-toggle");
 legendButton.addEventListener("click", () => {
@@ -460,7 +370,7 @@ container.addEventListener("keydown", (event) => {
   const keys = {
     ArrowLeft: () => cy.panBy({ x: step, y: 0 }), ArrowRight: () => cy.panBy({ x: -step, y: 0 }),
     ArrowUp: () => cy.panBy({ x: 0, y: step }), ArrowDown: () => cy.panBy({ x: 0, y: -step }),
-    "+": () => zoomBy(1.25), "=": () => zoomBy(1.25), "-": () => zoomBy(0.8), 0: () => fitTo(),
+    "+": () => zoomBy(1.25), "=": () => zoomBy(1.25), "-": () => zoomBy(0.8), 0: () => fitTo(cy),
     Escape: () => (state.focus ? focusOn("") : select("")),
   };
   if (keys[event.key]) {
