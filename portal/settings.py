@@ -8,11 +8,10 @@ the channel layer and the cache to Redis. ``portal.production`` hardens this.
 from __future__ import annotations
 
 from datetime import timedelta
-
-from csp.constants import NONE, SELF
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from .env import env_bool, env_int, env_list, env_str
 

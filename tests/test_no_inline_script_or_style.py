@@ -8,11 +8,11 @@ TEMPLATES = sorted([*ROOT.glob("templates/**/*.html"), *ROOT.glob("apps/*/templa
 SCRIPTS = sorted(p for p in ROOT.glob("static/**/*.js") if "vendor" not in p.parts)
 
 HTML_RULES = [
-    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "an inline <script> (use a file, data- attributes or json_script)"),
-    (re.compile(r"\son[a-z]+\s*=", re.I), "an inline event handler (attach it from a script file)"),
-    (re.compile(r"\sstyle\s*=", re.I), "a style attribute (use a class in a stylesheet)"),
-    (re.compile(r"<style\b", re.I), "an inline <style> (use a stylesheet)"),
-    (re.compile(r"javascript:", re.I), "a javascript: URL"),
+    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE), "an inline <script> (use a file, data- attributes or json_script)"),
+    (re.compile(r"\son[a-z]+\s*=", re.IGNORECASE), "an inline event handler (attach it from a script file)"),
+    (re.compile(r"\sstyle\s*=", re.IGNORECASE), "a style attribute (use a class in a stylesheet)"),
+    (re.compile(r"<style\b", re.IGNORECASE), "an inline <style> (use a stylesheet)"),
+    (re.compile(r"javascript:", re.IGNORECASE), "a javascript: URL"),
 ]
 JS_RULES = [
     (re.compile(r"(?<![.\w])eval\s*\(|new\s+Function\s*\("), "eval / new Function (needs 'unsafe-eval')"),
@@ -22,8 +22,8 @@ JS_RULES = [
 
 
 COMMENTS = {
-    ".html": re.compile(r"\{#.*?#\}|\{% comment %\}.*?\{% endcomment %\}|<!--.*?-->", re.S),
-    ".js": re.compile(r"/\*.*?\*/|(?<![:\\\"'])//[^\n]*", re.S),
+    ".html": re.compile(r"\{#.*?#\}|\{% comment %\}.*?\{% endcomment %\}|<!--.*?-->", re.DOTALL),
+    ".js": re.compile(r"/\*.*?\*/|(?<![:\\\"'])//[^\n]*", re.DOTALL),
 }
 
 

@@ -197,7 +197,7 @@ def test_find_highlights_and_hide_removes_and_a_bad_expression_says_why(portal, 
         watch = ConsoleWatch(page)
         login(page, portal, "viewer")
         open_graph(page, portal)
-        found = lambda: labels_of(page, ".find-match")  # noqa: E731
+        found = lambda: labels_of(page, ".find-match")
 
         page.fill("#graph-find", "name = reviews")
         page.press("#graph-find", "Enter")
