@@ -52,11 +52,17 @@ export function runLayout(cy) {
 
 /** Put nodes that arrived in a live update next to their neighbours; nothing else moves. */
 export function placeNew(cy, added) {
-  const bb = cy.nodes().not(added).boundingBox();
-  const bounds = { x2: Number.isFinite(bb.x2) ? bb.x2 : 0, y1: Number.isFinite(bb.y1) ? bb.y1 : 0 };
+  let bounds = null; // the drawn graph's box, only for a new node without drawn neighbours (costly on large graphs)
+  const boundsOf = () => {
+    if (!bounds) {
+      const bb = cy.nodes().not(added).boundingBox({ includeLabels: false, includeOverlays: false });
+      bounds = { x2: Number.isFinite(bb.x2) ? bb.x2 : 0, y1: Number.isFinite(bb.y1) ? bb.y1 : 0 };
+    }
+    return bounds;
+  };
   added.filter((n) => !n.isParent()).forEach((n, i) => {
     const neighbours = n.neighborhood("node").not(added).filter((m) => !m.isParent()).map((m) => m.position());
-    n.position(placeNewNode(neighbours, bounds, i));
+    n.position(placeNewNode(neighbours, neighbours.length ? null : boundsOf(), i));
   });
 }
 

@@ -127,7 +127,7 @@ function applyGraph(body, { reason, requestedAt, receivedAt }) {
   const keyChanged = key !== drawnKey;
   let added = cy.collection();
   cy.batch(() => {
-    for (const id of diff.remove) { cy.getElementById(id).remove(); }
+    cy.remove(cy.collection(diff.remove.map((id) => cy.getElementById(id)))); // one removal, not one per element
     // parents first (the API sends boxes first), then their members, then edges
     added = cy.add(diff.add.filter((e) => e.group === "nodes"));
     for (const { id, parent } of diff.reparent) { cy.getElementById(id).move({ parent }); }

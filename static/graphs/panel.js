@@ -100,9 +100,14 @@ export class SidePanel {
       el("input", { id: "graph-goto-input", list: "graph-node-names", autocomplete: "off",
         placeholder: "name, e.g. reviews-v2" }),
       el("button", { type: "submit", text: "Select" }));
-    const names = el("datalist", { id: "graph-node-names" });
-    const labels = [...new Set(cy.nodes().filter((n) => !n.data("isBox")).map((n) => n.data("label")))].sort();
-    for (const label of labels) { names.append(el("option", { value: label })); }
+    const labels = [...new Set(cy.nodes("[^isBox]").map((n) => n.data("label")))].sort();
+    const key = labels.join("\n");
+    if (key !== this.namesKey) { // rebuilt only when the drawn names change (1,000 options on a large mesh)
+      this.namesKey = key;
+      this.names = el("datalist", { id: "graph-node-names" });
+      for (const label of labels) { this.names.append(el("option", { value: label })); }
+    }
+    const names = this.names;
     const gotoError = el("p", { class: "error", id: "graph-goto-error", role: "alert", hidden: true });
     goto.addEventListener("submit", (event) => {
       event.preventDefault();

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.browser import browser_page, screenshot
 
-from .pages import ConsoleWatch, login
+from .pages import ConsoleWatch, axe_violations, login
 
 pytestmark = pytest.mark.browser
 
@@ -126,6 +126,9 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
         assert page.locator("#graph-legend-toggle").get_attribute("aria-expanded") == "true"
         assert "Degraded" in page.locator("#graph-legend").inner_text()
         screenshot(page, "graph-legend")
+        open_display_menu(page)
+        assert axe_violations(page) == []  # legend and the open Display menu
+        page.click("#graph-display > summary")
         page.click("#graph-legend-toggle")
         assert not page.locator("#graph-legend").is_visible()
 
@@ -237,6 +240,7 @@ def test_find_highlights_and_hide_removes_and_a_bad_expression_says_why(portal, 
         page.press("#graph-find", "Enter")
         page.wait_for_function("() => document.getElementById('graph-find-error').textContent.includes('never match')")
         screenshot(page, "graph-find-error")
+        assert axe_violations(page) == []  # the error message and the invalid field
         # fixed again: the error goes
         page.fill("#graph-find", "healthy")
         page.press("#graph-find", "Enter")
@@ -281,6 +285,7 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
             assert hrefs["Traces"] == "http://127.0.0.1:16686/search?service=reviews.bookinfo"
             assert re.search(r"select=[0-9a-f]{64}", page.url)
             screenshot(page, "graph-panel-reviews-v2")
+            assert axe_violations(page) == []  # the panel with its charts, too
             # outbound: the same charts, now of what reviews-v2 sends
             panel.get_by_role("button", name="Outbound").click()
             page.wait_for_function("""() => document.querySelector('#graph-details [aria-pressed=true]').textContent === 'Outbound'
