@@ -158,3 +158,32 @@ def test_a_stale_namespace_and_an_ended_session_are_explained_in_the_page(portal
         assert "Retrying" not in page.locator("#graph-live").inner_text()
         assert page.locator("#graph-live a", has_text="Log in").get_attribute("href").startswith("/accounts/login/?next=")
         assert [m for m in watch.problems() if "/api/clusters/demo/graph" not in m] == []
+
+
+HIDE_TAB = """(hidden) => {
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => hidden ? 'hidden' : 'visible'});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_a_hidden_tab_neither_polls_nor_animates_and_catches_up_when_shown(portal, chromium_path):
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, "viewer")
+        page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10&anim=1")
+        wait_for_graph(page)
+        page.wait_for_function("() => window.meshdeckOverlay.stats().fps > 0")
+        fetches = []
+        page.on("request", lambda r: fetches.append(r.url) if "/api/clusters/demo/graph?" in r.url else None)
+        page.evaluate(HIDE_TAB, True)
+        frames = page.evaluate("window.meshdeckOverlay.stats().frames")
+        page.wait_for_timeout(12000)  # longer than the refresh interval
+        assert fetches == [], "a hidden tab polled"
+        assert page.evaluate("window.meshdeckOverlay.stats().frames") <= frames + 1, "a hidden tab animated"
+        updates = page.evaluate("window.meshdeckGraph.updates()")
+        page.evaluate(HIDE_TAB, False)
+        wait_for_graph(page, updates + 1)  # the missed poll happens as soon as the tab is shown
+        assert len(fetches) == 1
+        page.wait_for_function("(n) => window.meshdeckOverlay.stats().frames > n + 5", arg=frames)
+        assert watch.problems() == []
