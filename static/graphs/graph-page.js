@@ -12,6 +12,7 @@ import { SidePanel } from "./panel.js";
 import { apiQuery, DEFAULTS, needsFetch, parseState, stateToQuery, viewKey } from "./view-state.js";
 
 const LARGE = 300; // nodes: simpler edges and hidden small labels
+const LABEL_ZOOM = 0.45; // on a large graph, edge labels are in the style only from this zoom on
 
 const config = JSON.parse(document.getElementById("graph-config").textContent);
 const form = document.getElementById("graph-controls");
@@ -50,6 +51,7 @@ const drawn = new Map(); // id -> what diffElements needs of each drawn element
 const FIXED_KEYS = new Set(["id", "source", "target", "parent"]); // Cytoscape's, never removed
 let drawnKey = null;
 let large = false;
+let edgeLabelsDrawn = true;
 let updates = 0;
 // How long each answer took: fetched (requestedAt -> receivedAt), applied (start -> end), drawn
 // (rendered: Cytoscape's next frame). The browser benchmark reads these.
@@ -117,7 +119,8 @@ function applyGraph(body, { reason, requestedAt, receivedAt }) {
   const isLarge = body.elements.nodes.length > LARGE;
   if (isLarge !== large) {
     large = isLarge;
-    cy.style(graphStyle({ large }));
+    edgeLabelsDrawn = !large; // a large graph is first seen whole: syncEdgeLabels() below decides
+    cy.style(graphStyle({ large, edgeLabels: edgeLabelsDrawn }));
   }
   const next = prepare(body, state.edgeLabels);
   const diff = diffElements(drawn, next);
@@ -155,6 +158,7 @@ function applyGraph(body, { reason, requestedAt, receivedAt }) {
   } else if (added.length) {
     placeNew(cy, added);
   }
+  syncEdgeLabels();
   const tLayout = performance.now();
   afterData(reason);
   const end = performance.now();
@@ -279,6 +283,19 @@ cy.on("select", "node, edge", (evt) => {
 });
 cy.on("unselect", "node, edge", () => setTimeout(() => { if (!cy.elements(":selected").length) { showSelection(); } }, 0));
 cy.on("dbltap", "node", (evt) => { if (!evt.target.data("isBox")) { focusOn(evt.target.id()); } });
+// A large graph gets its edge labels back when zoomed in enough to read them (and loses them again).
+function syncEdgeLabels() {
+  const want = !large || cy.zoom() >= LABEL_ZOOM;
+  if (want !== edgeLabelsDrawn) {
+    edgeLabelsDrawn = want;
+    cy.style(graphStyle({ large, edgeLabels: want }));
+  }
+}
+let labelCheck = null;
+cy.on("zoom", () => {
+  if (!large || labelCheck) { return; }
+  labelCheck = setTimeout(() => { labelCheck = null; syncEdgeLabels(); }, 200);
+});
 cy.on("dragfree", "node", saveLayoutSoon);
 cy.on("viewport", saveLayoutSoon);
 document.getElementById("graph-unfocus").addEventListener("click", () => focusOn(""));

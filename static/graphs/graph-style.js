@@ -14,7 +14,13 @@ function healthRules(group, property, arrow) {
   }));
 }
 
-export function graphStyle({ large = false } = {}) {
+/**
+ * large: a graph of hundreds of nodes (straight edges, no arrows, labels only when readable);
+ * edgeLabels: false leaves edge labels out of the style. On a large graph seen whole they would be
+ * too small to draw anyway, but Cytoscape still measures every changed label: leaving them out is
+ * what keeps a live update of thousands of edges quick (the page turns them on when zoomed in).
+ */
+export function graphStyle({ large = false, edgeLabels = true } = {}) {
   return [
     { selector: "node", style: {
       label: "data(label)", "font-size": 10, "text-valign": "bottom", "text-margin-y": 3,
@@ -36,7 +42,7 @@ export function graphStyle({ large = false } = {}) {
       "font-size": 11, "font-weight": "bold", padding: 12 } },
     { selector: "node[isBox = 'app']", style: { "border-style": "dashed", "background-opacity": 0.3 } },
     { selector: "edge", style: {
-      label: "data(label)", "font-size": 8, "text-wrap": "wrap", "curve-style": large ? "haystack" : "bezier",
+      label: edgeLabels ? "data(label)" : "", "font-size": 8, "text-wrap": "wrap", "curve-style": large ? "haystack" : "bezier",
       "target-arrow-shape": large ? "none" : "triangle", "arrow-scale": 0.8, width: 1.5,
       "line-color": NO_HEALTH, "target-arrow-color": NO_HEALTH,
       "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 1,
