@@ -413,3 +413,35 @@ def test_a_workload_page_links_to_the_graph_with_the_workload_found(portal, chro
         assert labels_of(page, ".find-match") == ["reviews-v2"]
         assert page.locator("#graph-find").input_value() == "workload = reviews-v2"
         assert watch.problems() == []
+
+
+def synthetic_graph(nodes: int) -> dict:
+    """A chain of `nodes` workloads (a stand-in for a large mesh, for the page's own behaviour)."""
+    ns = [{"data": {"id": f"n{i}", "nodeType": "workload", "cluster": "Kubernetes", "namespace": "bookinfo",
+                    "workload": f"w{i}", "app": f"w{i}", "healthStatus": "Healthy"}} for i in range(nodes)]
+    es = [{"data": {"id": f"e{i}", "source": f"n{i}", "target": f"n{i + 1}", "protocol": "http",
+                    "rates": {"http": 1.0 + i}, "percentErr": 0.0, "percentReq": 100.0, "isMTLS": 100.0,
+                    "healthStatus": "Healthy"}} for i in range(nodes - 1)]
+    return {"cluster": "demo", "timestamp": 0, "duration": 60, "graphType": "workload", "namespaces": ["bookinfo"],
+            "elements": {"nodes": ns, "edges": es}}
+
+
+def test_a_large_graph_shows_edge_labels_once_zoomed_in_enough_to_read_them(portal, chromium_path):
+    import json
+
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, "viewer")
+        body = json.dumps(synthetic_graph(400))
+        page.route("**/api/clusters/demo/graph?*", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=body))
+        open_graph(page, portal)
+        drawn_label = "window.cy.getElementById('e10').style('label')"
+        assert page.evaluate("window.cy.getElementById('e10').data('label')") == "11.00 rps"
+        # seen whole, the labels are too small to read: not in the style
+        assert page.evaluate("window.cy.zoom()") < 0.45 and page.evaluate(drawn_label) == ""
+        page.evaluate("() => { window.cy.zoom({level: 1, renderedPosition: {x: 300, y: 300}}); }")
+        page.wait_for_function(f"() => {drawn_label} === '11.00 rps'")
+        page.evaluate("() => { window.cy.zoom({level: 0.2, renderedPosition: {x: 300, y: 300}}); }")
+        page.wait_for_function(f"() => {drawn_label} === ''")
+        assert watch.problems() == []
