@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.browser import CHROMIUM_ARGS
-from tests.support.portal_process import PortalProcess
+from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
+from tests.support.portal_process import PortalProcess  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 TARGETS = {"first render (browser)": 3000, "live update": 500}

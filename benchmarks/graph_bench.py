@@ -221,7 +221,7 @@ def kiali_plan(prom_url: str, namespaces, query_time: float, ambient: str = "non
                 def run(job):
                     sess, texts = job
                     return sum(_kiali_query(sess, prom_url, t, query_time) for t in texts)
-                rows += sum(pool.map(run, zip(appender_sessions, appenders)))
+                rows += sum(pool.map(run, zip(appender_sessions, appenders, strict=False)))
             sent += 4
     finally:
         if pool is not None:
@@ -332,7 +332,7 @@ def main() -> int:
         for server in (large_exporter, demo_exporter):
             try:
                 server.stop()
-            except Exception:
+            except Exception:  # noqa: BLE001 - stopping the other one matters more
                 pass
 
 

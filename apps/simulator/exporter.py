@@ -8,8 +8,8 @@ or a cluster's ``PersistentMesh``, which catches up with the cluster's log first
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from .mesh import SimulatedMesh
 

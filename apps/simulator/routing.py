@@ -184,7 +184,7 @@ def decide_route(
         weights = [100.0]
     total = sum(weights)
     out = []
-    for d, w in zip(dests, weights):
+    for d, w in zip(dests, weights, strict=True):
         if total <= 0 or w <= 0:
             continue
         dest = d.get("destination") or {}

@@ -7,8 +7,8 @@ stats filter (docs/simulator.md has the table).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .histogram import INSTANT, N_BUCKETS, LatencyProfile
 from .pods import WorkloadState

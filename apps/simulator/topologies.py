@@ -225,7 +225,7 @@ def large(namespaces: int = 50, services: int = 20, seed: int = 1, out_degree: f
     for key in order:
         by_ns.setdefault(key[0], []).append(key)
     gw = f"{ISTIO_SYSTEM}/istio-ingressgateway"
-    for ns, members in by_ns.items():
+    for members in by_ns.values():
         first = members[0]
         proto = protocol_of[first]
         sc.calls.append(_large_call(rng, gw, first, proto))

@@ -200,7 +200,8 @@ def test_find_highlights_and_hide_removes_and_a_bad_expression_says_why(portal, 
         watch = ConsoleWatch(page)
         login(page, portal, "viewer")
         open_graph(page, portal)
-        found = lambda: labels_of(page, ".find-match")
+        def found():
+            return labels_of(page, ".find-match")
 
         page.fill("#graph-find", "name = reviews")
         page.press("#graph-find", "Enter")
@@ -279,7 +280,7 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
             assert max(v for v in inbound if v is not None) == pytest.approx(3.33, abs=0.05)
             # links: its workload page, Grafana's Istio workload dashboard, traces of its app
             links = panel.locator(".panel-links a")
-            hrefs = dict(zip(links.all_inner_texts(), [a.get_attribute("href") for a in links.all()]))
+            hrefs = dict(zip(links.all_inner_texts(), [a.get_attribute("href") for a in links.all()], strict=True))
             assert hrefs["Workload details"] == "/clusters/demo/namespaces/bookinfo/workloads/reviews-v2/"
             assert hrefs["Grafana"].startswith("http://127.0.0.1:3000/d/") and "var-workload=reviews-v2" in hrefs["Grafana"]
             assert hrefs["Traces"] == "http://127.0.0.1:16686/search?service=reviews.bookinfo"

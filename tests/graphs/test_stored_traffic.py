@@ -13,6 +13,7 @@ import pytest
 
 from apps.core.stored import FormatError, canonical_json
 from apps.graphs.builder import GRAPH_TYPES
+from apps.graphs.telemetry.base import TelemetryUnavailable
 from apps.graphs.telemetry.mesh_traffic import (
     BUCKETS,
     MESH_TRAFFIC_FORMAT,
@@ -26,7 +27,6 @@ from apps.graphs.telemetry.plan import TrafficData, fetch_traffic
 from apps.graphs.telemetry.query import RateSum, Row, sel
 from apps.graphs.telemetry.simulator import SimulatorTelemetry
 from apps.graphs.telemetry.stored_telemetry import StoredTelemetry
-from apps.graphs.telemetry.base import TelemetryUnavailable
 
 from .fakes import DET, GW, PP, FakeMesh, bookinfo_samples, edge
 

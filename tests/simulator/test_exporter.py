@@ -3,6 +3,7 @@ import math
 import re
 import time
 import urllib.request
+from itertools import pairwise
 
 import pytest
 
@@ -85,7 +86,7 @@ def check_histograms(samples):
             by_series.setdefault(labels - {("le", le)}, []).append((float(le), v))
     for buckets in by_series.values():
         values = [v for _, v in sorted(buckets)]
-        assert len(values) == 20 and all(a <= b + 1e-9 for a, b in zip(values, values[1:]))
+        assert len(values) == 20 and all(a <= b + 1e-9 for a, b in pairwise(values))
 
 
 def test_two_scrapes_ten_seconds_apart_fake_clock():

@@ -118,7 +118,7 @@ def test_suspend_rule_on_ratings(env):
     assert total(r, reporter="source", response_flags="FI") == 0
 
 
-def test_unknown_subset_gives_503_NC_source_only(env):
+def test_unknown_subset_gives_503_NC_source_only(env):  # noqa: N802 - Envoy's response flag
     clock, mesh, gw = env
     gw.apply_istio_object(vs("details", [{"route": [{"destination": {"host": "details", "subset": "v9"}}]}]))
     clock.advance(60)
@@ -128,7 +128,7 @@ def test_unknown_subset_gives_503_NC_source_only(env):
                  response_flags="NC", destination_workload="unknown") == pytest.approx(10.0)
 
 
-def test_no_matching_route_is_404_NR(env):
+def test_no_matching_route_is_404_NR(env):  # noqa: N802 - Envoy's response flag
     clock, mesh, gw = env
     gw.apply_istio_object(vs("details", [{"match": [{"headers": {"end-user": {"exact": "jason"}}}],
                                           "route": [{"destination": {"host": "details"}}]}]))

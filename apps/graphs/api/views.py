@@ -19,7 +19,6 @@ from ..selectors import GraphRequestError, graph_for_user, parse_graph_params, s
 from ..sources import live_source, source_json
 from .serializers import GraphSerializer, GraphSeriesSerializer, KialiGraphSerializer
 
-
 GRAPH_PARAMETERS = [
     OpenApiParameter("namespaces", str, description="Comma-separated namespaces (default: all you may see)."),
     OpenApiParameter("graphType", str, enum=["app", "versionedApp", "workload", "service"]),

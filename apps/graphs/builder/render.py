@@ -145,7 +145,9 @@ def _edge_data(graph: Graph, e: Edge, ids: dict[str, str]) -> dict[str, Any]:
         "healthStatus": e.health_status,
     }
     if e.protocol != "tcp":
-        pct = (lambda v: _round(v / total * 100.0) if total > 0 else None)
+        def pct(v):
+            return _round(v / total * 100.0) if total > 0 else None
+
         data.update(
             percentErr=_round(e.percent_err),
             responseTime=_round(graph.response_time(e)),

@@ -14,8 +14,8 @@ acts on (scale it, roll it back, shift traffic away from it):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from apps.clusters.inventory import Workload
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..telemetry.query import Row
 from .model import UNKNOWN, Graph, Node, is_ok, new_node, node_identity

@@ -1,7 +1,7 @@
 """DestinationRule checks (Kiali: business/checkers/destinationrules)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .. import hosts
 from .base import (

@@ -1,7 +1,7 @@
 """Gateway checks (Kiali: business/checkers/gateways)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .. import hosts
 from .base import WARNING, Finding, MeshIndex, as_dict, as_list, check, key_of
