@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lock vendor test-deps migrate bench clean
+.PHONY: run test lint install lock vendor test-deps migrate bench clean
 
 # Installs exactly the versions (and hashes) in requirements.lock; pyproject.toml keeps the ranges.
 $(STAMP): pyproject.toml $(LOCK)
@@ -49,7 +49,12 @@ test-deps:
 	@bash scripts/kube/build.sh
 	@bash scripts/services.sh
 
-test: install vendor test-deps
+# Lint first: a finding fails `make test` (and CI) before any service starts.
+lint: install
+	@echo "lint: ruff check"
+	@$(PY) -m ruff check --quiet . || { echo "lint: ruff found the problems above (many fix themselves: $(PY) -m ruff check --fix .)" >&2; exit 1; }
+
+test: install lint vendor test-deps
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not part of CI: prints figures; the latest are recorded in docs/benchmarks.md and docs/simulator.md.

@@ -310,7 +310,8 @@ def main() -> int:
         print()
         print(f"(a) our live workload graph      median {a:.3f}s   runs [{fmt(a_runs)}]")
         print(f"(b) floor (our PromQL, direct)   median {b:.3f}s   runs [{fmt(b_runs)}]")
-        print(f"(c) Kiali plan ({len(kiali_queries('x'))}/ns x {len(namespaces)}) median {c:.3f}s   runs [{fmt(c_runs)}]")
+        print(f"(c) Kiali plan ({len(kiali_queries('x'))}/ns x {len(namespaces)}) "
+              f"median {c:.3f}s   runs [{fmt(c_runs)}]")
         print(f"(c') same, appenders in parallel  median {cp:.3f}s   runs [{fmt(cp_runs)}]")
         print(f"Bookinfo namespace graph         median {bi * 1000:.0f} ms")
         print(f"peak Python allocation (build)   {peak_mb:.0f} MB")

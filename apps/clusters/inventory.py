@@ -249,13 +249,15 @@ class IstioObject:
     def to_dict(self) -> dict[str, Any]:
         where = f"{self.kind} {self.namespace}/{self.name}"
         return {"kind": self.kind, "namespace": self.namespace, "name": self.name,
-                "spec": json_safe(self.spec, where + " spec"), "metadata": json_safe(self.metadata, where + " metadata"),
+                "spec": json_safe(self.spec, where + " spec"),
+                "metadata": json_safe(self.metadata, where + " metadata"),
                 "api_version": self.api_version, "resource_version": self.resource_version}
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "istio object") -> IstioObject:
         r = Reader(data, where)
-        return cls(kind=r.string("kind"), namespace=r.string("namespace"), name=r.string("name"), spec=r.json_object("spec"),
+        return cls(kind=r.string("kind"), namespace=r.string("namespace"), name=r.string("name"),
+                   spec=r.json_object("spec"),
                    metadata=r.json_object("metadata"), api_version=r.string("api_version", ""),
                    resource_version=r.string("resource_version", ""))
 
@@ -285,8 +287,8 @@ class Inventory:
 
     @classmethod
     def from_dict(cls, data: Any) -> Inventory:
-        """The inventory ``to_dict`` wrote (lists in the order stored: canonical). Missing lists and optional fields take
-        their defaults; an unknown format or version, or a malformed field, is a FormatError naming it."""
+        """The inventory ``to_dict`` wrote (lists in the order stored: canonical). Missing lists and optional fields
+        take their defaults; an unknown format or version, or a malformed field, is a FormatError naming it."""
         check_format(data, INVENTORY_FORMAT, (INVENTORY_VERSION,))
         r = Reader(data, "inventory")
         return cls(

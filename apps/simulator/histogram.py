@@ -215,7 +215,8 @@ class LatencyProfile:
         with values inside that bucket, as it would on a real mesh.
         """
         try:
-            return LatencyProfile.of(self.p50 + delay_ms, self.p95 + delay_ms, self.p99 + delay_ms, self.mean + delay_ms)
+            return LatencyProfile.of(self.p50 + delay_ms, self.p95 + delay_ms, self.p99 + delay_ms,
+                                     self.mean + delay_ms)
         except InfeasibleProfile:
             cum = tuple(_cdf(self.cumulative, b - delay_ms) for b in DURATION_BUCKETS_MS) + (1.0,)
             return LatencyProfile(

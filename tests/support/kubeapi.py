@@ -874,7 +874,8 @@ class KubeAPIServer:
             serialization.NoEncryption()))
         config = {
             "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "meshdeck-files", "cluster": {"server": self.url, "certificate-authority": "ca.crt"}}],
+            "clusters": [{"name": "meshdeck-files",
+                          "cluster": {"server": self.url, "certificate-authority": "ca.crt"}}],
             "users": [{"name": user, "user": {"client-certificate": "profiles/meshdeck/client.crt",
                                               "client-key": "profiles/meshdeck/client.key"}}],
             "contexts": [{"name": "meshdeck-files", "context": {"cluster": "meshdeck-files", "user": user}}],

@@ -167,10 +167,14 @@ class KubernetesGateway(KubernetesWrites):
     def list_workloads(self, namespace: str | None = None) -> list[Workload]:
         a, c = self.apps, self.core
         return workloads_from_json(
-            self._list_kind(a.list_deployment_for_all_namespaces, a.list_namespaced_deployment, "deployments", namespace),
-            self._list_kind(a.list_stateful_set_for_all_namespaces, a.list_namespaced_stateful_set, "statefulsets", namespace),
-            self._list_kind(a.list_daemon_set_for_all_namespaces, a.list_namespaced_daemon_set, "daemonsets", namespace),
-            self._list_kind(a.list_replica_set_for_all_namespaces, a.list_namespaced_replica_set, "replicasets", namespace),
+            self._list_kind(a.list_deployment_for_all_namespaces, a.list_namespaced_deployment, "deployments",
+                            namespace),
+            self._list_kind(a.list_stateful_set_for_all_namespaces, a.list_namespaced_stateful_set, "statefulsets",
+                            namespace),
+            self._list_kind(a.list_daemon_set_for_all_namespaces, a.list_namespaced_daemon_set, "daemonsets",
+                            namespace),
+            self._list_kind(a.list_replica_set_for_all_namespaces, a.list_namespaced_replica_set, "replicasets",
+                            namespace),
             self._list_kind(c.list_pod_for_all_namespaces, c.list_namespaced_pod, "pods", namespace),
         )
 

@@ -222,7 +222,9 @@ def to_kiali(graph: Graph, *, secret: str) -> dict[str, Any]:
             traffic["responses"] = {
                 code: {
                     "flags": {f: f"{v / total * 100:.1f}" for f, v in detail["flags"].items()},
-                    "hosts": {} if hide_hosts else {hst: f"{v / total * 100:.1f}" for hst, v in detail["hosts"].items()},
+                    "hosts": {} if hide_hosts else {
+                        hst: f"{v / total * 100:.1f}" for hst, v in detail["hosts"].items()
+                    },
                 }
                 for code, detail in e.responses.items()
             }

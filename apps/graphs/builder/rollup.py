@@ -112,4 +112,5 @@ def namespace_health(workloads: Iterable[Workload], graph: Graph | None,
     return result
 
 
-__all__ = ["NamespaceHealth", "WorkloadHealth", "availability", "namespace_health", "workload_health", "HEALTHY", "DEGRADED", "FAILURE", "NA"]
+__all__ = ["NamespaceHealth", "WorkloadHealth", "availability", "namespace_health", "workload_health", "HEALTHY",
+           "DEGRADED", "FAILURE", "NA"]

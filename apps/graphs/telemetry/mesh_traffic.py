@@ -207,7 +207,8 @@ def _histograms_from_json(part: Reader, table: list[dict[str, str]], where: str)
                 and len(item[1]) == len(bounds)):
             raise FormatError(f"{w}: expected [edge index, [{len(bounds)} rates or null]]")
         base = table[_edge_index(item[0], table, w)]
-        out.extend(Row({**base, "le": le}, decode_float(v, w)) for le, v in zip(bounds, item[1], strict=True) if v is not None)
+        out.extend(Row({**base, "le": le}, decode_float(v, w))
+                   for le, v in zip(bounds, item[1], strict=True) if v is not None)
     return out
 
 
