@@ -248,7 +248,7 @@ def large(namespaces: int = 50, services: int = 20, seed: int = 1, out_degree: f
             if not pool:
                 break
             targets.add(pool[rng.randrange(len(pool))])
-        for tgt in sorted(targets, key=index.get):
+        for tgt in sorted(targets, key=index.__getitem__):
             sc.calls.append(_large_call(rng, src, tgt, protocol_of[tgt]))
     return sc
 

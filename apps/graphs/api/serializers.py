@@ -63,7 +63,7 @@ class _NodeFlags(serializers.Serializer):
     isInaccessible = serializers.BooleanField(required=False)
     isServiceEntry = ServiceEntrySerializer(required=False)
     isBox = serializers.ChoiceField(choices=BOXES, help_text="Compound (box) nodes", required=False)
-    parent = serializers.CharField(help_text="The id of the box this node is drawn in", required=False)
+    parent = serializers.CharField(help_text="The id of the box this node is drawn in", required=False)  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     healthStatus = serializers.ChoiceField(choices=HEALTH, required=False)
 
 
@@ -74,7 +74,7 @@ class GraphNodeDataSerializer(_NodeFlags):
 
 class GraphEdgeDataSerializer(serializers.Serializer):
     id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     target = serializers.CharField()
     protocol = serializers.ChoiceField(choices=list(PROTOCOLS))
     rates = _rates(help_text="http, http3xx, http4xx, http5xx, httpNoResponse, grpc, grpcErr (req/s); "
@@ -119,7 +119,7 @@ class GraphSerializer(serializers.Serializer):
     graphType = serializers.ChoiceField(choices=list(GRAPH_TYPES))
     namespaces = serializers.ListField(child=serializers.CharField())
     elements = _elements(GraphNodeDataSerializer, GraphEdgeDataSerializer, "Graph")()
-    source = GraphSourceSerializer()
+    source = GraphSourceSerializer()  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
 
 
 class GraphSeriesSerializer(serializers.Serializer):
@@ -167,7 +167,7 @@ class KialiEdgeTrafficSerializer(serializers.Serializer):
 
 class KialiEdgeDataSerializer(serializers.Serializer):
     id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     target = serializers.CharField()
     isMTLS = serializers.CharField(help_text="% mutual TLS, a whole number as a string", required=False)
     responseTime = serializers.CharField(help_text="ms as a string: the quantile, or the mean for avg", required=False)

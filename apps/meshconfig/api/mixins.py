@@ -1,8 +1,11 @@
 """What every cluster API view shares: the cluster and the caller's MeshView, read once per request."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from apps.clusters.models import Cluster
 from apps.clusters.selectors import get_cluster_for_user
-from apps.clusters.sources import live_mesh_source
+from apps.clusters.sources import MeshSource, live_mesh_source
 from apps.core.api import error_responses
 
 from ..meshview import MeshView, mesh_view
@@ -14,7 +17,13 @@ NS_DOC = "Namespace name, or '-' for every namespace the caller may see."
 CLUSTER_ERRORS = error_responses(502, 503, 504)
 
 
-class ClusterMeshMixin:
+if TYPE_CHECKING:  # mixed into DRF views: their request and kwargs
+    from rest_framework.views import APIView as _ViewBase
+else:
+    _ViewBase = object
+
+
+class ClusterMeshMixin(_ViewBase):
     """``self.mesh()``: the cluster (404 without a grant) and the caller's MeshView, read from
     ``source_for(cluster)`` (the live cluster; views that show traffic too use the graphs app's
     ``live_source``).
@@ -23,7 +32,7 @@ class ClusterMeshMixin:
     answers them in the one error shape with their status (never a 500).
     """
 
-    source_for = staticmethod(live_mesh_source)
+    source_for: staticmethod[[Cluster], MeshSource] = staticmethod(live_mesh_source)
 
     def mesh(self) -> MeshView:
         if not hasattr(self, "_mesh"):
