@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from django.db.models import Q
 
@@ -76,11 +76,6 @@ def namespace_visibility(user, cluster) -> Callable[[str], bool]:
     exact = {p for p in patterns if not any(ch in p for ch in "*?[")}
     globs = [p for p in patterns if p not in exact]
     return lambda namespace: namespace in exact or any(fnmatch.fnmatchcase(namespace, g) for g in globs)
-
-
-def visible_namespaces(user, cluster, namespaces: Iterable[str]) -> list[str]:
-    allowed = namespace_visibility(user, cluster)
-    return [ns for ns in namespaces if allowed(ns)]
 
 
 def cluster_role(user, cluster) -> Role | None:
