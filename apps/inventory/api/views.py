@@ -23,6 +23,14 @@ Q_PARAM = OpenApiParameter("q", str, description="Case-insensitive name filter")
 ERRORS = CLUSTER_ERRORS
 
 
+def namespace_list_schema(summary: str, serializer):
+    """The OpenAPI description of a list of one namespace's (or every namespace's) objects."""
+    return extend_schema_view(get=extend_schema(
+        summary=summary,
+        parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
+        responses={200: serializer(many=True), **ERRORS}, tags=["inventory"]))
+
+
 class InventoryMixin(ClusterMeshMixin):
     """The caller's MeshView read with its traffic (health): the graphs app's live source."""
 
@@ -47,10 +55,8 @@ class NamespaceListAPI(InventoryMixin, generics.ListAPIView):
         return page  # health computed for this page only
 
 
-@extend_schema_view(get=extend_schema(
-    summary="Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
-    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
-    responses={200: WorkloadSerializer(many=True), **ERRORS}, tags=["inventory"]))
+@namespace_list_schema("Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
+                       WorkloadSerializer)
 class WorkloadListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = WorkloadSerializer
 
@@ -84,10 +90,7 @@ class WorkloadDetailAPI(InventoryMixin, generics.GenericAPIView):
         return Response(WorkloadDetailSerializer(detail).data)
 
 
-@extend_schema_view(get=extend_schema(
-    summary="Services",
-    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
-    responses={200: ServiceSerializer(many=True), **ERRORS}, tags=["inventory"]))
+@namespace_list_schema("Services", ServiceSerializer)
 class ServiceListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = ServiceSerializer
 

@@ -30,12 +30,17 @@ class ValidationSerializer(serializers.Serializer):
     checks = CheckSerializer(many=True)
 
 
-class ConfigRowSerializer(serializers.Serializer):
+# Which Istio object a row or a detail is about (read from its ``object``). A comment, not a
+# docstring: drf-spectacular would give the subclasses' schemas its text as their description.
+class _IstioObjectIdentitySerializer(serializers.Serializer):
     kind = serializers.CharField(source="object.kind")
     namespace = serializers.CharField(source="object.namespace")
     name = serializers.CharField(source="object.name")
     api_version = serializers.CharField(source="object.api_version")
     resource_version = serializers.CharField(source="object.resource_version")
+
+
+class ConfigRowSerializer(_IstioObjectIdentitySerializer):
     validation = ValidationSerializer()
 
 
@@ -48,12 +53,7 @@ class AnnotatedCheckSerializer(CheckSerializer):
         return data
 
 
-class ConfigDetailSerializer(serializers.Serializer):
-    kind = serializers.CharField(source="object.kind")
-    namespace = serializers.CharField(source="object.namespace")
-    name = serializers.CharField(source="object.name")
-    api_version = serializers.CharField(source="object.api_version")
-    resource_version = serializers.CharField(source="object.resource_version")
+class ConfigDetailSerializer(_IstioObjectIdentitySerializer):
     spec = serializers.JSONField(source="object.spec")
     labels = serializers.SerializerMethodField()
     annotations = serializers.SerializerMethodField()
