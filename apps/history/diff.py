@@ -24,8 +24,8 @@ class DiffOptions:
 
 def node_json(node: Node) -> dict[str, Any]:
     if node.is_inaccessible:
-        return {"id": node.id, "nodeType": node.node_type, "isInaccessible": True}
-    out = {"id": node.id, "nodeType": node.node_type, "namespace": node.namespace}
+        return {"id": node.id, "nodeType": node.node_type, "isInaccessible": True, "label": "(inaccessible)"}
+    out = {"id": node.id, "nodeType": node.node_type, "namespace": node.namespace, "label": node_label(node)}
     for key in ("workload", "app", "version", "service"):
         if getattr(node, key):
             out[key] = getattr(node, key)
@@ -82,7 +82,7 @@ def graph_diff(a: Graph, b: Graph, options: DiffOptions) -> dict[str, Any]:
         if nb.is_inaccessible or nb.is_box:
             continue
         if _health(na) != _health(nb):
-            health.append({**node_json(nb), "label": node_label(nb), "before": _health(na), "after": _health(nb)})
+            health.append({**node_json(nb), "before": _health(na), "after": _health(nb)})
     return {"nodes": {"added": added_nodes, "removed": removed_nodes},
             "edges": {"added": added_edges, "removed": removed_edges, "changed": changed_edges},
             "health": health}
