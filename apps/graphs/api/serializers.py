@@ -98,6 +98,18 @@ def _elements(node_data, edge_data, name: str):
     return type(f"{name}Elements", (serializers.Serializer,), {"nodes": node(many=True), "edges": edge(many=True)})
 
 
+class SourceSnapshotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    taken_at = serializers.FloatField(help_text="The moment the snapshot describes (its window's end), unix seconds")
+    age_seconds = serializers.FloatField(help_text="How long before the requested time (or now) it was taken")
+
+
+class SourceWindowSerializer(serializers.Serializer):
+    exact = serializers.BooleanField(help_text="The snapshots' windows tile the duration exactly (docs/history.md)")
+    snapshots = serializers.ListField(child=serializers.IntegerField(), help_text="The snapshots merged")
+    coverage = serializers.FloatField(help_text="Share of the duration their windows cover")
+
+
 class GraphSourceSerializer(serializers.Serializer):
     """Which source answered, and whether its inventory is of the traffic's moment (docs/graph-api.md).
     A stored source may add keys of its own."""
@@ -108,6 +120,8 @@ class GraphSourceSerializer(serializers.Serializer):
     trafficAt = serializers.FloatField(help_text="The traffic window's end, unix seconds")
     inventoryMatchesTraffic = serializers.BooleanField()
     description = serializers.CharField()
+    snapshot = SourceSnapshotSerializer(required=False, help_text="A snapshot answered (time travel, or the latest)")
+    window = SourceWindowSerializer(required=False, help_text="Which snapshots' windows the traffic comes from")
 
 
 class GraphSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
-from apps.graphs.selectors import workload_health_for_user
+from apps.graphs.selectors import graph_source_at, workload_health_for_user
 from apps.graphs.sources import live_source
 from apps.inventory import selectors
 from apps.meshconfig.api.mixins import ALL, CLUSTER_ERRORS, NS_DOC, ClusterMeshMixin
@@ -35,6 +35,7 @@ class InventoryMixin(ClusterMeshMixin):
     """The caller's MeshView read with its traffic (health): the graphs app's live source."""
 
     source_for = staticmethod(live_source)
+    source_at = staticmethod(graph_source_at)  # ?at=: a snapshot with traffic (health needs it)
 
 
 @extend_schema_view(get=extend_schema(
