@@ -126,6 +126,9 @@ class GraphBuilds:
         if built is not None and built.error is None and time.monotonic() - built.built_at < LIVE_REUSE_SECONDS:
             return built
         built = await self._shared_build(key, "live", None)
+        now = time.monotonic()
+        for stale in [k for k, b in self._live.items() if now - b.built_at >= LIVE_REUSE_SECONDS]:
+            del self._live[stale]
         self._live[key] = built
         return built
 
