@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 
 from apps.live.graphdelta import apply_delta, delta_counts, graph_delta, is_empty
 
@@ -108,6 +109,6 @@ def test_applying_the_delta_gives_the_new_graph_and_leaves_the_old_one_alone():
 def test_a_chain_of_deltas_follows_a_chain_of_graphs():
     graphs = [BEFORE, shifted(), BEFORE, answer([node("only")], [])]
     drawn = graphs[0]
-    for previous, current in zip(graphs, graphs[1:]):
+    for previous, current in itertools.pairwise(graphs):
         drawn = apply_delta(drawn, graph_delta(previous, current))
         assert by_id(drawn) == by_id(current)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connections
 
 from apps.accounts.selectors import namespace_visibility_key, visibility_from_key
 from apps.clusters.selectors import clusters_for_user
@@ -25,7 +26,20 @@ MAX_NAMESPACES = 100
 EVERY_NAMESPACE = "*"  # the item of a socket that asked for no namespace: all it may see
 GRAPH_STALE = "graph.stale"
 
-builds = GraphBuilds(database_sync_to_async(build_graph_answer))
+
+
+def _build_in_own_thread(key, snapshot_id, taken_at):
+    # Not in the consumers' shared database thread: a build must not queue behind (or hold up)
+    # the connects and access re-checks of every socket of the process. Its connection is
+    # closed when it is done, as a request's is.
+    close_old_connections()
+    try:
+        return build_graph_answer(key, snapshot_id, taken_at)
+    finally:
+        connections.close_all()
+
+
+builds = GraphBuilds(sync_to_async(_build_in_own_thread, thread_sensitive=False))
 
 
 class GraphLiveConsumer(AuthorizedConsumer):
