@@ -242,3 +242,81 @@ def test_cluster_admin_sees_both(pattern, cluster_admin, page_client, grpc_confi
     if route.hidden_status == FILTERED:
         # the filtered variant does select data: what the viewer got without it exists
         assert "grpc-" in _body(response), f"{pattern}: the admin's grpc-demo answer shows nothing of grpc-demo"
+
+
+# --- WebSocket routes (portal/routing.py) ----------------------------------------------------
+# Anonymous -> 4401 and outsider -> 4404 at the handshake; viewer accepted on bookinfo; on
+# grpc-demo alone either refused (``hidden_close``) or accepted with grpc-demo in ``refused``
+# (None); the cluster admin accepted on both.
+
+
+@dataclass(frozen=True)
+class SocketRoute:
+    path: str  # with {ns}
+    hidden_close: int | None
+
+
+SOCKET_ROUTES: dict[str, SocketRoute] = {
+    "ws/clusters/<slug:cluster>/events/": SocketRoute("/ws/clusters/demo/events/?namespaces={ns}", hidden_close=None),
+    "ws/clusters/<slug:cluster>/graph/": SocketRoute(
+        "/ws/clusters/demo/graph/?namespaces={ns}&graphType=workload", hidden_close=4403),
+}
+SOCKET_IDS = sorted(SOCKET_ROUTES)
+
+
+def test_every_socket_route_is_in_the_matrix():
+    from portal.routing import websocket_urlpatterns
+
+    assert {str(p.pattern) for p in websocket_urlpatterns} == set(SOCKET_ROUTES)
+
+
+async def _socket(path: str, user=None):
+    """(communicator, accepted, close code, first message or None)"""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from apps.accounts.services import api_token_create
+    from portal.asgi import application
+
+    headers = [(b"origin", b"http://testserver")]
+    if user is not None:
+        _, secret = await database_sync_to_async(api_token_create)(user=user, name="matrix")
+        headers.append((b"authorization", f"Bearer {secret}".encode()))
+    ws = WebsocketCommunicator(application, path, headers=headers)
+    accepted, code = await ws.connect(timeout=10)
+    first = await ws.receive_json_from(timeout=10) if accepted else None
+    return ws, accepted, code, first
+
+
+@pytest.fixture
+async def _socket_db_closed(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pattern", SOCKET_IDS)
+async def test_sockets_follow_the_same_rules(pattern, _socket_db_closed, viewer, outsider, cluster_admin):
+    route = SOCKET_ROUTES[pattern]
+    bookinfo, hidden = route.path.format(ns="bookinfo"), route.path.format(ns="grpc-demo")
+    _, accepted, code, _ = await _socket(bookinfo)
+    assert (accepted, code) == (False, 4401), "anonymous"
+    _, accepted, code, _ = await _socket(bookinfo, outsider)
+    assert (accepted, code) == (False, 4404), "outsider"
+    ws, accepted, code, hello = await _socket(bookinfo, viewer)
+    assert accepted and hello["namespaces"] == ["bookinfo"], ("viewer on bookinfo", code, hello)
+    await ws.disconnect()
+    ws, accepted, code, hello = await _socket(hidden, viewer)
+    if route.hidden_close is None:
+        assert accepted and hello["namespaces"] == [] and hello["refused"] == ["grpc-demo"], hello
+        await ws.disconnect()
+    else:
+        assert (accepted, code) == (False, route.hidden_close), "viewer on grpc-demo"
+    for path, ns in ((bookinfo, "bookinfo"), (hidden, "grpc-demo")):
+        ws, accepted, code, hello = await _socket(path, cluster_admin)
+        assert accepted and hello["namespaces"] == [ns], ("cluster admin", ns, code)
+        await ws.disconnect()

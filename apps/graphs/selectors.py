@@ -106,8 +106,7 @@ def parse_graph_params(query, *, default_graph_type="versionedApp", default_inje
     )
 
 
-def _checked_namespaces(user, cluster, inventory, requested):
-    visible = namespace_visibility(user, cluster)
+def _checked_namespaces(visible, inventory, requested):
     existing = {ns.name for ns in inventory.namespaces}
     if requested is None:
         names = sorted(ns for ns in existing if visible(ns))
@@ -128,8 +127,15 @@ def graph_for_user(user, source: GraphSource, params: GraphParams) -> Graph:
     source asked for a window it does not hold) or GatewayError (cluster API);
     the API turns each into a clear 4xx/5xx.
     """
+    return graph_for_visibility(namespace_visibility(user, source.cluster), source, params)
+
+
+def graph_for_visibility(visible, source: GraphSource, params: GraphParams) -> Graph:
+    """``graph_for_user`` for whoever sees exactly the namespaces ``visible(ns)`` allows (a
+    predicate from ``apps.accounts.selectors``): live push builds one graph for every socket
+    whose user sees the same namespaces."""
     cluster, inventory = source.cluster, source.inventory()
-    namespaces, visible, existing = _checked_namespaces(user, cluster, inventory, params.namespaces)
+    namespaces, visible, existing = _checked_namespaces(visible, inventory, params.namespaces)
     # Every namespace requested: no namespace matchers at all (cheaper for Prometheus).
     scope = None if set(namespaces) >= existing else namespaces
     traffic = source.traffic.traffic(
