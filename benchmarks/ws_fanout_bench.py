@@ -217,7 +217,8 @@ async def _run(args, secrets: list[str], port: int, cluster_id: int) -> int:
               f"max {max(latencies, default=float('nan')) * 1000:.0f} ms", flush=True)
     errors = [e for c in clients for e in c.errors]
     print(f"all rounds            {len(all_latencies)} deliveries; p50 {_pct(all_latencies, 0.5) * 1000:.0f} ms, "
-          f"p95 {_pct(all_latencies, 0.95) * 1000:.0f} ms, max {max(all_latencies, default=float('nan')) * 1000:.0f} ms, "
+          f"p95 {_pct(all_latencies, 0.95) * 1000:.0f} ms, "
+          f"max {max(all_latencies, default=float('nan')) * 1000:.0f} ms, "
           f"mean {statistics.fmean(all_latencies or [float('nan')]) * 1000:.0f} ms")
     ok = missing_total == 0 and worst_round <= TARGET_SECONDS
     print(f"target                every client within {TARGET_SECONDS:.0f} s of the commit: "

@@ -15,6 +15,9 @@ from apps.core.errors import MeshdeckError
 from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
 from .builder.rollup import NamespaceHealth, WorkloadHealth, namespace_health, workload_health
 from .sources import GraphSource
+from .telemetry import parse_duration
+from .telemetry.base import TelemetryError
+from .telemetry.series import Peer
 
 
 def graph_source_at(cluster, at: float, duration: int = 60) -> GraphSource:
@@ -25,9 +28,6 @@ def graph_source_at(cluster, at: float, duration: int = 60) -> GraphSource:
     if resolver is None:
         raise MeshdeckError("this portal keeps no history", code="no_snapshot", http_status=404)
     return resolver.graph_at(cluster, at, duration)
-from .telemetry import parse_duration
-from .telemetry.base import TelemetryError
-from .telemetry.series import Peer
 
 CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
 

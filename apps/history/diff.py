@@ -7,8 +7,9 @@ module applies to everything else.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from apps.clusters.inventory import Inventory, IstioObject, Workload
 from apps.graphs.builder.model import Edge, Graph, Node
@@ -44,7 +45,8 @@ def node_label(node: Node) -> str:
 def _edge_json(edge: Edge, graph: Graph) -> dict[str, Any]:
     return {"source": node_label(graph.nodes[edge.source]), "target": node_label(graph.nodes[edge.dest]),
             "sourceId": edge.source, "targetId": edge.dest, "protocol": edge.protocol,
-            "rate": round(edge.total, 6), "percentErr": None if edge.percent_err is None else round(edge.percent_err, 4),
+            "rate": round(edge.total, 6),
+            "percentErr": None if edge.percent_err is None else round(edge.percent_err, 4),
             "healthStatus": edge.health_status}
 
 

@@ -22,7 +22,7 @@ from apps.graphs.selectors import GraphParams, graph_for_user
 from . import diff as diffs
 from . import store
 from .models import Snapshot
-from .sources import NoSnapshot, graph_source_for, nearest
+from .sources import graph_source_for, nearest
 
 DEFAULT_SPAN = 24 * 3600
 MAX_TIMELINE_SNAPSHOTS = 2000
@@ -50,7 +50,7 @@ def parse_namespaces(raw: Any, visible) -> list[str] | None:
 
 
 def _utc(at: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(at, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(at, dt.UTC)
 
 
 def visible_counts(snapshot: Snapshot, visible, wanted: list[str] | None = None) -> dict[str, int]:
@@ -164,7 +164,8 @@ def diff_for_user(user, cluster, req: DiffRequest) -> dict[str, Any]:
     else:
         body.update({"nodes": None, "edges": None, "health": None,
                      "traffic": "not compared: a snapshot holds no traffic (" +
-                                ", ".join(f"#{s.pk} {s.status}: {s.reason}" for s in (a, b) if not s.has_traffic) + ")"})
+                                ", ".join(f"#{s.pk} {s.status}: {s.reason}"
+                                          for s in (a, b) if not s.has_traffic) + ")"})
     body["namespaceHealth"] = diffs.namespace_health_diff(a.health or {}, b.health or {}, shown)
     body["workloads"] = diffs.workload_diff(inv_a, inv_b, shown)
     body["istioConfig"] = diffs.config_diff(inv_a, inv_b, shown)

@@ -144,7 +144,7 @@ class TakeResult:
 
 def bucket_of(at: float, interval: int) -> dt.datetime:
     start = int(at) - int(at) % interval
-    return dt.datetime.fromtimestamp(start, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(start, dt.UTC)
 
 
 def _lock_key(cluster: Cluster, bucket: dt.datetime) -> str:
@@ -225,7 +225,7 @@ def _backoff(schedule: SnapshotSchedule, status: str, reason: str, now: float, i
     else:
         schedule.failures += 1
         delay = min(interval * 2 ** (schedule.failures - 1), max(MAX_BACKOFF_SECONDS, interval))
-        schedule.next_attempt_at = dt.datetime.fromtimestamp(now + delay, dt.timezone.utc)
+        schedule.next_attempt_at = dt.datetime.fromtimestamp(now + delay, dt.UTC)
     schedule.last_status, schedule.last_reason = status, reason[:2000]
     schedule.save(update_fields=["failures", "next_attempt_at", "last_status", "last_reason"])
 
@@ -257,23 +257,23 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
         status, reason, inventory, traffic = Snapshot.Status.OK, "", None, None
         try:
             inventory = gateway_for(cluster).inventory()
-        except Exception as exc:  # any failure of the cluster: recorded, never raised at the worker
+        except Exception as exc:  # noqa: BLE001 - any failure of the cluster: recorded, never raised at the worker
             status, reason = Snapshot.Status.UNREACHABLE, f"API server: {_reason(exc)}"
         if inventory is not None:
             try:
                 traffic = capture_traffic(telemetry_for(cluster), window=window, query_time=at,
                                           mesh_namespaces=[n.name for n in inventory.namespaces])
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - Prometheus failing leaves a partial snapshot
                 status, reason = Snapshot.Status.PARTIAL, f"Prometheus: {_reason(exc)}"
         packed, counts, health = ({}, {}, {}) if inventory is None else snapshot_parts(cluster, inventory, traffic)
         with transaction.atomic():
             parts = _store_parts(packed)
             previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
-                at, dt.timezone.utc)).order_by("-taken_at").values_list("pk", flat=True).first())
+                at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
             try:
                 with transaction.atomic():
                     snapshot = Snapshot.objects.create(
-                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.timezone.utc),
+                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
                         status=status, reason=reason, window=window, counts=counts, health=health,
                         duration_ms=int((time.perf_counter() - started) * 1000), **parts)
             except IntegrityError:
@@ -348,6 +348,6 @@ def snapshots_prune(*, now: float | None = None) -> dict[str, int]:
         used = Q()
         for field in ("inventory", "config", "findings", "traffic_shape", "traffic_values"):
             used |= Q(sha256__in=Snapshot.objects.filter(**{f"{field}__isnull": False}).values(f"{field}_id"))
-        young = dt.datetime.fromtimestamp(now - 600, dt.timezone.utc)  # may be in a snapshot being stored now
+        young = dt.datetime.fromtimestamp(now - 600, dt.UTC)  # may be in a snapshot being stored now
         parts = SnapshotPart.objects.exclude(used).filter(created_at__lt=young).delete()[0]
     return {"snapshots": deleted, "parts": parts}

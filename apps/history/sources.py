@@ -21,9 +21,9 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.clusters.sources import StoredMeshSource
 from apps.core.errors import MeshdeckError
 from apps.graphs.sources import GraphSource, stored_source
-from apps.clusters.sources import StoredMeshSource
 
 from . import store
 from .models import Snapshot
@@ -37,7 +37,7 @@ class NoSnapshot(MeshdeckError):
 
 
 def _utc(at: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(at, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(at, dt.UTC)
 
 
 def snapshot_json(snapshot: Snapshot, reference: float) -> dict[str, Any]:

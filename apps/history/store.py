@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 from apps.core.stored import FormatError
@@ -142,7 +143,7 @@ def covering(candidates: list[Snapshot], duration: int) -> Covering:
             next_end = t - snap.window
     covered = sum(s.window for s in chosen)
     contiguous = all(abs((a.taken_at.timestamp() - a.window) - b.taken_at.timestamp()) <= 1
-                     for a, b in zip(chosen, chosen[1:]))
+                     for a, b in zip(chosen, chosen[1:], strict=False))
     if len(chosen) > MAX_COVERING:
         step = len(chosen) / MAX_COVERING
         chosen = [chosen[int(i * step)] for i in range(MAX_COVERING)]

@@ -31,16 +31,16 @@ def _form_time(raw: str | None) -> str | None:
     except ValueError:
         return "bad"  # the selectors answer with the field's message
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return f"{moment.timestamp():.0f}"
 
 
 def _local(at: float | None) -> str:
-    return "" if at is None else dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return "" if at is None else dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _utc(at: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(at, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(at, dt.UTC)
 
 
 @login_required

@@ -86,7 +86,7 @@ def test_prune_applies_retention_and_drops_parts_nothing_uses(take, sim_cluster)
     assert Snapshot.objects.count() == 5
     counts = snapshots_prune(now=now + 3600)
     assert counts["snapshots"] == 1 + (1 if (now - 2 * D) // 3600 == (now - 2 * D - 60) // 3600 else 0)
-    assert not Snapshot.objects.filter(taken_at__lt=dt.datetime.fromtimestamp(now - 365 * D, dt.timezone.utc))
+    assert not Snapshot.objects.filter(taken_at__lt=dt.datetime.fromtimestamp(now - 365 * D, dt.UTC))
     used = set()
     for s in Snapshot.objects.all():
         used |= {s.inventory_id, s.config_id, s.findings_id, s.traffic_shape_id, s.traffic_values_id}

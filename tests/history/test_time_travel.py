@@ -30,7 +30,7 @@ def test_graph_at_t_comes_from_the_snapshot_at_or_before_t(api_client, cluster_a
     assert src["kind"] == SNAPSHOT and src["snapshot"]["id"] == older.pk
     assert src["snapshot"]["taken_at"] == older.taken_at.timestamp()
     assert src["snapshot"]["age_seconds"] == pytest.approx(200, abs=1)
-    assert body["timestamp"] == int(older.taken_at.timestamp()) and "snapshot #%d" % older.pk in src["description"]
+    assert body["timestamp"] == int(older.taken_at.timestamp()) and f"snapshot #{older.pk}" in src["description"]
     assert graph(api_client(cluster_admin), at=str(now - 30))["source"]["snapshot"]["id"] == newer.pk
 
 

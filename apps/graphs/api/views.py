@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from apps.clusters.selectors import clusters_for_user, get_cluster_for_user
 from apps.clusters.sources import parse_at, stored_resolver
-from apps.core.errors import MeshdeckError
 from apps.core.api import error_responses
+from apps.core.errors import MeshdeckError
 from apps.core.renderers import FastJSONRenderer
 
 from ..builder.render import to_cytoscape, to_kiali
