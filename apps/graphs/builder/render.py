@@ -59,7 +59,7 @@ def _boxes(graph: Graph, nodes: list[dict[str, Any]], app_box: bool) -> list[dic
     box_by = set(graph.options.box_by)
     added: list[dict[str, Any]] = []
 
-    def group(key_fn, kind, min_groups):
+    def group(key_fn, kind: str, min_groups: int) -> None:
         members: dict[str, list[dict[str, Any]]] = {}
         for data in nodes + added:
             if data.get("isInaccessible") and data["nodeType"] != "unknown" or data.get("isBox") == kind:
