@@ -313,3 +313,4 @@ if MESHDECK_INPROCESS_SCHEDULER:
         "task": "apps.history.tasks.snapshots_due",
         "schedule": timedelta(seconds=min(5, MESHDECK_SNAPSHOT_INTERVAL)),
     }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SnapshotStatusEnum"] = "apps.history.models.Snapshot.Status"
