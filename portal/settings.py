@@ -313,3 +313,8 @@ if MESHDECK_INPROCESS_SCHEDULER:
         "task": "apps.history.tasks.snapshots_due",
         "schedule": timedelta(seconds=min(5, MESHDECK_SNAPSHOT_INTERVAL)),
     }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SnapshotStatusEnum"] = "apps.history.models.Snapshot.Status"
+# Rates are kept to this many mantissa bits (52: bit for bit; 20: one part in a million, far below
+# what any graph shows) and stored relative to a key frame of the same topology, a new one every N windows.
+MESHDECK_SNAPSHOT_RATE_BITS = env_int("MESHDECK_SNAPSHOT_RATE_BITS", 20, minimum=1)
+MESHDECK_SNAPSHOT_KEYFRAME_EVERY = env_int("MESHDECK_SNAPSHOT_KEYFRAME_EVERY", 30, minimum=1)

@@ -29,6 +29,8 @@ class SnapshotPart(models.Model):
     data = models.BinaryField()
     raw_size = models.PositiveIntegerField()
     stored_size = models.PositiveIntegerField()
+    # Rates stored relative to another window's (a key frame of the same shape): needed to read them.
+    base = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="deltas")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

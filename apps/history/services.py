@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -144,19 +144,22 @@ class TakeResult:
 
 def bucket_of(at: float, interval: int) -> dt.datetime:
     start = int(at) - int(at) % interval
-    return dt.datetime.fromtimestamp(start, dt.UTC)
+    return dt.datetime.fromtimestamp(start, dt.timezone.utc)
 
 
 def _lock_key(cluster: Cluster, bucket: dt.datetime) -> str:
     return f"history:take:{cluster.pk}:{int(bucket.timestamp())}"
 
 
-def _store_parts(packed: dict[str, tuple[str, codec.Packed]]) -> dict[str, SnapshotPart]:
-    """kind -> part, creating only those not stored yet (content addressing)."""
+def _store_parts(packed: dict[str, tuple[str, codec.Packed]], bases: dict[str, str] | None = None
+                 ) -> dict[str, SnapshotPart]:
+    """kind -> part, creating only those not stored yet (content addressing). ``bases``: sha -> the
+    key frame a delta part is relative to."""
+    bases = bases or {}
     shas = {p.sha256 for _, p in packed.values()}
     existing = {part.sha256: part for part in SnapshotPart.objects.filter(sha256__in=shas).only("sha256", "kind")}
     new = [SnapshotPart(sha256=p.sha256, kind=kind, encoding=p.encoding, data=p.data, raw_size=p.raw_size,
-                        stored_size=len(p.data))
+                        stored_size=len(p.data), base_id=bases.get(p.sha256))
            for kind, p in {p.sha256: (k, p) for k, p in packed.values()}.values() if p.sha256 not in existing]
     if new:
         SnapshotPart.objects.bulk_create(new, ignore_conflicts=True)
@@ -182,9 +185,12 @@ def _health(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic | None)
     return {ns: h.status for ns, h in namespace_health(inventory.workloads, graph, names).items()}
 
 
-def snapshot_parts(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic | None
-                   ) -> tuple[dict[str, tuple[str, codec.Packed]], dict[str, Any], dict[str, str]]:
-    """What a snapshot stores: packed parts (field -> (kind, packed)), counts, namespace health. Pure."""
+def snapshot_parts(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic | None,
+                   keyframe_for: Callable[[str], tuple[str, Any] | None] = lambda shape_sha: None,
+                   ) -> tuple[dict[str, tuple[str, codec.Packed]], dict[str, Any], dict[str, str], dict[str, str]]:
+    """What a snapshot stores: packed parts (field -> (kind, packed)), counts, namespace health, and
+    the key frame of the rates (sha -> key frame sha) when they are stored relative to one.
+    ``keyframe_for(shape sha)`` -> (key frame sha, its quantized rates) or None."""
     doc = inventory.to_dict()
     objects = doc.pop("istio_objects")
     root = cluster.istio_namespace or "istio-system"
@@ -210,13 +216,43 @@ def snapshot_parts(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic 
         if c["severity"] in ("error", "warning") and c["namespace"] in by_ns:
             by_ns[c["namespace"]][c["severity"] + "s"] += 1
     counts: dict[str, Any] = {"by_namespace": by_ns}
+    bases: dict[str, str] = {}
     if traffic is not None:
         shape, values = codec.split_traffic(traffic)
-        packed["traffic_shape"] = (SnapshotPart.Kind.TRAFFIC_SHAPE, codec.pack_json(shape))
-        packed["traffic_values"] = (SnapshotPart.Kind.TRAFFIC_VALUES, codec.pack_floats(values))
+        shape_part = codec.pack_json(shape)
+        keyframe = keyframe_for(shape_part.sha256)
+        bits = settings.MESHDECK_SNAPSHOT_RATE_BITS
+        values_part = codec.pack_floats(values, bits=bits, base=keyframe[1] if keyframe else None)
+        if values_part.encoding == codec.DELTA_FLOATS and keyframe[0] != values_part.sha256:
+            bases[values_part.sha256] = keyframe[0]
+        elif values_part.encoding == codec.DELTA_FLOATS:  # the key frame itself again: store it as one
+            values_part = codec.pack_floats(values, bits=bits)
+        packed["traffic_shape"] = (SnapshotPart.Kind.TRAFFIC_SHAPE, shape_part)
+        packed["traffic_values"] = (SnapshotPart.Kind.TRAFFIC_VALUES, values_part)
         counts["edges"] = len(shape["edges"])
         counts["rates"] = len(values)
-    return packed, counts, _health(cluster, inventory, traffic)
+    return packed, counts, _health(cluster, inventory, traffic), bases
+
+
+def keyframe_finder(cluster: Cluster) -> Callable[[str], tuple[str, Any] | None]:
+    """The key frame the next window's rates are stored against: the one the cluster's latest snapshot
+    of that shape used (or was), while fewer than MESHDECK_SNAPSHOT_KEYFRAME_EVERY windows use it."""
+    from .store import quantized_rates
+
+    def find(shape_sha: str):
+        every = settings.MESHDECK_SNAPSHOT_KEYFRAME_EVERY
+        if every <= 1:
+            return None
+        last = (Snapshot.objects.filter(cluster=cluster, traffic_shape_id=shape_sha, traffic_values__isnull=False)
+                .order_by("-taken_at").select_related("traffic_values").first())
+        if last is None:
+            return None
+        frame = last.traffic_values.base_id or last.traffic_values_id
+        if SnapshotPart.objects.filter(base_id=frame).count() >= every - 1:
+            return None  # time for a new key frame
+        return frame, quantized_rates(frame)
+
+    return find
 
 
 def _backoff(schedule: SnapshotSchedule, status: str, reason: str, now: float, interval: int) -> None:
@@ -225,7 +261,7 @@ def _backoff(schedule: SnapshotSchedule, status: str, reason: str, now: float, i
     else:
         schedule.failures += 1
         delay = min(interval * 2 ** (schedule.failures - 1), max(MAX_BACKOFF_SECONDS, interval))
-        schedule.next_attempt_at = dt.datetime.fromtimestamp(now + delay, dt.UTC)
+        schedule.next_attempt_at = dt.datetime.fromtimestamp(now + delay, dt.timezone.utc)
     schedule.last_status, schedule.last_reason = status, reason[:2000]
     schedule.save(update_fields=["failures", "next_attempt_at", "last_status", "last_reason"])
 
@@ -257,23 +293,24 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
         status, reason, inventory, traffic = Snapshot.Status.OK, "", None, None
         try:
             inventory = gateway_for(cluster).inventory()
-        except Exception as exc:  # noqa: BLE001 - any failure of the cluster: recorded, never raised at the worker
+        except Exception as exc:  # any failure of the cluster: recorded, never raised at the worker
             status, reason = Snapshot.Status.UNREACHABLE, f"API server: {_reason(exc)}"
         if inventory is not None:
             try:
                 traffic = capture_traffic(telemetry_for(cluster), window=window, query_time=at,
                                           mesh_namespaces=[n.name for n in inventory.namespaces])
-            except Exception as exc:  # noqa: BLE001 - Prometheus failing leaves a partial snapshot
+            except Exception as exc:
                 status, reason = Snapshot.Status.PARTIAL, f"Prometheus: {_reason(exc)}"
-        packed, counts, health = ({}, {}, {}) if inventory is None else snapshot_parts(cluster, inventory, traffic)
+        packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
+                                         snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
         with transaction.atomic():
-            parts = _store_parts(packed)
+            parts = _store_parts(packed, bases)
             previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
-                at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
+                at, dt.timezone.utc)).order_by("-taken_at").values_list("pk", flat=True).first())
             try:
                 with transaction.atomic():
                     snapshot = Snapshot.objects.create(
-                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
+                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.timezone.utc),
                         status=status, reason=reason, window=window, counts=counts, health=health,
                         duration_ms=int((time.perf_counter() - started) * 1000), **parts)
             except IntegrityError:
@@ -348,6 +385,10 @@ def snapshots_prune(*, now: float | None = None) -> dict[str, int]:
         used = Q()
         for field in ("inventory", "config", "findings", "traffic_shape", "traffic_values"):
             used |= Q(sha256__in=Snapshot.objects.filter(**{f"{field}__isnull": False}).values(f"{field}_id"))
-        young = dt.datetime.fromtimestamp(now - 600, dt.UTC)  # may be in a snapshot being stored now
+        # and the key frames those rates are stored against
+        used |= Q(sha256__in=SnapshotPart.objects.filter(
+            sha256__in=Snapshot.objects.filter(traffic_values__isnull=False).values("traffic_values_id"),
+            base__isnull=False).values("base_id"))
+        young = dt.datetime.fromtimestamp(now - 600, dt.timezone.utc)  # may be in a snapshot being stored now
         parts = SnapshotPart.objects.exclude(used).filter(created_at__lt=young).delete()[0]
     return {"snapshots": deleted, "parts": parts}

@@ -52,7 +52,7 @@ _traffic = LRU(6)  # MeshTraffic by snapshot id (or merged: by the ids)
 
 
 def clear_caches() -> None:
-    for cache in (_parts, _inventories, _traffic):
+    for cache in (_parts, _inventories, _traffic, _rates):
         cache.clear()
 
 
@@ -83,12 +83,26 @@ def findings_of(snapshot: Snapshot) -> list[dict[str, Any]]:
     return list(part_json(snapshot.findings_id)["checks"]) if snapshot.findings_id else []
 
 
+_rates = LRU(8)  # quantized rates (uint64 arrays) by sha256: key frames, read for every delta
+
+
+def quantized_rates(sha: str):
+    def make():
+        part = SnapshotPart.objects.filter(pk=sha).only("data", "encoding", "base").first()
+        if part is None:
+            raise FormatError(f"snapshot part {sha[:12]} is missing")
+        base = quantized_rates(part.base_id) if part.base_id else None
+        return codec.unpack_bits(bytes(part.data), part.encoding, base)
+
+    return _rates.get_or_make(sha, make)
+
+
 def traffic_of(snapshot: Snapshot) -> MeshTraffic:
     if not snapshot.has_traffic:
         raise FormatError(f"snapshot #{snapshot.pk} holds no traffic ({snapshot.status}: {snapshot.reason})")
 
     def make():
-        values = codec.unpack_floats(_raw(snapshot.traffic_values_id))
+        values = codec._floats(quantized_rates(snapshot.traffic_values_id))
         return codec.join_traffic(part_json(snapshot.traffic_shape_id), values, window=snapshot.window,
                                   query_time=snapshot.taken_at.timestamp())
 

@@ -44,3 +44,25 @@ def test_a_windows_traffic_splits_into_shape_and_values_and_joins_back_exactly(s
     rates_again = codec.unpack_floats(codec.pack_floats(values).data)
     back = codec.join_traffic(shape_again, rates_again, window=60, query_time=t)
     assert canonical_json(back.to_dict()) == canonical_json(traffic.to_dict())
+
+
+def test_rates_against_a_key_frame_read_back_and_take_little_room_when_they_barely_moved():
+    import random
+
+    rng = random.Random(7)
+    frame = [rng.uniform(0, 100) for _ in range(5000)]
+    moved = [v * (1 + rng.uniform(-1e-7, 1e-7)) for v in frame]
+    base = codec.quantize(frame, 20)
+    full = codec.pack_floats(moved, bits=20)
+    delta = codec.pack_floats(moved, bits=20, base=base)
+    assert delta.encoding == codec.DELTA_FLOATS and delta.sha256 == full.sha256
+    assert len(delta.data) < len(full.data) / 5
+    back = codec.unpack_floats(delta.data, delta.encoding, base)
+    assert back == codec.unpack_floats(full.data, full.encoding)
+    assert all(abs(x - y) <= abs(y) * 2 ** -20 for x, y in zip(back, moved))
+
+
+def test_quantizing_keeps_nan_infinities_and_zero():
+    ints = codec.quantize([0.0, math.inf, -math.inf, math.nan, 1.0], 8)
+    back = codec._floats(ints)
+    assert back[0] == 0.0 and back[1] == math.inf and back[2] == -math.inf and math.isnan(back[3]) and back[4] == 1.0

@@ -33,6 +33,17 @@ def test_the_same_bucket_is_stored_once(take, sim_cluster):
     assert Snapshot.objects.count() == 1
 
 
+def test_rates_are_stored_against_a_key_frame_and_read_back(take, sim_cluster):
+    from apps.history import store
+
+    now = time.time()
+    a = take(at=now - 130)
+    b = take(at=now - 70.5)  # another window: other rates, same topology
+    assert b.traffic_values.base_id in (None, a.traffic_values_id)
+    assert store.traffic_of(b).query_time == b.taken_at.timestamp()
+    assert sum(len(r) for r in store.traffic_of(b).series.values()) == b.counts["rates"]
+
+
 def test_unchanged_parts_are_stored_once_across_snapshots(take):
     now = time.time()
     a = take(at=now - 120)

@@ -34,6 +34,7 @@ def test_graph_at_t_comes_from_the_snapshot_at_or_before_t(api_client, cluster_a
     assert graph(api_client(cluster_admin), at=str(now - 30))["source"]["snapshot"]["id"] == newer.pk
 
 
+@override_settings(MESHDECK_SNAPSHOT_RATE_BITS=52)  # bit for bit (the default keeps 1 part in a million)
 def test_the_stored_graph_is_the_graph_live_gave_for_that_window(cluster_admin, take, sim_cluster):
     from apps.history.sources import HistoryResolver
 
@@ -65,6 +66,7 @@ def test_a_future_at_is_a_400(api_client, cluster_admin, take):
     assert resp.status_code == 400
 
 
+@override_settings(MESHDECK_SNAPSHOT_RATE_BITS=52)
 def test_a_longer_duration_is_built_from_the_snapshots_covering_it_exactly(api_client, cluster_admin, take,
                                                                           sim_cluster):
     t = int(time.time()) - 5
@@ -140,3 +142,20 @@ def test_a_viewer_sees_only_their_namespaces_in_the_past_too(api_client, viewer,
     assert named <= {"bookinfo", None}
     resp = api_client(viewer).get("/api/clusters/demo/graph", {"at": time.time(), "namespaces": "grpc-demo"})
     assert resp.status_code == 404
+
+
+def test_by_default_rates_are_kept_to_one_part_in_a_million(api_client, cluster_admin, take):
+    t = int(time.time()) - 5
+    take(at=t)
+    client = api_client(cluster_admin)
+    stored = graph(client, at=str(t), graphType="workload")
+    live = graph(client, queryTime=str(t), graphType="workload")
+
+    def rates(body):
+        return {(e["data"]["source"], e["data"]["target"]): e["data"]["rates"] for e in body["elements"]["edges"]}
+
+    a, b = rates(stored), rates(live)
+    assert a.keys() == b.keys()
+    for key in a:
+        for name, value in b[key].items():
+            assert a[key][name] == pytest.approx(value, rel=2e-6), (key, name)

@@ -18,7 +18,7 @@ class CountsSerializer(serializers.Serializer):
 class SnapshotSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     taken_at = serializers.FloatField(help_text="The moment described (the traffic window's end), unix seconds")
-    status = serializers.ChoiceField(choices=Snapshot.Status.values)
+    status = serializers.ChoiceField(choices=Snapshot.Status.choices)
     reason = serializers.CharField(help_text="Why it is partial or unreachable; empty when ok")
     window = serializers.IntegerField(help_text="Seconds of traffic behind its rates")
     counts = CountsSerializer(help_text="Of the namespaces you may see")
@@ -31,7 +31,7 @@ class SnapshotRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     taken_at = serializers.FloatField()
     age_seconds = serializers.FloatField(help_text="How long before the requested time it was taken")
-    status = serializers.ChoiceField(choices=Snapshot.Status.values)
+    status = serializers.ChoiceField(choices=Snapshot.Status.choices)
 
 
 class DiffSerializer(serializers.Serializer):
@@ -59,7 +59,7 @@ DiffSerializer._declared_fields["from"] = SnapshotRefSerializer()
 class TimelineSnapshotSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     taken_at = serializers.FloatField()
-    status = serializers.ChoiceField(choices=Snapshot.Status.values)
+    status = serializers.ChoiceField(choices=Snapshot.Status.choices)
     reason = serializers.CharField()
     health = serializers.DictField(child=serializers.CharField(), help_text="namespace -> Healthy/Degraded/Failure/NA")
 
