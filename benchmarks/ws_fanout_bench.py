@@ -213,7 +213,7 @@ async def _run(args, secrets: list[str], port: int, cluster_id: int) -> int:
         all_latencies += latencies
         worst_round = max(worst_round, max(latencies, default=float("inf")))
         print(f"round {round_}               received {len(latencies)}/{len(clients)}; "
-              f"p50 {_pct(latencies, 0.5) * 1000:.0f} ms, p95 {_pct(latencies, 0.95) * 1000:.0f} ms, "
+              f"first {min(latencies, default=float('nan')) * 1000:.0f} ms, p50 {_pct(latencies, 0.5) * 1000:.0f} ms, p95 {_pct(latencies, 0.95) * 1000:.0f} ms, "
               f"max {max(latencies, default=float('nan')) * 1000:.0f} ms", flush=True)
     errors = [e for c in clients for e in c.errors]
     print(f"all rounds            {len(all_latencies)} deliveries; p50 {_pct(all_latencies, 0.5) * 1000:.0f} ms, "

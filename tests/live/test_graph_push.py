@@ -24,7 +24,7 @@ from apps.history.signals import snapshot_committed
 from apps.live.graphdelta import apply_delta
 from apps.live.graphpush.consumer import builds
 
-from .conftest import WAIT, connect, expect_closing, subscribe, token_for
+from .conftest import WAIT, browser_for, connect, expect_closing, subscribe, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -289,3 +289,14 @@ async def test_a_snapshot_of_an_unreachable_cluster_says_the_graph_is_stale(
     message = await receive(ws, "graph.stale")
     assert message["snapshot"]["id"] == snapshot["id"] and "last one" in message["detail"]
     await ws.disconnect()
+
+
+async def test_a_browser_that_logs_out_stops_receiving_graphs(channel_layer, viewer, sim_cluster, snapshots):
+    browser = await browser_for(viewer)
+    ws, _ = await subscribe(PATH.format("bookinfo"), cookie=browser.cookie)
+    await receive(ws, "graph.full")
+    response = await database_sync_to_async(browser.client.post)("/accounts/logout/")
+    assert response.status_code == 302
+    assert await expect_closing(ws, 4401) == "You logged out."
+    await snapshots.commit()
+    assert await ws.receive_nothing(timeout=0.5)

@@ -148,6 +148,7 @@ class GraphBuilds:
             token = f"live:{next(self._live_numbers)}"
         built = Built(key=key, token=token, snapshot=snapshot)
         self.builds += 1
+        started = time.monotonic()
         try:
             built.answer = await self._builder(key, snapshot["id"] if snapshot else None,
                                                snapshot["taken_at"] if snapshot else None)
@@ -156,6 +157,8 @@ class GraphBuilds:
         except Exception:
             logger.exception("Could not build a pushed graph (cluster %s)", key.cluster_id)
             built.error = GraphBuildError("error", "The graph could not be built: the next snapshot will try again.")
+        logger.info("Pushed graph of cluster %s at %s built in %.0f ms%s", key.cluster_id, token,
+                    (time.monotonic() - started) * 1000, f" (failed: {built.error.detail})" if built.error else "")
         if snapshot is not None:
             self._store(built)
         return built
