@@ -312,6 +312,7 @@ def change_edit(*, change: ChangeRequest, user, data: dict[str, Any]) -> ChangeR
             change.status = Status.SUBMITTED
             change.bound_versions = live_versions(inventory, change.target_list())
             change.submitted_at = timezone.now()
+            change.approvals_needed = approvals_needed(change.cluster, change.namespace)
         change.save()
         _lock_targets(change)
         audit_record("change.edit", target=change_audit_target(change), before=before, after={

@@ -28,3 +28,6 @@ def gateway(mesh):
 @pytest.fixture
 def inventory(mesh):
     return mesh.inventory()
+
+
+from .flow_helpers import approver2, eager_tasks  # noqa: E402,F401  (the flow tests' fixtures)
