@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.portal",
                 "apps.inventory.navigation.navigation",  # the left navigation of every page
+                "apps.changes.context_processors.nav_changes_waiting",  # its "Changes" badge
             ],
         },
     },

@@ -36,4 +36,7 @@ urlpatterns = [
     # Audit history review (apps.auditreview).
     path("api/", include("apps.auditreview.api.urls")),
     path("", include("apps.auditreview.urls")),
+    # Change requests (apps.changes): the API and the pages.
+    path("api/", include("apps.changes.api.urls")),
+    path("", include("apps.changes.urls")),
 ]

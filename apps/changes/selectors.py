@@ -75,3 +75,25 @@ def namespace_approvers(cluster, namespace: str) -> list[int]:
                 users[member.pk] = None
     active = get_user_model().objects.filter(is_active=True).filter(Q(pk__in=list(users)) | Q(is_superuser=True))
     return sorted(active.values_list("pk", flat=True))
+
+
+def preview_for_user(user, change: ChangeRequest) -> dict:
+    """The stored preview, narrowed to what the user may see: clients and findings in namespaces
+    without a grant are left out (``hidden_clients`` counts the clients left out)."""
+    preview = dict(change.preview or {})
+    allowed = namespace_visibility(user, change.cluster)
+
+    def visible(name: str) -> bool:
+        return allowed(name.split("/", 1)[0])
+
+    traffic = []
+    for split in preview.get("traffic", []):
+        clients = [c for c in split.get("clients", []) if visible(c)]
+        if split.get("clients") and not clients:
+            continue
+        traffic.append({**split, "clients": clients, "hidden_clients": len(split.get("clients", [])) - len(clients)})
+    preview["traffic"] = traffic
+    for key in ("findings", "broken_elsewhere"):
+        preview[key] = [f for f in preview.get(key, []) if allowed(f.get("namespace") or change.namespace)]
+    preview["restarts"] = [r for r in preview.get("restarts", []) if allowed(r["workload"].get("namespace", ""))]
+    return preview
