@@ -291,7 +291,9 @@ def change_edit(*, change: ChangeRequest, user, data: dict[str, Any]) -> ChangeR
     """The requester changes the input. Any approval is void; a reviewed change goes back to review."""
     if not isinstance(data, dict):
         raise ChangeInvalid({"non_field_errors": ["Send the change as a JSON object."]})
-    data = {**data, "kind": data.get("kind", change.kind), "namespace": data.get("namespace", change.namespace)}
+    # a partial edit: the fields given replace the change's (normalised) ones
+    data = {**change.params, **data, "kind": data.get("kind", change.kind),
+            "namespace": data.get("namespace", change.namespace)}
     if data["namespace"] != change.namespace or data["kind"] != change.kind:
         raise ChangeInvalid({"non_field_errors": ["A change keeps its kind and namespace: file a new one instead."]})
     if change.kind == "rollback":
