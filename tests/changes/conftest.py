@@ -30,4 +30,5 @@ def inventory(mesh):
     return mesh.inventory()
 
 
-from .flow_helpers import approver2, eager_tasks  # noqa: E402,F401  (the flow tests' fixtures)
+from .flow_helpers import approver2, eager_tasks  # noqa: F401  (the flow tests' fixtures)
+from .test_kube_apiserver import bookinfo, bookinfo_configured  # noqa: F401  (the flow's kube tests)

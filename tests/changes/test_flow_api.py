@@ -219,7 +219,6 @@ def test_ui_the_whole_flow_with_the_password_remembered_for_five_minutes(ui, ope
 
 
 def test_ui_rejections_show_their_message(ui, operator, approver, viewer, make_user, sim_cluster):
-    from apps.accounts.roles import Role
 
     c = ui(operator)
     for weights, message in (({"weight_v1": 50, "weight_v2": 40, "weight_v3": 0}, "add up to 90"),

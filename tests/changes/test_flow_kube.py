@@ -9,12 +9,17 @@ import pytest
 
 from apps.accounts.roles import Role
 from apps.changes.models import ChangeRequest
-from apps.changes.services import change_approve, change_create, change_execute, change_rollback
+from apps.changes.services import (
+    change_approve,
+    change_create,
+    change_execute,
+    change_rollback,
+)
 from apps.clusters.services import cluster_create
 from tests.kube.helpers import apply
 
 from .flow_helpers import PASSWORD
-from .test_kube_apiserver import WEB, _deployment, _kinds, _namespace_labels, bookinfo, bookinfo_configured, stored  # noqa: F401
+from .test_kube_apiserver import WEB, _deployment, _kinds, _namespace_labels, stored
 
 pytestmark = [pytest.mark.kube, pytest.mark.django_db]
 S = ChangeRequest.Status
