@@ -582,49 +582,61 @@ def change_execute(change_id: int) -> str:
     finds the change no longer approved and does nothing. Returns what happened."""
     if not change_claim(change_id):
         return "not-claimed"
-    change = ChangeRequest.objects.select_related("cluster", "requester").get(pk=change_id)
     with acting_as(Actor.task("apply_change")):
         try:
-            gateway = gateway_for(change.cluster)
-            inventory = gateway.inventory()
-        except GatewayError as exc:
-            _finish(change_id, Status.FAILED, "change.failed", message=f"Could not read the cluster: {exc}",
-                    outcome="failed")
+            return _execute_claimed(change_id)
+        except Exception as exc:  # a bug must not leave the change "applying" for ever
+            log.exception("applying change #%s failed unexpectedly", change_id)
+            if ChangeRequest.objects.filter(pk=change_id, status=Status.APPLYING).exists():
+                _finish(change_id, Status.FAILED, "change.failed", outcome="failed",
+                        message=f"Meshdeck failed while applying ({type(exc).__name__}); check the cluster "
+                                "against the preview and the server log.")
             return "failed"
-        targets = change.target_list()
-        live = live_versions(inventory, targets)
-        moved = {k: (change.bound_versions.get(k, ""), v) for k, v in live.items()
-                 if change.bound_versions.get(k, "") != v}
-        if moved:
-            names = ", ".join(sorted(moved))
-            _finish(change_id, Status.STALE, "change.stale", extra={"moved": moved},
-                    message=f"Changed since it was reviewed: {names}. Submit it again for review.")
+
+
+def _execute_claimed(change_id: int) -> str:
+    change = ChangeRequest.objects.select_related("cluster", "requester").get(pk=change_id)
+    try:
+        gateway = gateway_for(change.cluster)
+        inventory = gateway.inventory()
+    except GatewayError as exc:
+        _finish(change_id, Status.FAILED, "change.failed", message=f"Could not read the cluster: {exc}",
+                outcome="failed")
+        return "failed"
+    targets = change.target_list()
+    live = live_versions(inventory, targets)
+    moved = {k: (change.bound_versions.get(k, ""), v) for k, v in live.items()
+             if change.bound_versions.get(k, "") != v}
+    if moved:
+        names = ", ".join(sorted(moved))
+        _finish(change_id, Status.STALE, "change.stale", extra={"moved": moved},
+                message=f"Changed since it was reviewed: {names}. Submit it again for review.")
+        return "stale"
+    writes = [write_from_dict(w) for w in change.payload["writes"]]
+    priors, done, seen = [], 0, set()
+    try:
+        for write in writes:
+            priors.append(capture_prior_state(write, inventory))
+            key = target_key(write.target)
+            version = None if key in seen else (change.bound_versions.get(key) or None)
+            seen.add(key)
+            write.execute(gateway, resource_version=version)
+            done += 1
+    except GatewayError as exc:
+        restore_errors = _restore(gateway, priors[:done])
+        stale = isinstance(exc, ObjectConflict)
+        message = (f"{writes[done].describe()} was refused by the cluster: {exc}"
+                   + (" Objects already written were restored." if done and not restore_errors else "")
+                   + (" Restoring failed too: " + "; ".join(restore_errors) if restore_errors else ""))
+        if stale:
+            _finish(change_id, Status.STALE, "change.stale", message=message + " Submit it again for review.")
             return "stale"
-        writes = [write_from_dict(w) for w in change.payload["writes"]]
-        priors, done, seen = [], 0, set()
-        try:
-            for write in writes:
-                priors.append(capture_prior_state(write, inventory))
-                key = target_key(write.target)
-                version = None if key in seen else (change.bound_versions.get(key) or None)
-                seen.add(key)
-                write.execute(gateway, resource_version=version)
-                done += 1
-        except GatewayError as exc:
-            restore_errors = _restore(gateway, priors[:done])
-            stale = isinstance(exc, ObjectConflict)
-            message = (f"{writes[done].describe()} was refused by the cluster: {exc}"
-                       + (" Objects already written were restored." if done and not restore_errors else "")
-                       + (" Restoring failed too: " + "; ".join(restore_errors) if restore_errors else ""))
-            if stale:
-                _finish(change_id, Status.STALE, "change.stale", message=message + " Submit it again for review.")
-                return "stale"
-            _finish(change_id, Status.FAILED, "change.failed", message=message, outcome="failed",
-                    extra={"written_then_restored": done})
-            return "failed"
-        _finish(change_id, Status.APPLIED, "change.applied", prior_states=[p.as_dict() for p in priors],
-                extra={"writes": len(writes)})
-        return "applied"
+        _finish(change_id, Status.FAILED, "change.failed", message=message, outcome="failed",
+                extra={"written_then_restored": done})
+        return "failed"
+    _finish(change_id, Status.APPLIED, "change.applied", prior_states=[p.as_dict() for p in priors],
+            extra={"writes": len(writes)})
+    return "applied"
 
 
 def _restore(gateway, priors) -> list[str]:

@@ -278,3 +278,17 @@ def test_sidecar_injection_on_the_namespace_label(sim_cluster, operator, approve
     assert change_execute(change.pk) == "applied"
     ns = next(n for n in sim_cluster.gateway().list_namespaces() if n.name == "bookinfo")
     assert ns.labels.get("istio-injection") == "disabled"
+
+
+def test_an_unexpected_error_while_applying_ends_failed_not_applying(submitted, approver, monkeypatch):
+    from apps.changes import services
+
+    change = approve(submitted, approver)
+
+    def broken(_):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(services, "write_from_dict", broken)
+    assert change_execute(change.pk) == "failed"
+    change.refresh_from_db()
+    assert change.status == S.FAILED and "RuntimeError" in change.error_message
