@@ -207,6 +207,9 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": "apps.graphs.api.serializers.HEALTH",
         "SourceKindEnum": "apps.graphs.api.serializers.SOURCE_KINDS",
         "ClusterKindEnum": "apps.clusters.models.Cluster.Kind",
+        "ChangeKindEnum": "apps.changes.api.serializers.CHANGE_KIND_CHOICES",
+        "ChangeCreateKindEnum": "apps.changes.api.serializers.CREATE_KIND_CHOICES",
+        "ChangeStatusEnum": "apps.changes.models.ChangeRequest.Status",
     },
     # Path parameters as Django's converters accept them (a slug; one path segment).
     "PATH_CONVERTER_OVERRIDES": {

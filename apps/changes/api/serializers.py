@@ -6,6 +6,10 @@ from rest_framework import serializers
 from ..models import Approval, ChangeRequest
 from ..render import CHANGE_KINDS
 
+# Named enums in the schema (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+CHANGE_KIND_CHOICES = sorted(CHANGE_KINDS)
+CREATE_KIND_CHOICES = sorted(k for k in CHANGE_KINDS if k != "rollback")
+
 
 class ApprovalOutputSerializer(serializers.Serializer):
     reviewer = serializers.CharField(source="reviewer.username")
@@ -31,7 +35,7 @@ class ChangeOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     cluster = serializers.CharField(source="cluster.name")
     namespace = serializers.CharField()
-    kind = serializers.ChoiceField(choices=sorted(CHANGE_KINDS))
+    kind = serializers.ChoiceField(choices=CHANGE_KIND_CHOICES)
     summary = serializers.CharField()
     status = serializers.ChoiceField(choices=ChangeRequest.Status.choices)
     status_label = serializers.CharField(source="get_status_display")
@@ -77,7 +81,7 @@ class ChangeCreateInputSerializer(serializers.Serializer):
     ``{"kind": "traffic_shift", "namespace": "bookinfo", "service": "reviews", "weights": {"v2": 80, "v3": 20}}``.
     Add ``"submit": true`` to submit it for review at once."""
 
-    kind = serializers.ChoiceField(choices=sorted(k for k in CHANGE_KINDS if k != "rollback"))
+    kind = serializers.ChoiceField(choices=CREATE_KIND_CHOICES)
     namespace = serializers.CharField()
     submit = serializers.BooleanField(required=False, default=False)
 

@@ -133,15 +133,17 @@ class ChangeRejectView(_StepView):
 
 
 class ChangeApplyView(_StepView):
-    @extend_schema(request=ApplyInputSerializer, responses={202: ChangeDetailSerializer, **STEP_ERRORS},
-                   summary="Apply an approved change (queued; the status follows: applying, applied, failed, stale)")
+    @extend_schema(request=ApplyInputSerializer, responses={200: ChangeDetailSerializer, **STEP_ERRORS},
+                   summary="Apply an approved change: the apply task is queued; the answer's status is approved "
+                           "until a worker claims it (applying), then applied, failed or stale (in the embedded "
+                           "default the task has already run)")
     def post(self, request, change_id: int):
         change = self._change(request, change_id)
         body = request.data if isinstance(request.data, dict) else {}
         override = body.get("override_window") in (True, "true", "1")
         return _detail(request, services.change_request_apply(change=change, user=request.user,
                                                      password=str(body.get("password") or ""),
-                                                     override_window=override), status.HTTP_202_ACCEPTED)
+                                                     override_window=override))
 
 
 class ChangeCancelView(_StepView):
