@@ -279,7 +279,8 @@ def change_create(*, cluster, user, data: dict[str, Any], rollback_of: ChangeReq
     inventory = _inventory(cluster)
     rendered = _render(cluster, data, inventory, None)
     if rollback_of is None and rendered.kind == "rollback":
-        raise ChangeInvalid({"kind": ["A rollback is filed from the applied change (POST /api/changes/<id>/rollback/)."]})
+        raise ChangeInvalid({"kind": [
+            "A rollback is filed from the applied change (POST /api/changes/<id>/rollback/)."]})
     if rendered.kind != "rollback" and rendered.targets and all(
             t.namespace != namespace and not (t.kind == NAMESPACE_KIND and t.name == namespace)
             for t in rendered.targets):

@@ -71,7 +71,8 @@ def _page(request, change, *, error: str = "", errors=None, status: int = 200):
     events = AuditEvent.objects.filter(target_type="change", target_id=str(change.pk)).order_by("seq")
     reauth = _reauth_at(request)
     return render(request, "changes/change_detail.html", {
-        "change": change, "preview": preview_for_user(user, change), "approvals": change.approvals.select_related("reviewer"),
+        "change": change, "preview": preview_for_user(user, change),
+        "approvals": change.approvals.select_related("reviewer"),
         "events": events, "error": error, "errors": errors or {},
         "is_requester": change.requester_id == user.pk,
         "may_review": change.status == Status.SUBMITTED and can_review(user, change),

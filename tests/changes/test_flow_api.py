@@ -283,8 +283,9 @@ def test_ui_the_service_page_has_the_actions_menu(ui, operator):
 
 def test_a_window_open_now_allows_the_apply(ap, submitted, sim_cluster, eager_tasks,
                                            django_capture_on_commit_callbacks):
-    ChangeWindow.objects.create(cluster=sim_cluster, namespace_pattern="bookinfo", weekdays="mon,tue,wed,thu,fri,sat,sun",
-                                start_time=clock_time(0, 0), end_time=clock_time(23, 59, 59))
+    ChangeWindow.objects.create(cluster=sim_cluster, namespace_pattern="bookinfo",
+                                weekdays="mon,tue,wed,thu,fri,sat,sun", start_time=clock_time(0, 0),
+                                end_time=clock_time(23, 59, 59))
     post(ap, f"/api/changes/{submitted['id']}/approve/", {"password": PASSWORD})
     with django_capture_on_commit_callbacks(execute=True):
         assert post(ap, f"/api/changes/{submitted['id']}/apply/", {"password": PASSWORD}).status_code == 200

@@ -17,7 +17,8 @@ class ApprovalOutputSerializer(serializers.Serializer):
     reason = serializers.CharField()
     payload_hash = serializers.CharField(help_text="The payload the reviewer decided on.")
     at = serializers.DateTimeField()
-    voided = serializers.SerializerMethodField(help_text="The change was edited or went stale since: it no longer counts.")
+    voided = serializers.SerializerMethodField(
+        help_text="The change was edited or went stale since: it no longer counts.")
 
     def get_voided(self, obj) -> bool:
         return obj.voided_at is not None

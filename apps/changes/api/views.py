@@ -128,7 +128,8 @@ class ChangeRejectView(_StepView):
     def post(self, request, change_id: int):
         change = self._change(request, change_id)
         body = request.data if isinstance(request.data, dict) else {}
-        return _detail(request, services.change_reject(change=change, user=request.user, reason=str(body.get("reason") or ""),
+        return _detail(request, services.change_reject(change=change, user=request.user,
+                                                       reason=str(body.get("reason") or ""),
                                               payload_hash=str(body.get("payload_hash") or "") or None))
 
 
