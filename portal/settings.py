@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.portal",
                 "apps.inventory.navigation.navigation",  # the left navigation of every page
+                "apps.changes.context_processors.nav_changes_waiting",  # its "Changes" badge
             ],
         },
     },
@@ -144,7 +145,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.clusters.tasks.clusters_check_all",
         "schedule": timedelta(seconds=env_int("CLUSTER_CHECK_INTERVAL_SECONDS", 300, minimum=1)),
     },
+    # change requests past their time to live (apps.changes)
+    "changes-expire": {"task": "apps.changes.tasks.expire_changes", "schedule": timedelta(minutes=5)},
 }
+# Change requests: time to live (hours) of an open change; seconds a UI password confirmation lasts.
+MESHDECK_CHANGE_TTL_HOURS = env_int("MESHDECK_CHANGE_TTL_HOURS", 72, minimum=1)
+MESHDECK_REAUTH_SECONDS = env_int("MESHDECK_REAUTH_SECONDS", 300, minimum=1)
 # `manage.py runportal` runs the schedule in-process when tasks run eagerly (the embedded
 # default); set it on or off explicitly to override (off: nothing periodic runs there).
 MESHDECK_INPROCESS_SCHEDULER = env_bool("MESHDECK_INPROCESS_SCHEDULER", CELERY_TASK_ALWAYS_EAGER)
@@ -201,6 +207,9 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": "apps.graphs.api.serializers.HEALTH",
         "SourceKindEnum": "apps.graphs.api.serializers.SOURCE_KINDS",
         "ClusterKindEnum": "apps.clusters.models.Cluster.Kind",
+        "ChangeKindEnum": "apps.changes.api.serializers.CHANGE_KIND_CHOICES",
+        "ChangeCreateKindEnum": "apps.changes.api.serializers.CREATE_KIND_CHOICES",
+        "ChangeStatusEnum": "apps.changes.models.ChangeRequest.Status",
     },
     # Path parameters as Django's converters accept them (a slug; one path segment).
     "PATH_CONVERTER_OVERRIDES": {

@@ -127,6 +127,29 @@ ROUTES: dict[str, Route] = {
     "api/teams/<str:name>/members/<str:username>/": Route(
         "/api/teams/ops/members/viewer/", api=True, method="delete", hidden_status=None, viewer_status=403,
         cluster_scoped=False),
+    # change requests (apps.changes): a change is seen by who sees its namespace; steps need roles
+    "api/clusters/<slug:cluster>/changes/": Route("/api/clusters/demo/changes/", api=True, method="post",
+                                                  hidden_status=None, viewer_status=403, admin_status=400),
+    "api/changes/": Route("/api/changes/?namespace={ns}", api=True, hidden_status=FILTERED, cluster_scoped=False),
+    "api/changes/<int:change_id>/": Route("/api/changes/{change_id}/", api=True),
+    "api/changes/<int:change_id>/submit/": Route("/api/changes/{change_id}/submit/", api=True, method="post",
+                                                 viewer_status=403, admin_status=403),
+    "api/changes/<int:change_id>/approve/": Route("/api/changes/{change_id}/approve/", api=True, method="post",
+                                                  viewer_status=403, admin_status=409),
+    "api/changes/<int:change_id>/reject/": Route("/api/changes/{change_id}/reject/", api=True, method="post",
+                                                 viewer_status=403, admin_status=409),
+    "api/changes/<int:change_id>/apply/": Route("/api/changes/{change_id}/apply/", api=True, method="post",
+                                                viewer_status=403, admin_status=409),
+    "api/changes/<int:change_id>/cancel/": Route("/api/changes/{change_id}/cancel/", api=True, method="post",
+                                                 viewer_status=403),
+    "api/changes/<int:change_id>/rollback/": Route("/api/changes/{change_id}/rollback/", api=True, method="post",
+                                                   viewer_status=403, admin_status=409),
+    "changes/": Route("/changes/?namespace={ns}", hidden_status=FILTERED, cluster_scoped=False),
+    "changes/<int:change_id>/": Route("/changes/{change_id}/"),
+    "changes/<int:change_id>/<slug:step>/": Route("/changes/{change_id}/cancel/", method="post", viewer_status=403,
+                                                  admin_status=302, redirect="/changes/"),
+    "clusters/<slug:cluster>/changes/new/": Route(
+        "/clusters/demo/changes/new/?kind=traffic_shift&namespace={ns}&service={service}", viewer_status=403),
 }
 
 HISTORY_ROUTES = {p for p in ROUTES if "/snapshots/" in p or "/diff" in p or "/timeline" in p or "/history/" in p}
@@ -176,6 +199,10 @@ def _url(route: Route, ns: str) -> str:
         from apps.accounts.models import Grant
 
         extra["grant_id"] = Grant.objects.filter(cluster__name="demo").values_list("pk", flat=True).first() or 0
+    if "{change_id}" in route.visible:  # a change request in that namespace (filed by the fixture's root)
+        from apps.changes.models import ChangeRequest
+
+        extra["change_id"] = ChangeRequest.objects.filter(namespace=ns).values_list("pk", flat=True).first() or 0
     return route.visible.format(ns=ns, **extra, **OBJECTS[ns])
 
 
@@ -207,6 +234,15 @@ def grpc_config(sim_cluster, request):
         from apps.history.services import snapshot_take
 
         snapshot_take(sim_cluster)
+    # a draft change request in each namespace, filed by someone else than the people tested
+    from django.contrib.auth import get_user_model
+
+    from apps.changes.services import change_create
+
+    filer = get_user_model().objects.create_user("filer", is_superuser=True)
+    for ns, service in (("bookinfo", "reviews"), ("grpc-demo", "grpc-server")):
+        change_create(cluster=sim_cluster, user=filer, data={
+            "kind": "traffic_shift", "namespace": ns, "service": service, "weights": {"v1": 100}})
 
 
 ROUTE_IDS = sorted(ROUTES)
