@@ -102,8 +102,8 @@ class LoginAttemptAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "key_prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
-    list_filter = ("revoked_at",)
+    list_display = ("name", "user", "scope", "key_prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", "revoked_at")
     search_fields = ("name", "user__username", "key_prefix")
     exclude = ("key_hash",)
     actions = ["revoke"]

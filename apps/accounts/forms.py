@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
+from .models import ApiToken
 from .lockout import client_ip, is_locked_out, lockout_message
 
 
@@ -31,4 +32,8 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'kiali-script'.")
     expires_in_days = forms.IntegerField(
         min_value=1, max_value=365, required=False, help_text="Leave empty for a token that does not expire."
+    )
+    scope = forms.ChoiceField(
+        choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ, widget=forms.RadioSelect,
+        help_text="Read only: the token can only read. Read and write: it can do whatever your grants allow.",
     )

@@ -116,19 +116,25 @@ def _token_target(token: ApiToken) -> Target:
 
 
 @transaction.atomic
-def api_token_create(*, user, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
-    """Creates a token and returns it with its secret (shown once, never stored)."""
+def api_token_create(*, user, name: str, expires_in_days: int | None = None,
+                     scope: str = ApiToken.Scope.READ) -> tuple[ApiToken, str]:
+    """Creates a token and returns it with its secret (shown once, never stored).
+
+    ``scope`` is ``read`` (the default: GET only) or ``write`` (whatever the owner's grants allow)."""
+    if scope not in ApiToken.Scope.values:
+        raise AccountInputError("scope", f"A token's scope is one of: {', '.join(ApiToken.Scope.values)}.")
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(
         user=user,
         name=name,
+        scope=scope,
         key_hash=ApiToken.hash(secret),
         key_prefix=secret[:10],
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     audit_record("token.create", target=_token_target(token),
                  after={"name": name, "key_prefix": token.key_prefix, "expires_at": token.expires_at,
-                        "user": user.get_username()})
+                        "user": user.get_username(), "scope": scope})
     return token, secret
 
 
