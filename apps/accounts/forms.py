@@ -34,6 +34,9 @@ class ApiTokenForm(forms.Form):
         min_value=1, max_value=365, required=False, help_text="Leave empty for a token that does not expire."
     )
     scope = forms.ChoiceField(
-        choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ, widget=forms.RadioSelect,
+        choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ, widget=forms.RadioSelect, required=False,
         help_text="Read only: the token can only read. Read and write: it can do whatever your grants allow.",
     )
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or ApiToken.Scope.READ  # none chosen: the least
