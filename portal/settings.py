@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "apps.core.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.accounts.ratelimit.LoginRateLimitMiddleware",  # before CSRF: an over-limit address is refused first
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.accounts.selectors.GrantCacheMiddleware",
@@ -162,6 +163,13 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 # Lockout: N failed logins within the window, keyed by username AND client IP.
 LOCKOUT_THRESHOLD = env_int("LOCKOUT_THRESHOLD", 5)
 LOCKOUT_WINDOW_MINUTES = env_int("LOCKOUT_WINDOW_MINUTES", 15)
+# Per client IP, beyond the lockout: this many failed logins (all entry points together) within
+# the window and that address gets 429 + Retry-After on every login entry point until it ends.
+# Counted in this cache (Redis when REDIS_URL is set, so all web processes share the count).
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 20, minimum=1)
+LOGIN_RATE_LIMIT_WINDOW_SECONDS = env_int("LOGIN_RATE_LIMIT_WINDOW_SECONDS", 900, minimum=1)
+LOGIN_RATE_LIMIT_CACHE = "default"
+LOGIN_RATE_LIMIT_KEY_PREFIX = "ratelimit"
 # Number of reverse proxies in front of the portal whose X-Forwarded-For we trust.
 MESHDECK_TRUSTED_PROXY_COUNT = env_int("MESHDECK_TRUSTED_PROXY_COUNT", 0)
 AUTH_PASSWORD_VALIDATORS = [

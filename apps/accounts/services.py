@@ -20,6 +20,7 @@ from apps.core.errors import FieldInputError
 from .access_signals import api_token_revoked
 from .lockout import clear_failures, recent_failures
 from .models import ApiToken, Grant, LoginAttempt, Team
+from .ratelimit import failure_counted
 from .roles import Role
 
 
@@ -86,6 +87,11 @@ def login_failed(*, username: str, request, entry_point: str) -> None:
         audit_record("auth.lockout", actor=actor, target=target,
                      after={"ip": ip, "failures": settings.LOCKOUT_THRESHOLD,
                             "window_minutes": settings.LOCKOUT_WINDOW_MINUTES})
+    if failure_counted(ip) == settings.LOGIN_RATE_LIMIT:  # once per window, not per refused attempt
+        audit_record("auth.rate_limited", actor=actor, target=Target(type="address", name=ip or "unknown"),
+                     outcome="denied", message="too many failed logins from this address",
+                     after={"ip": ip, "failures": settings.LOGIN_RATE_LIMIT,
+                            "window_seconds": settings.LOGIN_RATE_LIMIT_WINDOW_SECONDS})
 
 
 def login_refused_locked_out(*, username: str, request, entry_point: str) -> None:
