@@ -172,11 +172,25 @@ LOGIN_RATE_LIMIT_CACHE = "default"
 LOGIN_RATE_LIMIT_KEY_PREFIX = "ratelimit"
 # Number of reverse proxies in front of the portal whose X-Forwarded-For we trust.
 MESHDECK_TRUSTED_PROXY_COUNT = env_int("MESHDECK_TRUSTED_PROXY_COUNT", 0)
+# Every password set through the services (pages, admin, API, `manage.py user`) passes these.
+# 12 characters at least (OWASP ASVS 2.1.1); no common, all-digit or username-like passwords.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 12, minimum=8)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Cookies and headers (production adds Secure cookies, HSTS and the HTTPS redirect).
+# No script reads the CSRF cookie (forms carry {% csrf_token %}), so it is HttpOnly too.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # Fernet keys for cluster credentials: first encrypts, all decrypt (rotation).
 MESHDECK_ENCRYPTION_KEYS = env_list("MESHDECK_ENCRYPTION_KEYS", "")
