@@ -29,7 +29,6 @@ for what only admins over ``*`` and superusers do; ``superuser=True`` for what o
 """
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 from dataclasses import dataclass, field
 from typing import Callable
@@ -517,7 +516,7 @@ async def test_socket_route_answers_every_persona_as_declared(pattern, socket_pe
     try:
         if not await _closed_with(ws, socket.revoked_close):
             problems.append(f"revoked while connected: not closed with {socket.revoked_close}")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         problems.append("revoked while connected: the socket stayed open")
     await ws.disconnect()
     assert not problems, f"{pattern}:\n" + "\n".join(problems)

@@ -2,8 +2,8 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from .models import ApiToken
 from .lockout import client_ip, is_locked_out, lockout_message
+from .models import ApiToken
 
 
 class _LockoutMixin:

@@ -97,9 +97,9 @@ def test_every_post_form_in_every_template_carries_the_csrf_token():
     forms = 0
     for path in _templates():
         text = path.read_text()
-        for match in re.finditer(r"<form\b[^>]*>(.*?)</form>", text, flags=re.S | re.I):
+        for match in re.finditer(r"<form\b[^>]*>(.*?)</form>", text, flags=re.DOTALL | re.IGNORECASE):
             opening = match.group(0)[: match.group(0).index(">") + 1]
-            if re.search(r"method\s*=\s*[\"']?post", opening, flags=re.I):
+            if re.search(r"method\s*=\s*[\"']?post", opening, flags=re.IGNORECASE):
                 forms += 1
                 assert "{% csrf_token %}" in match.group(1), f"{path.relative_to(ROOT)}: {opening}"
     assert forms >= 4  # login, logout, token create and revoke at least
@@ -141,7 +141,8 @@ print(json.dumps({
     "hsts": secure.get("Strict-Transport-Security", ""), "csp": secure.get("Content-Security-Policy", ""),
     "coop": secure.get("Cross-Origin-Opener-Policy", ""), "frame": secure.get("X-Frame-Options", ""),
     "csrf_cookie": {"secure": bool(cookie["secure"]), "httponly": bool(cookie["httponly"])} if cookie else None,
-    "session_cookie_secure": settings.SESSION_COOKIE_SECURE, "session_cookie_httponly": settings.SESSION_COOKIE_HTTPONLY,
+    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
+    "session_cookie_httponly": settings.SESSION_COOKIE_HTTPONLY,
     "cache": settings.CACHES[settings.LOGIN_RATE_LIMIT_CACHE]["BACKEND"], "debug": settings.DEBUG,
 }))
 """

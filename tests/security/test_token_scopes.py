@@ -103,8 +103,8 @@ def test_the_command_line_creates_lists_and_revokes_scoped_tokens(viewer):
 
 def test_tokens_made_before_scopes_keep_writing():
     """The migration gives existing tokens the write scope they effectively had."""
-    from django.db.migrations.loader import MigrationLoader
     from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
     migration = MigrationLoader(connection).get_migration("accounts", "0002_apitoken_scope")
     add_field = migration.operations[0]

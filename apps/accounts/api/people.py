@@ -101,7 +101,8 @@ class UserDetailView(APIView):
             changes["is_staff"] = changes["is_superuser"]
         return Response(UserOutputSerializer(user_update(user=user, **changes)).data)
 
-    @extend_schema(responses={204: None, **CHANGE_ERRORS}, description="Deactivates the user (kept for the audit trail).")
+    @extend_schema(responses={204: None, **CHANGE_ERRORS},
+                   description="Deactivates the user (kept for the audit trail).")
     def delete(self, request, username: str):
         require_superuser(request, "user.deactivate", Target(type="user", name=username))
         user_deactivate(user=_user(username))

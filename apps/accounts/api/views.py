@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 from apps.audit.actor import acting_as, actor_from_request
 from apps.core.api import error_response, error_responses
 
-from ..models import ApiToken
 from ..lockout import client_ip, is_locked_out, lockout_message
+from ..models import ApiToken
 from ..roles import Role
 from ..selectors import grants_for_user
 from ..services import api_token_create, login_refused_locked_out, login_succeeded
