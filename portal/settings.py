@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "apps.core.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.accounts.ratelimit.LoginRateLimitMiddleware",  # before CSRF: an over-limit address is refused first
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.accounts.selectors.GrantCacheMiddleware",
@@ -168,13 +169,34 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 # Lockout: N failed logins within the window, keyed by username AND client IP.
 LOCKOUT_THRESHOLD = env_int("LOCKOUT_THRESHOLD", 5)
 LOCKOUT_WINDOW_MINUTES = env_int("LOCKOUT_WINDOW_MINUTES", 15)
+# Per client IP, beyond the lockout: this many failed logins (all entry points together) within
+# the window and that address gets 429 + Retry-After on every login entry point until it ends.
+# Counted in this cache (Redis when REDIS_URL is set, so all web processes share the count).
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 20, minimum=1)
+LOGIN_RATE_LIMIT_WINDOW_SECONDS = env_int("LOGIN_RATE_LIMIT_WINDOW_SECONDS", 900, minimum=1)
+LOGIN_RATE_LIMIT_CACHE = "default"
+LOGIN_RATE_LIMIT_KEY_PREFIX = "ratelimit"
 # Number of reverse proxies in front of the portal whose X-Forwarded-For we trust.
 MESHDECK_TRUSTED_PROXY_COUNT = env_int("MESHDECK_TRUSTED_PROXY_COUNT", 0)
+# Every password set through the services (pages, admin, API, `manage.py user`) passes these.
+# 12 characters at least (OWASP ASVS 2.1.1); no common, all-digit or username-like passwords.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 12, minimum=8)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Cookies and headers (production adds Secure cookies, HSTS and the HTTPS redirect).
+# No script reads the CSRF cookie (forms carry {% csrf_token %}), so it is HttpOnly too.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # Fernet keys for cluster credentials: first encrypts, all decrypt (rotation).
 MESHDECK_ENCRYPTION_KEYS = env_list("MESHDECK_ENCRYPTION_KEYS", "")

@@ -68,7 +68,8 @@ def portal(tmp_path_factory):
 @pytest.fixture(scope="module")
 def token(portal) -> str:
     response = requests.post(portal.url + "/api/auth/token/",
-                             json={"username": "admin", "password": portal.passwords["admin"]}, timeout=30)
+                             json={"username": "admin", "password": portal.passwords["admin"], "scope": "write"},
+                             timeout=30)
     assert response.status_code == 201, response.text
     return response.json()["token"]
 
