@@ -151,13 +151,13 @@ ROUTES: dict[str, Route] = {
     "api/changes/<int:change_id>/apply/": Route("/api/changes/{change_id}/apply/", api=True, method="post",
                                                 needs=Role.APPROVER, ok=409),
     "api/changes/<int:change_id>/cancel/": Route("/api/changes/{closed_id}/cancel/", api=True, method="post",
-                                                 needs=Role.OPERATOR, ok=409),
+                                                 cluster_admin=True, ok=409),  # its filer, or a cluster admin
     "api/changes/<int:change_id>/rollback/": Route("/api/changes/{closed_id}/rollback/", api=True, method="post",
                                                    needs=Role.OPERATOR, ok=409),
     "changes/": Route("/changes/?namespace={ns}", hidden=FILTERED, cluster_scoped=False),
     "changes/<int:change_id>/": Route("/changes/{change_id}/"),
     "changes/<int:change_id>/<slug:step>/": Route("/changes/{closed_id}/cancel/", method="post",
-                                                  needs=Role.OPERATOR, ok=409),
+                                                  cluster_admin=True, ok=409),
     "clusters/<slug:cluster>/changes/new/": Route(
         "/clusters/demo/changes/new/?kind=traffic_shift&namespace={ns}&service={service}", needs=Role.OPERATOR),
     # a cluster's grants: its admins (others who see the cluster 403, outsiders 404)
@@ -396,7 +396,9 @@ def _url(route: Route, namespace: str) -> str:
 
         extra["grant_id"] = Grant.objects.filter(cluster__name="demo").values_list("pk", flat=True).first() or 0
     if "{change_id}" in route.url or "{closed_id}" in route.url:  # the fixture's change requests in {ns}
-        from apps.changes.models import ChangeRequest, Status
+        from apps.changes.models import ChangeRequest
+
+        Status = ChangeRequest.Status
 
         changes = ChangeRequest.objects.filter(cluster__name="demo", namespace=namespace)
         extra["change_id"] = changes.filter(status=Status.DRAFT).values_list("pk", flat=True).first() or 0
