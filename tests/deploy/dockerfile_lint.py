@@ -156,9 +156,8 @@ def lint_dockerfile(text: str) -> list[Finding]:
                 cmd = rest[3:].strip() if rest.upper().startswith("CMD") else rest
                 if not _json_form(cmd):
                     findings.append(Finding("MD008", ins.line, "HEALTHCHECK CMD in shell form"))
-        elif kw == "WORKDIR":
-            if not args.startswith(("/", "$")):
-                findings.append(Finding("MD009", ins.line, f"WORKDIR {args} is relative"))
+        elif kw == "WORKDIR" and not args.startswith(("/", "$")):
+            findings.append(Finding("MD009", ins.line, f"WORKDIR {args} is relative"))
     final = stages[-1]
     users = [ins for ins in final if ins.keyword == "USER"]
     if not users:

@@ -197,7 +197,7 @@ def test_the_cluster_role_is_exactly_the_least_meshdeck_needs():
     from apps.clusters.inventory import ISTIO_KINDS
 
     expected = dict(EXPECTED_RULES)
-    for kind, (group, _, plural) in ISTIO_KINDS.items():
+    for group, _, plural in ISTIO_KINDS.values():
         expected.setdefault((group, plural), READ)  # every Istio kind the inventory reads
     granted: dict[tuple[str, str], set[str]] = {}
     for rule in _by_kind("ClusterRole")["meshdeck"]["rules"]:
