@@ -18,7 +18,13 @@ import time
 
 import pytest
 
-from tests.deploy.topology_support import receive_json, running_topology, session_for, token_for, websocket
+from tests.deploy.topology_support import (
+    receive_json,
+    running_topology,
+    session_for,
+    token_for,
+    websocket,
+)
 from tests.support.services import require_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
