@@ -63,6 +63,7 @@ IMAGE_EXPORTER_PORT = 9464
 IMAGE_BEAT_SCHEDULE = "/tmp/celerybeat-schedule"
 IMAGE_WORKER_CONCURRENCY = 4
 QUEUE = "meshdeck"
+KEEP_ALIVE_SECONDS = 75  # more than haproxy's and most ingresses' idle timeout (60 s)
 DEMO_CLUSTER = "demo"
 # A page that answers 200 without a login and touches no database: probes and healthchecks.
 HEALTH_PATH = "/accounts/login/"
@@ -94,8 +95,10 @@ def collectstatic_command() -> list[str]:
 def web_command(host: str = IMAGE_HOST, port: int = IMAGE_WEB_PORT) -> list[str]:
     # --proxy-headers: the client address and scheme come from the load balancer's
     # X-Forwarded-For / X-Forwarded-Proto (MESHDECK_TRUSTED_PROXY_COUNT says how many hops).
+    # --timeout-keep-alive above the balancer's idle time (uvicorn's default is 5 s): otherwise a
+    # client or balancer reusing a connection the server is just closing gets a reset, not an answer.
     return ["uvicorn", "portal.asgi:application", "--host", host, "--port", str(port),
-            "--proxy-headers", "--forwarded-allow-ips", "*"]
+            "--proxy-headers", "--forwarded-allow-ips", "*", "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)]
 
 
 def worker_command(concurrency: int = IMAGE_WORKER_CONCURRENCY, queues: str = QUEUE) -> list[str]:

@@ -74,7 +74,9 @@ class Person(HttpUser):
 
     def _get(self, path: str, name: str):
         with self.client.get(path, name=name, catch_response=True, allow_redirects=False) as response:
-            if response.status_code != 200:
+            if response.status_code == 0:  # no answer at all: say why (reset, refused, timeout)
+                response.failure(f"no response: {response.error!r}")
+            elif response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
 
     @task(3)

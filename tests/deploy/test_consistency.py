@@ -231,8 +231,9 @@ def test_the_runners_web_command_is_composes_plus_tls_only():
     cert, key = Path("/c.pem"), Path("/k.pem")
     ours = topology.web_command("127.0.0.1", 1234) + topology.tls_args(cert, key)
     theirs = topology.web_command()
-    assert ours[:3] == theirs[:3] and ours[7:9] == theirs[7:9]
-    assert ours[9:] == ["--ssl-certfile", "/c.pem", "--ssl-keyfile", "/k.pem"]
+    assert ours[:3] == theirs[:3] and ours[7:11] == theirs[7:11]  # only --host and --port differ
+    assert ours[11:] == ["--ssl-certfile", "/c.pem", "--ssl-keyfile", "/k.pem"]
+    assert theirs[9:11] == ["--timeout-keep-alive", "75"]  # longer than the balancers' idle timeout
 
 
 def test_print_commands_lists_the_image_commands(capsys):
