@@ -215,3 +215,23 @@ def test_the_service_accounts_token_reads_no_secret_through_the_api(kube_apiserv
     for path in ("/api/v1/secrets", f"/api/v1/namespaces/{NAMESPACE}/secrets/meshdeck-token",
                  "/api/v1/namespaces/kube-system/secrets"):
         assert http.get(kube_apiserver.url + path, timeout=10).status_code == 403, path
+
+
+def _rules(docs: list[dict]) -> dict[tuple[str, str], set[str]]:
+    (role,) = [d for d in docs if d["kind"] == "ClusterRole"]
+    granted: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                granted.setdefault((group, resource), set()).update(rule["verbs"])
+    return granted
+
+
+def test_the_view_only_overlay_reads_what_the_base_reads_and_writes_nothing(kubectl, rendered):
+    view_only = [d for d in yaml.safe_load_all(kubectl("kustomize", str(KUBE_BASE.parent / "kubernetes-view-only"))
+                                               .stdout) if d]
+    base, ours = _rules(rendered), _rules(view_only)
+    assert set(ours) == set(base)
+    assert all(verbs == {"get", "list", "watch"} for verbs in ours.values()), ours
+    others = sorted((d["kind"], d["metadata"]["name"]) for d in view_only if d["kind"] != "ClusterRole")
+    assert others == sorted((d["kind"], d["metadata"]["name"]) for d in rendered if d["kind"] != "ClusterRole")
