@@ -26,10 +26,14 @@ RUN groupadd --system --gid 10001 meshdeck \
     && useradd --system --uid 10001 --gid meshdeck --home-dir /app --no-create-home --shell /usr/sbin/nologin meshdeck
 
 WORKDIR /app
-COPY pyproject.toml ./
+COPY pyproject.toml requirements.lock ./
 COPY portal portal
 COPY apps apps
-RUN pip install --no-cache-dir .
+# Exactly the lock's versions of what the portal needs, without the lock's test and lint extras:
+# the lock as constraints. pip checks no hashes for a local package, so they are dropped here.
+RUN sed -E '/^[[:space:]]*--hash=/d; s/[[:space:]]*\\$//' requirements.lock > /tmp/constraints.txt \
+    && pip install --no-cache-dir --constraint /tmp/constraints.txt . \
+    && rm /tmp/constraints.txt
 COPY manage.py ./
 COPY templates templates
 COPY static static

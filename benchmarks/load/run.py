@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.deploy.topology_support import running_topology, session_for
+from tests.deploy.topology_support import running_topology, session_for  # noqa: E402 - after sys.path
 
 
 def log_in_everyone(runner, users: int) -> list[dict]:

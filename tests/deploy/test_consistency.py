@@ -108,6 +108,13 @@ def test_the_image_collects_static_files_and_its_healthcheck_asks_the_health_pat
     assert "deploy" not in ignored and "scripts" not in ignored and ".git" in ignored and ".env" in ignored
 
 
+def test_the_image_installs_the_locked_versions():
+    runs = " ".join(_final("RUN"))
+    assert "--constraint /tmp/constraints.txt ." in runs and "requirements.lock" in runs
+    assert "requirements.lock" in " ".join(_final("COPY"))
+    assert "requirements.lock" not in (ROOT / ".dockerignore").read_text()
+
+
 def test_the_images_user_is_the_one_kubernetes_runs_as():
     assert _final("USER")[-1] == "10001:10001"
     for obj in base_resources():

@@ -59,7 +59,7 @@ def test_a_login_through_the_balancer_holds_on_both_web_processes(topology):
         session.close()  # a new connection each time: the balancer alternates per connection
         response = session.get(topology.url + "/clusters/demo/graph/", timeout=30)
         assert response.status_code == 200 and "bookinfo" in response.text
-    served = [after - was for after, was in zip(topology.balancer.connections, before)]
+    served = [after - was for after, was in zip(topology.balancer.connections, before, strict=True)]
     assert all(n >= 2 for n in served), served
     # production settings: the session cookie is Secure and HttpOnly
     cookie = next(c for c in session.cookies if c.name == "sessionid")
@@ -116,7 +116,7 @@ def test_beats_schedule_runs_in_the_worker_and_both_web_processes_serve_the_resu
     first, _ = checked_at(sessions[0], topology.web_urls[0])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        seen = [checked_at(s, url) for s, url in zip(sessions, topology.web_urls)]
+        seen = [checked_at(s, url) for s, url in zip(sessions, topology.web_urls, strict=True)]
         if seen[0][0] and seen[0][0] != first and seen[0] == seen[1]:
             break
         time.sleep(1)
