@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from django.db.models import Q
 

@@ -2,8 +2,8 @@
 its audit event in the same transaction (apps.audit.services.audit_record)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model

@@ -36,11 +36,11 @@ class Actor:
     request_id: str = ""
 
     @classmethod
-    def task(cls, name: str) -> "Actor":
+    def task(cls, name: str) -> Actor:
         return cls(auth=TASK, username=f"task:{name}", detail=name, request_id=_request_id())
 
     @classmethod
-    def command(cls, name: str) -> "Actor":
+    def command(cls, name: str) -> Actor:
         try:
             who = getpass.getuser()
         except (KeyError, OSError):
@@ -48,16 +48,16 @@ class Actor:
         return cls(auth=COMMAND, username=f"{who}@manage.py", detail=name, request_id=_request_id())
 
     @classmethod
-    def system(cls, detail: str = "") -> "Actor":
+    def system(cls, detail: str = "") -> Actor:
         return cls(auth=SYSTEM, username="system", detail=detail, request_id=_request_id())
 
     @classmethod
-    def for_user(cls, user, *, auth: str = COMMAND, detail: str = "") -> "Actor":
+    def for_user(cls, user, *, auth: str = COMMAND, detail: str = "") -> Actor:
         """A user acting outside a request (e.g. a command run on their behalf)."""
         return cls(auth=auth, user_id=user.pk, username=user.get_username(), detail=detail,
                    request_id=_request_id())
 
-    def with_detail(self, detail: str) -> "Actor":
+    def with_detail(self, detail: str) -> Actor:
         return replace(self, detail=detail)
 
 

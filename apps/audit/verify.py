@@ -16,8 +16,8 @@ chain only: keep checkpoints frequent (MESHDECK_AUDIT_CHECKPOINT_EVERY/MINUTES).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from django.db import connection
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from . import gateways
 from .inventory import Inventory, Namespace
@@ -63,8 +64,8 @@ class MeshSource(Protocol):
 
 def clock_time(at: float, reference: float | None = None) -> str:
     """11:14:05 UTC, with the date when it is not ``reference``'s (default: today)."""
-    moment = dt.datetime.fromtimestamp(at, dt.timezone.utc)
-    ref = dt.datetime.fromtimestamp(time.time() if reference is None else reference, dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(at, dt.UTC)
+    ref = dt.datetime.fromtimestamp(time.time() if reference is None else reference, dt.UTC)
     return moment.strftime("%H:%M:%S UTC" if moment.date() == ref.date() else "%Y-%m-%d %H:%M:%S UTC")
 
 

@@ -31,7 +31,7 @@ def test_unreadable_without_the_key(settings):
     cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
     settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(CredentialsUnreadable, match="cannot be decrypted"):
-        Cluster.objects.get(name="prod").credentials
+        _ = Cluster.objects.get(name="prod").credentials
 
 
 def test_rotation_old_key_still_decrypts(settings):

@@ -66,7 +66,8 @@ def test_workloads_page_and_api_show_each_workloads_health(page_client, api_clie
     assert "health-degraded" in details and "2.0% errors inbound" in details
     assert "health-failure" in _wl_row(html, "grpc-demo/grpc-server-v1")
     assert "health-healthy" in _wl_row(html, "helloworld/helloworld-v1")
-    rows = {r["name"]: r for r in api_client(viewer).get("/api/clusters/demo/namespaces/-/workloads/").json()["results"]}
+    listed = api_client(viewer).get("/api/clusters/demo/namespaces/-/workloads/").json()["results"]
+    rows = {r["name"]: r for r in listed}
     assert set(r["namespace"] for r in rows.values()) == {"bookinfo"}
     assert rows["details-v1"]["health"] == "Degraded" and rows["details-v1"]["health_reason"] == "2.0% errors inbound"
     assert rows["reviews-v1"]["health"] == "Healthy" and rows["reviews-v1"]["health_reason"] == ""

@@ -359,7 +359,7 @@ def case_manifests(case: Case, variant: str, namespace: str, root: str) -> list[
 
 def manifests_to_inventory(manifests: list[dict[str, Any]], namespaces: list[str]):
     """Plain Inventory from manifests, through the same converters the Kubernetes gateway uses."""
-    from apps.clusters.inventory import Inventory, IstioObject, ISTIO_KINDS, Namespace
+    from apps.clusters.inventory import ISTIO_KINDS, Inventory, IstioObject, Namespace
     from apps.clusters.kube import service_from_json, workloads_from_json
 
     by_kind: dict[str, list[dict[str, Any]]] = {}

@@ -3,6 +3,7 @@ import math
 import re
 import time
 import urllib.request
+from itertools import pairwise
 
 import pytest
 
@@ -61,12 +62,15 @@ EXPECTED = [  # (metric, match, per-second rate) from the pinned table
     ("istio_requests_total", dict(reporter="destination", source_workload="istio-ingressgateway"), 10.0),
     ("istio_requests_total", dict(reporter="destination", source_workload="unknown"), 0.5),
     ("istio_requests_total", dict(reporter="source", destination_workload="details-v1", response_code="503"), 0.2),
-    ("istio_requests_total", dict(reporter="source", source_workload="productpage-v1", destination_service_name="reviews"), 10.0),
-    ("istio_requests_total", dict(reporter="destination", source_workload="reviews-v3", response_code="500"), 10 / 3 * 0.04),
+    ("istio_requests_total",
+     dict(reporter="source", source_workload="productpage-v1", destination_service_name="reviews"), 10.0),
+    ("istio_requests_total", dict(reporter="destination", source_workload="reviews-v3", response_code="500"),
+     10 / 3 * 0.04),
     ("istio_requests_total", dict(reporter="source", destination_service="httpbin.org"), 1.0),
     ("istio_tcp_sent_bytes_total", dict(reporter="source", source_workload="ratings-v1"), 4800.0),
     ("istio_tcp_received_bytes_total", dict(reporter="destination", destination_workload="mongodb-v1"), 1200.0),
-    ("istio_request_duration_milliseconds_count", dict(reporter="destination", destination_workload="details-v1"), 10.0),
+    ("istio_request_duration_milliseconds_count", dict(reporter="destination", destination_workload="details-v1"),
+     10.0),
     ("istio_request_duration_milliseconds_sum", dict(reporter="destination", destination_workload="details-v1"), 40.0),
 ]
 
@@ -85,7 +89,7 @@ def check_histograms(samples):
             by_series.setdefault(labels - {("le", le)}, []).append((float(le), v))
     for buckets in by_series.values():
         values = [v for _, v in sorted(buckets)]
-        assert len(values) == 20 and all(a <= b + 1e-9 for a, b in zip(values, values[1:]))
+        assert len(values) == 20 and all(a <= b + 1e-9 for a, b in pairwise(values))
 
 
 def test_two_scrapes_ten_seconds_apart_fake_clock():

@@ -20,7 +20,8 @@ def test_inject_false_removes_mtls_and_destination_series(env):
     before = gw.get_workload("Deployment", "bookinfo", "reviews-v2")
     assert before.has_sidecar
     clock.advance(60)
-    after = gw.patch_workload_template("Deployment", "bookinfo", "reviews-v2", labels={"sidecar.istio.io/inject": "false"})
+    after = gw.patch_workload_template("Deployment", "bookinfo", "reviews-v2",
+                                       labels={"sidecar.istio.io/inject": "false"})
     assert not after.has_sidecar and len(after.pods) == 2
     assert not {p.name for p in after.pods} & {p.name for p in before.pods}  # new pods
     assert all(p.name.startswith("reviews-v2-") for p in after.pods)

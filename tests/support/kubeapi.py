@@ -82,8 +82,9 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import requests
 import urllib3
@@ -132,11 +133,11 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except Exception:
+    except Exception:  # noqa: BLE001 - best effort; the atexit hook stops it otherwise
         pass
 
 
-_LIVE: "weakref.WeakSet[KubeAPIServer]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[KubeAPIServer] = weakref.WeakSet()
 
 
 def _remove_orphaned_etcd_dirs(parent: Path) -> None:
@@ -163,7 +164,7 @@ def _stop_leftovers() -> None:
     for server in list(_LIVE):
         try:
             server.stop()
-        except Exception:
+        except Exception:  # noqa: BLE001 - at exit: stop every other server too
             pass
 
 
@@ -221,7 +222,7 @@ def _make_pki(directory: Path) -> dict[str, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(minutes=5)
+    now = _dt.datetime.now(_dt.UTC) - _dt.timedelta(minutes=5)
     later = now + _dt.timedelta(days=7)
 
     def pem_key(key) -> bytes:
@@ -401,13 +402,13 @@ class KubeAPIServer:
         return self.workdir / f"{name}.log"
 
     # ----------------------------------------------------------- lifecycle ----
-    def __enter__(self) -> "KubeAPIServer":
+    def __enter__(self) -> KubeAPIServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "KubeAPIServer":
+    def start(self) -> KubeAPIServer:
         """Start everything, wait until ready; returns self. Retries port clashes."""
         if self.workdir is not None:
             raise RuntimeError("KubeAPIServer already started")
@@ -653,7 +654,7 @@ class KubeAPIServer:
         s.trust_env = False
         s.verify = False
         last = ""
-        with _quiet_insecure():
+        with _QuietInsecure():
             while time.monotonic() - t0 < self.startup_timeout:
                 self._check_alive("kube-controller-manager")
                 try:
@@ -731,7 +732,7 @@ class KubeAPIServer:
         if not r.ok:
             raise KubeStartupError(f"creating node {NODE_NAME}: HTTP {r.status_code}: {r.text[:500]}")
         node = r.json()
-        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         resources = {"cpu": "8", "memory": "32Gi", "pods": "250", "ephemeral-storage": "100Gi"}
         node["status"] = {
             "capacity": resources,
@@ -854,7 +855,7 @@ class KubeAPIServer:
         ca_cert = x509.load_pem_x509_certificate(self._pki["ca_crt"].read_bytes())
         ca_key = serialization.load_pem_private_key(self._pki["ca_key"].read_bytes(), password=None)
         key = ec.generate_private_key(ec.SECP256R1())
-        now = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(minutes=5)
+        now = _dt.datetime.now(_dt.UTC) - _dt.timedelta(minutes=5)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user)]
                             + [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups])
         cert = (
@@ -873,7 +874,8 @@ class KubeAPIServer:
             serialization.NoEncryption()))
         config = {
             "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "meshdeck-files", "cluster": {"server": self.url, "certificate-authority": "ca.crt"}}],
+            "clusters": [{"name": "meshdeck-files",
+                          "cluster": {"server": self.url, "certificate-authority": "ca.crt"}}],
             "users": [{"name": user, "user": {"client-certificate": "profiles/meshdeck/client.crt",
                                               "client-key": "profiles/meshdeck/client.key"}}],
             "contexts": [{"name": "meshdeck-files", "context": {"cluster": "meshdeck-files", "user": user}}],
@@ -948,7 +950,7 @@ class KubeAPIServer:
                     )
                 continue  # re-read: binding changed the pod
             old = pod.get("status") or {}
-            now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             ip = pod_ip or old.get("podIP") or self._next_pod_ip()
             flag = "True" if ready else "False"
             statuses = [
@@ -1028,7 +1030,7 @@ class _PortClash(KubeStartupError):
     pass
 
 
-class _quiet_insecure:
+class _QuietInsecure:
     def __enter__(self):
         import warnings
 

@@ -28,9 +28,10 @@ import subprocess
 import tempfile
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import requests
 import yaml
@@ -69,7 +70,7 @@ def _as_target(spec: Any) -> ScrapeTarget:
     raise TypeError(f"bad scrape target {spec!r}")
 
 
-_LIVE: "weakref.WeakSet[PrometheusServer]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[PrometheusServer] = weakref.WeakSet()
 
 
 @atexit.register
@@ -77,7 +78,7 @@ def _stop_leftovers() -> None:
     for server in list(_LIVE):
         try:
             server.stop()
-        except Exception:
+        except Exception:  # noqa: BLE001 - at exit: stop every other server too
             pass
 
 
@@ -136,7 +137,7 @@ class PrometheusServer:
         assert self.workdir is not None
         return self.workdir / "prometheus.yml"
 
-    def __enter__(self) -> "PrometheusServer":
+    def __enter__(self) -> PrometheusServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -177,7 +178,7 @@ class PrometheusServer:
         }
 
     # --------------------------------------------------------- lifecycle ----
-    def start(self) -> "PrometheusServer":
+    def start(self) -> PrometheusServer:
         if self.workdir is not None:
             raise RuntimeError("PrometheusServer already started")
         prom = binaries.find("prometheus")
@@ -285,7 +286,7 @@ class PrometheusServer:
             body = r.json()
         except ValueError:
             r.raise_for_status()
-            raise PrometheusError(f"non-JSON answer from {r.url}: {r.text[:300]}")
+            raise PrometheusError(f"non-JSON answer from {r.url}: {r.text[:300]}") from None
         if body.get("status") != "success":
             raise PrometheusError(f"{r.url}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]

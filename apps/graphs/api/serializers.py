@@ -161,7 +161,8 @@ class KialiResponseDetailSerializer(serializers.Serializer):
 class KialiEdgeTrafficSerializer(serializers.Serializer):
     protocol = serializers.ChoiceField(choices=list(PROTOCOLS))
     rates = _string_rates(help_text="http, http5xx, httpPercentErr, httpPercentReq, grpc, tcp, ...", required=False)
-    responses = serializers.DictField(child=KialiResponseDetailSerializer(), help_text="response code ->", required=False)
+    responses = serializers.DictField(child=KialiResponseDetailSerializer(), help_text="response code ->",
+                                      required=False)
 
 
 class KialiEdgeDataSerializer(serializers.Serializer):

@@ -19,7 +19,6 @@ from ..selectors import GraphRequestError, graph_for_user, parse_graph_params, s
 from ..sources import live_source, source_json
 from .serializers import GraphSerializer, GraphSeriesSerializer, KialiGraphSerializer
 
-
 GRAPH_PARAMETERS = [
     OpenApiParameter("namespaces", str, description="Comma-separated namespaces (default: all you may see)."),
     OpenApiParameter("graphType", str, enum=["app", "versionedApp", "workload", "service"]),
@@ -75,7 +74,8 @@ class GraphSeriesView(APIView):
             OpenApiParameter("sourceNamespace", str, description="Edge source ('unknown' for outside the mesh)."),
             OpenApiParameter("sourceWorkload", str), OpenApiParameter("sourceApp", str),
             OpenApiParameter("sourceVersion", str), OpenApiParameter("sourceService", str),
-            OpenApiParameter("direction", str, enum=["inbound", "outbound"], description="For a node (default inbound)."),
+            OpenApiParameter("direction", str, enum=["inbound", "outbound"],
+                             description="For a node (default inbound)."),
             OpenApiParameter("duration", str), OpenApiParameter("queryTime", int),
         ],
         responses={200: GraphSeriesSerializer, **error_responses(*ERROR_STATUSES)},

@@ -57,7 +57,8 @@ class Edge:
     source: str
     dest: str
     protocol: str
-    rates: dict[str, float] = field(default_factory=dict)  # http, http4xx, http5xx, httpNoResponse, grpc, grpcErr, tcp, tcpReceived
+    # http, http4xx, http5xx, httpNoResponse, grpc, grpcErr, tcp, tcpReceived
+    rates: dict[str, float] = field(default_factory=dict)
     # response code -> {"flags": {flag: rate}, "hosts": {host: rate}}
     responses: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     code_rates: dict[str, float] = field(default_factory=dict)  # response code -> rate

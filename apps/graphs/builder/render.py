@@ -150,7 +150,9 @@ def _edge_data(graph: Graph, e: Edge, ids: dict[str, str]) -> dict[str, Any]:
         "healthStatus": e.health_status,
     }
     if e.protocol != "tcp":
-        pct = (lambda v: _round(v / total * 100.0) if total > 0 else None)
+        def pct(v):
+            return _round(v / total * 100.0) if total > 0 else None
+
         data.update(
             percentErr=_round(e.percent_err),
             responseTime=_round(graph.response_time(e)),
@@ -225,7 +227,9 @@ def to_kiali(graph: Graph, *, secret: str) -> dict[str, Any]:
             traffic["responses"] = {
                 code: {
                     "flags": {f: f"{v / total * 100:.1f}" for f, v in detail["flags"].items()},
-                    "hosts": {} if hide_hosts else {hst: f"{v / total * 100:.1f}" for hst, v in detail["hosts"].items()},
+                    "hosts": {} if hide_hosts else {
+                        hst: f"{v / total * 100:.1f}" for hst, v in detail["hosts"].items()
+                    },
                 }
                 for code, detail in e.responses.items()
             }

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from .query import Quantile, Query, RateSum, Row
 
@@ -45,7 +46,7 @@ def _rate_sum_groups(query: RateSum, index) -> dict[tuple[str, ...], float]:
 
 def _rate_sum(query: RateSum, index) -> list[Row]:
     return [
-        Row({b: v for b, v in zip(query.by, key) if v != ""}, value)
+        Row({b: v for b, v in zip(query.by, key, strict=True) if v != ""}, value)
         for key, value in _rate_sum_groups(query, index).items()
     ]
 
@@ -65,7 +66,7 @@ def _quantile(query: Quantile, index) -> list[Row]:
     rows = []
     for key, buckets in histograms.items():
         value = bucket_quantile(query.q, buckets)
-        rows.append(Row({n: v for n, v in zip(names, key) if v != ""}, value))
+        rows.append(Row({n: v for n, v in zip(names, key, strict=True) if v != ""}, value))
     return rows
 
 

@@ -59,7 +59,8 @@ class WorkloadListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = WorkloadSerializer
 
     def get_queryset(self):
-        return selectors.workload_list(self.mesh(), self.namespace_arg(), self.request.query_params.get("q", "").strip())
+        return selectors.workload_list(self.mesh(), self.namespace_arg(),
+                                       self.request.query_params.get("q", "").strip())
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)

@@ -14,7 +14,8 @@ class CheckSerializer(serializers.Serializer):
     kiali_code = serializers.CharField(allow_blank=True, help_text="The nearest Kiali code, e.g. KIA1107")
     severity = serializers.ChoiceField(choices=["error", "warning", "info"])
     message = serializers.CharField()
-    path = serializers.CharField(help_text="YAML path the check points at, e.g. spec.http[0].route[1].destination.subset")
+    path = serializers.CharField(
+        help_text="YAML path the check points at, e.g. spec.http[0].route[1].destination.subset")
     references = serializers.SerializerMethodField()
 
     def get_references(self, obj) -> list[dict]:

@@ -1,7 +1,7 @@
 """Gateway checks (Kiali: business/checkers/gateways)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .. import hosts
 from .base import WARNING, Finding, MeshIndex, as_dict, as_list, check, key_of
@@ -34,7 +34,8 @@ def _server_hosts(gw) -> list[tuple[str, int, str]]:
        title="Two Gateways on the same workload serve the same host and port")
 def gw_duplicate_host_port(index: MeshIndex) -> Iterator[Finding]:
     gws = index.objects("Gateway")
-    entries = [(gw, *e, tuple(sorted(as_dict(gw.spec.get("selector")).items()))) for gw in gws for e in _server_hosts(gw)]
+    entries = [(gw, *e, tuple(sorted(as_dict(gw.spec.get("selector")).items())))
+               for gw in gws for e in _server_hosts(gw)]
     for gw, path, port, host, selector in entries:
         others = sorted({
             key_of(o) for (o, _, p, h, sel) in entries

@@ -19,7 +19,8 @@ from apps.clusters.services import (
 
 
 class Command(BaseCommand):
-    help = "Manage clusters: add, set (settings, health tolerances), test, list; genkey makes a credentials encryption key."
+    help = ("Manage clusters: add, set (settings, health tolerances), test, list; "
+            "genkey makes a credentials encryption key.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -125,7 +126,8 @@ class Command(BaseCommand):
     def _cluster(self, name: str) -> Cluster:
         cluster = Cluster.objects.filter(name=name).first()
         if cluster is None:
-            raise CommandError(f"No cluster named '{name}'. Known: " + ", ".join(Cluster.objects.values_list("name", flat=True)))
+            known = ", ".join(Cluster.objects.values_list("name", flat=True))
+            raise CommandError(f"No cluster named '{name}'. Known: " + known)
         return cluster
 
     def do_test(self, name, json: bool = False, **_):
