@@ -134,8 +134,8 @@ PUBLIC = {"accounts/login/", "accounts/logout/", "api/auth/token/"}
 OBJECTS = {
     "bookinfo": {"workload": "reviews-v2", "service": "reviews", "app": "reviews", "istio_kind": "ServiceEntry",
                  "istio_name": "httpbin-ext"},
-    "grpc-demo": {"workload": "grpc-server-v1", "service": "grpc-server", "app": "grpc-server", "istio_kind": "DestinationRule",
-                  "istio_name": "grpc-server"},
+    "grpc-demo": {"workload": "grpc-server-v1", "service": "grpc-server", "app": "grpc-server",
+                  "istio_kind": "DestinationRule", "istio_name": "grpc-server"},
 }
 
 

@@ -49,7 +49,10 @@ def test_filters_by_name_health_and_sidecar(api_client, cluster_admin, sim_clust
     # a workload of ratings restarts without a sidecar: the app is only partly in the mesh
     sim_cluster.gateway().patch_workload_template("Deployment", "bookinfo", "ratings-v1",
                                                   labels={"sidecar.istio.io/inject": "false"})
-    names = lambda url: [(r["namespace"], r["name"]) for r in api.get(url).json()["results"]]
+
+    def names(url):
+        return [(r["namespace"], r["name"]) for r in api.get(url).json()["results"]]
+
     assert names(API.format(ns="-") + "?q=review") == [("bookinfo", "reviews")]
     assert names(API.format(ns="-") + "?q=v3") == [("bookinfo", "reviews")]  # a workload's name matches too
     # grpc-server answers 15% errors, so its client sees them too
