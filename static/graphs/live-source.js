@@ -235,7 +235,8 @@ export class WebSocketSource {
     this.ws = null;
     ws.onmessage = null;
     ws.onclose = null;
-    ws.close(1000);
+    // closing a socket still connecting makes the browser warn on the console: close it once open
+    if (ws.readyState === 0) { ws.onopen = () => ws.close(1000); } else { ws.close(1000); }
   }
 
   receive(msg) {
