@@ -67,8 +67,9 @@ def test_the_slider_shows_an_earlier_snapshot_replays_and_overlays_the_diff(hist
     before = wait_for_snapshot_after(session, portal, 0)
     # ratings starts failing every request: snapshots from now on show it
     applied_at = time.time()
-    portal._manage("shell", "-c", "from apps.clusters.models import Cluster; from apps.clusters.gateways import "
-                   f"gateway_for; gateway_for(Cluster.objects.get(name='demo')).apply_istio_object({json.dumps(FAULT)})")
+    portal._manage("shell", "-c", "from apps.clusters.models import Cluster; "
+                   "from apps.clusters.gateways import gateway_for; "
+                   f"gateway_for(Cluster.objects.get(name='demo')).apply_istio_object({json.dumps(FAULT)})")
     wait_for_snapshot_after(session, portal, applied_at + 12)  # a window wholly after the fault
     with browser_page(chromium_path, 1280, 900) as page:
         watch = ConsoleWatch(page)
