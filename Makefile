@@ -51,8 +51,9 @@ test-deps:
 
 # Lint first: a finding fails `make test` (and CI) before any service starts.
 lint: install
-	@echo "lint: ruff check"
+	@echo "lint: ruff check, mypy"
 	@$(PY) -m ruff check --quiet . || { echo "lint: ruff found the problems above (many fix themselves: $(PY) -m ruff check --fix .)" >&2; exit 1; }
+	@$(PY) -m mypy || { echo "lint: mypy found the type errors above in apps/ or portal/ (config: [tool.mypy] in pyproject.toml)" >&2; exit 1; }
 
 test: install lint vendor test-deps
 	@$(PY) -m pytest $(PYTEST_ARGS)

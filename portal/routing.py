@@ -1,7 +1,9 @@
 from django.urls import path
 
 from apps.live.consumers import ClusterEventsConsumer
+from apps.live.graphpush.consumer import GraphLiveConsumer
 
 websocket_urlpatterns = [
     path("ws/clusters/<slug:cluster>/events/", ClusterEventsConsumer.as_asgi()),
+    path("ws/clusters/<slug:cluster>/graph/", GraphLiveConsumer.as_asgi()),
 ]

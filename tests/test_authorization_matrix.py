@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db
 G = "namespaces={ns}&graphType=workload&duration=60s"
 
 
+T = 4102444800  # 2100-01-01: "the latest snapshot" for the history routes
 FILTERED = 200  # hidden_status of a list filtered by namespace: 200, and none of grpc-demo's objects in it
 
 
@@ -108,6 +109,14 @@ ROUTES: dict[str, Route] = {
     "api/audit/events/export": Route("/api/audit/events/export?format=jsonl&namespace={ns}", api=True,
                                      hidden_status=FILTERED, cluster_scoped=False),
     "api/audit/chain/": Route("/api/audit/chain/", api=True, hidden_status=None, cluster_scoped=False),
+    # history (apps.history): snapshots, diff, timeline; T = a time after every snapshot (the latest)
+    "api/clusters/<slug:cluster>/snapshots/": Route("/api/clusters/demo/snapshots/", api=True, hidden_status=None),
+    "api/clusters/<slug:cluster>/diff": Route(f"/api/clusters/demo/diff?from={T}&to={T}&namespaces={{ns}}",
+                                              api=True),
+    "api/clusters/<slug:cluster>/timeline": Route("/api/clusters/demo/timeline?namespaces={ns}", api=True),
+    "clusters/<slug:cluster>/history/": Route("/clusters/demo/history/?namespaces={ns}", hidden_status=FILTERED),
+    "clusters/<slug:cluster>/history/diff/": Route(
+        f"/clusters/demo/history/diff/?from={T}&to={T}&namespaces={{ns}}", hidden_status=FILTERED),
     # a cluster's grants: its admins (viewers 403, outsiders 404)
     "api/clusters/<slug:cluster>/grants/": Route("/api/clusters/demo/grants/", api=True, hidden_status=None,
                                                  viewer_status=403),
@@ -126,6 +135,8 @@ ROUTES: dict[str, Route] = {
         "/api/teams/ops/members/viewer/", api=True, method="delete", hidden_status=None, viewer_status=403,
         cluster_scoped=False),
 }
+
+HISTORY_ROUTES = {p for p in ROUTES if "/snapshots/" in p or "/diff" in p or "/timeline" in p or "/history/" in p}
 
 # Reachable without logging in, by design.
 PUBLIC = {"accounts/login/", "accounts/logout/", "api/auth/token/"}
@@ -190,7 +201,7 @@ def _assert_status(response, expected: int, route: Route, who: str) -> None:
 
 
 @pytest.fixture
-def grpc_config(sim_cluster):
+def grpc_config(sim_cluster, request):
     """A DestinationRule in grpc-demo, so the hidden Istio-object URLs name a real object."""
     gateway = sim_cluster.gateway()
     gateway.apply_istio_object({
@@ -198,6 +209,11 @@ def grpc_config(sim_cluster):
         "metadata": {"name": "grpc-server", "namespace": "grpc-demo"},
         "spec": {"host": "grpc-server", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]},
     })
+    pattern = getattr(getattr(request.node, "callspec", None), "params", {}).get("pattern", "")
+    if pattern in HISTORY_ROUTES:  # the history routes read a snapshot of the cluster
+        from apps.history.services import snapshot_take
+
+        snapshot_take(sim_cluster)
 
 
 ROUTE_IDS = sorted(ROUTES)
@@ -249,3 +265,81 @@ def test_cluster_admin_sees_both(pattern, cluster_admin, page_client, grpc_confi
     if route.hidden_status == FILTERED:
         # the filtered variant does select data: what the viewer got without it exists
         assert "grpc-" in _body(response), f"{pattern}: the admin's grpc-demo answer shows nothing of grpc-demo"
+
+
+# --- WebSocket routes (portal/routing.py) ----------------------------------------------------
+# Anonymous -> 4401 and outsider -> 4404 at the handshake; viewer accepted on bookinfo; on
+# grpc-demo alone either refused (``hidden_close``) or accepted with grpc-demo in ``refused``
+# (None); the cluster admin accepted on both.
+
+
+@dataclass(frozen=True)
+class SocketRoute:
+    path: str  # with {ns}
+    hidden_close: int | None
+
+
+SOCKET_ROUTES: dict[str, SocketRoute] = {
+    "ws/clusters/<slug:cluster>/events/": SocketRoute("/ws/clusters/demo/events/?namespaces={ns}", hidden_close=None),
+    "ws/clusters/<slug:cluster>/graph/": SocketRoute(
+        "/ws/clusters/demo/graph/?namespaces={ns}&graphType=workload", hidden_close=4403),
+}
+SOCKET_IDS = sorted(SOCKET_ROUTES)
+
+
+def test_every_socket_route_is_in_the_matrix():
+    from portal.routing import websocket_urlpatterns
+
+    assert {str(p.pattern) for p in websocket_urlpatterns} == set(SOCKET_ROUTES)
+
+
+async def _socket(path: str, user=None):
+    """(communicator, accepted, close code, first message or None)"""
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from apps.accounts.services import api_token_create
+    from portal.asgi import application
+
+    headers = [(b"origin", b"http://testserver")]
+    if user is not None:
+        _, secret = await database_sync_to_async(api_token_create)(user=user, name="matrix")
+        headers.append((b"authorization", f"Bearer {secret}".encode()))
+    ws = WebsocketCommunicator(application, path, headers=headers)
+    accepted, code = await ws.connect(timeout=10)
+    first = await ws.receive_json_from(timeout=10) if accepted else None
+    return ws, accepted, code, first
+
+
+@pytest.fixture
+async def _socket_db_closed(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pattern", SOCKET_IDS)
+async def test_sockets_follow_the_same_rules(pattern, _socket_db_closed, viewer, outsider, cluster_admin):
+    route = SOCKET_ROUTES[pattern]
+    bookinfo, hidden = route.path.format(ns="bookinfo"), route.path.format(ns="grpc-demo")
+    _, accepted, code, _ = await _socket(bookinfo)
+    assert (accepted, code) == (False, 4401), "anonymous"
+    _, accepted, code, _ = await _socket(bookinfo, outsider)
+    assert (accepted, code) == (False, 4404), "outsider"
+    ws, accepted, code, hello = await _socket(bookinfo, viewer)
+    assert accepted and hello["namespaces"] == ["bookinfo"], ("viewer on bookinfo", code, hello)
+    await ws.disconnect()
+    ws, accepted, code, hello = await _socket(hidden, viewer)
+    if route.hidden_close is None:
+        assert accepted and hello["namespaces"] == [] and hello["refused"] == ["grpc-demo"], hello
+        await ws.disconnect()
+    else:
+        assert (accepted, code) == (False, route.hidden_close), "viewer on grpc-demo"
+    for path, ns in ((bookinfo, "bookinfo"), (hidden, "grpc-demo")):
+        ws, accepted, code, hello = await _socket(path, cluster_admin)
+        assert accepted and hello["namespaces"] == [ns], ("cluster admin", ns, code)
+        await ws.disconnect()

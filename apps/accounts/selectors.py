@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from django.db.models import Q
 
@@ -64,23 +64,33 @@ def namespace_role(user, cluster, namespace: str) -> Role | None:
     return Role(best) if best is not None else None
 
 
-def namespace_visibility(user, cluster) -> Callable[[str], bool]:
-    """A fast predicate: may this user see namespace X of this cluster?"""
+def namespace_visibility_key(user, cluster) -> tuple[str, ...]:
+    """What decides which namespaces of ``cluster`` the user sees, as a hashable value:
+    ``("*",)`` for every namespace, ``()`` for none, else the sorted grant patterns.
+
+    Two users with equal keys see exactly the same namespaces, so one graph drawn for one of
+    them is the graph of the other (live push builds once per key, ``apps.live.graphpush``).
+    """
     if getattr(user, "is_superuser", False) and user.is_active:
-        return lambda namespace: True
+        return ("*",)
     if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return lambda namespace: False
-    patterns = [p for p, _ in _patterns(user, cluster)]
-    if "*" in patterns:
+        return ()
+    patterns = {p for p, _ in _patterns(user, cluster)}
+    return ("*",) if "*" in patterns else tuple(sorted(patterns))
+
+
+def visibility_from_key(key: tuple[str, ...]) -> Callable[[str], bool]:
+    """The predicate ``namespace_visibility`` returns, from a ``namespace_visibility_key``."""
+    if "*" in key:
         return lambda namespace: True
-    exact = {p for p in patterns if not any(ch in p for ch in "*?[")}
-    globs = [p for p in patterns if p not in exact]
+    exact = {p for p in key if not any(ch in p for ch in "*?[")}
+    globs = [p for p in key if p not in exact]
     return lambda namespace: namespace in exact or any(fnmatch.fnmatchcase(namespace, g) for g in globs)
 
 
-def visible_namespaces(user, cluster, namespaces: Iterable[str]) -> list[str]:
-    allowed = namespace_visibility(user, cluster)
-    return [ns for ns in namespaces if allowed(ns)]
+def namespace_visibility(user, cluster) -> Callable[[str], bool]:
+    """A fast predicate: may this user see namespace X of this cluster?"""
+    return visibility_from_key(namespace_visibility_key(user, cluster))
 
 
 def cluster_role(user, cluster) -> Role | None:

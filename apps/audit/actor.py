@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import getpass
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from apps.core.client_ip import client_ip
 from apps.core.request_id import get_request_id
@@ -57,9 +57,6 @@ class Actor:
         return cls(auth=auth, user_id=user.pk, username=user.get_username(), detail=detail,
                    request_id=_request_id())
 
-    def with_detail(self, detail: str) -> Actor:
-        return replace(self, detail=detail)
-
 
 def _request_id() -> str:
     value = get_request_id()
@@ -93,10 +90,6 @@ def actor_from_request(request, *, user=None, detail: str = "") -> Actor:
         user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
         request_id=getattr(request, "request_id", "") or _request_id(),
     )
-
-
-def current_request():
-    return _current_request.get()
 
 
 def current_actor() -> Actor:

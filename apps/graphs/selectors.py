@@ -19,6 +19,16 @@ from .telemetry import parse_duration
 from .telemetry.base import TelemetryError
 from .telemetry.series import Peer
 
+
+def graph_source_at(cluster, at: float, duration: int = 60) -> GraphSource:
+    """The stored ``GraphSource`` (inventory + traffic) of the snapshot at or before ``at`` (404 if none)."""
+    from apps.clusters.sources import stored_resolver
+
+    resolver = stored_resolver()
+    if resolver is None:
+        raise MeshdeckError("this portal keeps no history", code="no_snapshot", http_status=404)
+    return resolver.graph_at(cluster, at, duration)
+
 CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
 
 
@@ -96,8 +106,7 @@ def parse_graph_params(query, *, default_graph_type="versionedApp", default_inje
     )
 
 
-def _checked_namespaces(user, cluster, inventory, requested):
-    visible = namespace_visibility(user, cluster)
+def _checked_namespaces(visible, inventory, requested):
     existing = {ns.name for ns in inventory.namespaces}
     if requested is None:
         names = sorted(ns for ns in existing if visible(ns))
@@ -118,8 +127,15 @@ def graph_for_user(user, source: GraphSource, params: GraphParams) -> Graph:
     source asked for a window it does not hold) or GatewayError (cluster API);
     the API turns each into a clear 4xx/5xx.
     """
+    return graph_for_visibility(namespace_visibility(user, source.cluster), source, params)
+
+
+def graph_for_visibility(visible, source: GraphSource, params: GraphParams) -> Graph:
+    """``graph_for_user`` for whoever sees exactly the namespaces ``visible(ns)`` allows (a
+    predicate from ``apps.accounts.selectors``): live push builds one graph for every socket
+    whose user sees the same namespaces."""
     cluster, inventory = source.cluster, source.inventory()
-    namespaces, visible, existing = _checked_namespaces(user, cluster, inventory, params.namespaces)
+    namespaces, visible, existing = _checked_namespaces(visible, inventory, params.namespaces)
     # Every namespace requested: no namespace matchers at all (cheaper for Prometheus).
     scope = None if set(namespaces) >= existing else namespaces
     traffic = source.traffic.traffic(

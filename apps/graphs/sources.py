@@ -60,7 +60,7 @@ class LiveTrafficSource:
     kind = LIVE
     fixed_window: tuple[int, float] | None = None
 
-    def __init__(self, cluster):
+    def __init__(self, cluster) -> None:
         self.cluster = cluster
         self._telemetry: TelemetrySource | None = None
 

@@ -9,12 +9,14 @@ an object that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.http import Http404
 
 from apps.clusters.inventory import Namespace, Service, Workload
 from apps.graphs.builder.health import worst
 from apps.graphs.selectors import namespace_health_for_user, workload_health_for_user
+from apps.graphs.sources import GraphSource
 from apps.meshconfig.meshview import MeshView, ObjectRef, refs
 from apps.meshconfig.references import (
     objects_for_service,
@@ -80,7 +82,7 @@ def attach_health(user, view: MeshView, rows: list[NamespaceSummary]) -> str:
     the traffic comes from the same source as the inventory."""
     if not rows:
         return ""
-    health, error = namespace_health_for_user(user, view.source, [r.name for r in rows])
+    health, error = namespace_health_for_user(user, cast(GraphSource, view.source), [r.name for r in rows])
     for row in rows:
         h = health.get(row.name)
         if h is not None:
@@ -258,7 +260,7 @@ def attach_app_health(user, view: MeshView, rows: list[AppSummary]) -> str:
     workloads = [w for app in rows for w in app.workloads]
     if not workloads:
         return ""
-    health, error = workload_health_for_user(user, view.source, workloads)
+    health, error = workload_health_for_user(user, cast(GraphSource, view.source), workloads)
     order = {"Failure": 0, "Degraded": 1}
     for app in rows:
         statuses = [(health.get((w.namespace, w.name)), w) for w in app.workloads]

@@ -10,6 +10,8 @@ Every message names the group it was sent to. Three kinds:
 - ``access.ended``: the session ended (logout, session deleted): the consumer closes with
   ``payload["code"]`` and ``payload["reason"]`` without asking the database, which may not
   have caught up yet (Django sends ``user_logged_out`` before it deletes the session).
+- ``graph.snapshot``: a snapshot of the cluster committed (``id``, ``previous_id``, ``taken_at``,
+  ``status``); graph sockets build and send what changed (``apps.live.graphpush``).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from django.db import transaction
 MESH_EVENT = "mesh.event"
 ACCESS_CHANGED = "access.changed"
 ACCESS_ENDED = "access.ended"
+GRAPH_SNAPSHOT = "graph.snapshot"  # a snapshot of the cluster committed (apps.live.graphpush)
 
 
 def group_message(group: str, payload: dict, *, kind: str = MESH_EVENT) -> dict:

@@ -50,3 +50,9 @@ def session_access_group(session_key: str) -> str:
 
 def cluster_access_group(cluster_id: int) -> str:
     return f"access.cluster.{cluster_id}"
+
+
+def graph_group(cluster_id: int) -> str:
+    """"A snapshot of this cluster committed": ids and a time, no mesh data (each graph socket
+    builds what its own user may see)."""
+    return f"graph.cluster.{cluster_id}"

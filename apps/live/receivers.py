@@ -27,11 +27,13 @@ from django.dispatch import receiver
 from apps.accounts.access_signals import api_token_revoked
 from apps.accounts.models import ApiToken, Grant, Team
 from apps.clusters.models import Cluster
+from apps.history.signals import snapshot_committed
 
 from .access import CLOSE_NOT_AUTHENTICATED
-from .events import ACCESS_CHANGED, ACCESS_ENDED, send_event_on_commit
+from .events import ACCESS_CHANGED, ACCESS_ENDED, GRAPH_SNAPSHOT, send_event_on_commit
 from .groups import (
     cluster_access_group,
+    graph_group,
     session_access_group,
     token_access_group,
     user_access_group,
@@ -69,7 +71,7 @@ def _holders(user_id: int | None, team_id: int | None) -> set[int]:
 @receiver(pre_save, sender=Grant)
 def remember_previous_grant_holder(sender, instance: Grant, **kwargs) -> None:
     # A grant moved to another user or team takes access away from the one it had.
-    instance._live_previous_holder = (
+    instance._live_previous_holder = (  # type: ignore[attr-defined]  # read back in grant_saved
         Grant.objects.filter(pk=instance.pk).values_list("user_id", "team_id").first() if instance.pk else None
     )
 
@@ -151,3 +153,16 @@ def _recheck_when_changed_or_deleted(model, group_of, noun: str) -> None:
 
 _recheck_when_changed_or_deleted(ApiToken, token_access_group, "API token")
 _recheck_when_changed_or_deleted(Cluster, cluster_access_group, "cluster")
+
+
+# --- snapshots: tell the graph sockets of the cluster -------------------------------------
+
+@receiver(snapshot_committed)
+def snapshot_to_graph_sockets(sender, *, cluster_id: int, snapshot_id: int, previous_id: int | None,
+                              taken_at, status: str, **kwargs) -> None:
+    # One small message per cluster, whatever the number of sockets: ids and a time, no graph
+    # (each ASGI process builds the graphs its sockets may see). The signal comes after the
+    # snapshot's commit; on_commit still guards a sender that is inside a transaction.
+    send_event_on_commit(graph_group(cluster_id), {
+        "id": snapshot_id, "previous_id": previous_id, "taken_at": taken_at.timestamp(), "status": status,
+    }, kind=GRAPH_SNAPSHOT)

@@ -88,8 +88,7 @@ def _principal(ws: WorkloadState) -> str:
 
 def _source_labels(f: Flow, reporter: str) -> LabelItems:
     ws = f.client
-    peer_known = ws is not None and ws.has_proxy and (reporter == "source" or f.mtls or f.call.protocol != "tcp")
-    if not peer_known:
+    if ws is None or not (ws.has_proxy and (reporter == "source" or f.mtls or f.call.protocol != "tcp")):
         return (
             ("source_workload", UNKNOWN), ("source_canonical_service", UNKNOWN),
             ("source_canonical_revision", "latest"),
@@ -199,7 +198,7 @@ def compute_rates(flows: Iterable[Flow], table: SeriesTable) -> Rates:
                     for gcode, gshare in grpc_codes or ((None, 1.0),):
                         if gshare <= 0:
                             continue
-                        tail = (("request_protocol", proto), ("response_code", code))
+                        tail: LabelItems = (("request_protocol", proto), ("response_code", code))
                         if gcode is not None:
                             tail += (("grpc_response_status", gcode),)
                         tail += (("response_flags", flags), ("connection_security_policy", csp))

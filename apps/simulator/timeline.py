@@ -76,7 +76,7 @@ class Segment:
             for sid in ids:
                 cum = self.cums.get(sid)
                 rate = self.rates.get(sid)
-                n = len(cum if cum is not None else rate)
+                n = len(cum) if cum is not None else len(self.rates[sid])
                 out.append((sid, cum if cum is not None else [0.0] * n, rate if rate is not None else [0.0] * n))
             self._table = out
         return self._table
@@ -84,11 +84,9 @@ class Segment:
     def values_at(self, sid: int, t: float) -> list[float] | None:
         cum = self.cums.get(sid)
         rate = self.rates.get(sid)
-        if cum is None and rate is None:
-            return None
-        dt = t - self.start
         if rate is None:
-            return list(cum)
+            return None if cum is None else list(cum)
+        dt = t - self.start
         if cum is None:
             return [r * dt for r in rate]
         return [c + r * dt for c, r in zip(cum, rate, strict=False)]

@@ -84,11 +84,17 @@ def istio_system() -> Scenario:
     return sc
 
 
+def _istio_and_injected_namespace(name: str, namespace: str) -> Scenario:
+    """Scenario ``name``: Istio's control plane and ``namespace``, labelled for sidecar injection."""
+    sc = istio_system()
+    sc.name = name
+    sc.namespaces[namespace] = _ns_labels(namespace, **{"istio-injection": "enabled"})
+    return sc
+
+
 def bookinfo() -> Scenario:
     ns = "bookinfo"
-    sc = istio_system()
-    sc.name = "bookinfo"
-    sc.namespaces[ns] = _ns_labels(ns, **{"istio-injection": "enabled"})
+    sc = _istio_and_injected_namespace("bookinfo", ns)
 
     def wl(app: str, version: str, replicas: int = 1, port: int = 9080) -> None:
         sc.workloads.append(
@@ -150,9 +156,7 @@ def bookinfo() -> Scenario:
 
 def helloworld() -> Scenario:
     ns = "helloworld"
-    sc = istio_system()
-    sc.name = "helloworld"
-    sc.namespaces[ns] = _ns_labels(ns, **{"istio-injection": "enabled"})
+    sc = _istio_and_injected_namespace("helloworld", ns)
     for version in ("v1", "v2"):
         sc.workloads.append(
             WorkloadSpec(ns, f"helloworld-{version}", {"app": "helloworld", "version": version},
@@ -169,9 +173,7 @@ def helloworld() -> Scenario:
 
 def grpc() -> Scenario:
     ns = "grpc-demo"
-    sc = istio_system()
-    sc.name = "grpc"
-    sc.namespaces[ns] = _ns_labels(ns, **{"istio-injection": "enabled"})
+    sc = _istio_and_injected_namespace("grpc", ns)
     sc.workloads.append(WorkloadSpec(ns, "grpc-client-v1", {"app": "grpc-client", "version": "v1"},
                                      service_account="grpc-client", container_port=8080))
     sc.workloads.append(WorkloadSpec(ns, "grpc-server-v1", {"app": "grpc-server", "version": "v1"},
@@ -248,7 +250,7 @@ def large(namespaces: int = 50, services: int = 20, seed: int = 1, out_degree: f
             if not pool:
                 break
             targets.add(pool[rng.randrange(len(pool))])
-        for tgt in sorted(targets, key=index.get):
+        for tgt in sorted(targets, key=index.__getitem__):
             sc.calls.append(_large_call(rng, src, tgt, protocol_of[tgt]))
     return sc
 

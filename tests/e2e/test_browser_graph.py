@@ -3,6 +3,7 @@ the side panel with charts, focus, the view state in the URL, keyboard use."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
 
@@ -22,6 +23,16 @@ def wait_for_graph(page, updates: int = 1):
 def open_graph(page, portal, query=BOOKINFO_WORKLOADS):
     page.goto(portal.url + query)
     wait_for_graph(page)
+
+
+@contextmanager
+def graph_as(portal, chromium_path, username):
+    """A 1280x800 browser logged in as ``username`` on the Bookinfo workload graph: (page, its console watch)."""
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, username)
+        open_graph(page, portal)
+        yield page, watch
 
 
 def labels_of(page, selector="node", visible_only=True):
@@ -68,10 +79,7 @@ def set_toggle(page, name, value, checked):
 
 
 def test_the_bookinfo_graph_shows_what_the_graph_api_answers(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
         api = api_graph(page, "namespaces=bookinfo&graphType=workload&duration=60s&injectServiceNodes=true")
         drawn = page.evaluate("""() => ({nodes: window.cy.nodes().map(n => n.id()).sort(),
                                          edges: window.cy.edges().map(e => e.id()).sort()})""")
@@ -97,10 +105,7 @@ def test_the_bookinfo_graph_shows_what_the_graph_api_answers(portal, chromium_pa
 
 
 def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "admin")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "admin") as (page, watch):
         page.evaluate("() => { window.__firstCy = window.cy; }")
 
         # namespaces: add istio-system from the picker; its idle control plane comes with it below
@@ -199,10 +204,7 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
 
 
 def test_find_highlights_and_hide_removes_and_a_bad_expression_says_why(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
         def found():
             return labels_of(page, ".find-match")
 
@@ -259,10 +261,7 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
                    "Cluster.objects.filter(name='demo').update(grafana_url='http://127.0.0.1:3000', "
                    "tracing_url='http://127.0.0.1:16686')")
     try:
-        with browser_page(chromium_path, 1280, 800) as page:
-            watch = ConsoleWatch(page)
-            login(page, portal, "viewer")
-            open_graph(page, portal)
+        with graph_as(portal, chromium_path, "viewer") as (page, watch):
             point = rendered_point(page, "reviews-v2")
             page.mouse.click(point["x"], point["y"])
             panel = page.locator("#graph-details")
@@ -315,10 +314,7 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
 
 
 def test_double_click_focuses_on_a_nodes_neighbours(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
         every = labels_of(page)
         point = rendered_point(page, "reviews-v2")
         page.mouse.dblclick(point["x"], point["y"])
@@ -375,10 +371,7 @@ def test_view_layout_zoom_and_selection_survive_a_refresh(portal, chromium_path)
 
 
 def test_keyboard_alone_drives_the_graph(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
         # open Display with the keyboard, turn the animation on with Space, close it with Escape
         page.focus("#graph-display > summary")
         page.keyboard.press("Enter")

@@ -42,11 +42,7 @@ def test_api_reports_health_for_granted_namespaces_only(api_client, viewer):
 
 
 def test_prometheus_down_falls_back_to_pod_availability_with_a_notice(page_client, api_client, cluster_admin,
-                                                                      sim_cluster):
-    from tests.support.localservers import closed_port
-
-    sim_cluster.prometheus_url = f"http://127.0.0.1:{closed_port()}"
-    sim_cluster.save()
+                                                                      prometheus_down):
     response = page_client(cluster_admin).get("/clusters/demo/namespaces/")
     assert response.status_code == 200
     html = response.content.decode()

@@ -18,17 +18,13 @@ from apps.clusters.gateway import (
 )
 from apps.clusters.inventory import ISTIO_KINDS
 from apps.clusters.kube import FIELD_MANAGER, KubernetesGateway, probe
-from tests.kube.helpers import apply, load_bookinfo, run_deployments
+from tests.kube.helpers import admin_gateway, apply, load_bookinfo, run_deployments
 from tests.kube.test_kube_gateway_pure import _self_signed
 
 pytestmark = pytest.mark.kube
 
 
-@pytest.fixture
-def gateway(kube_apiserver):
-    gw = KubernetesGateway.from_token(kube_apiserver.url, kube_apiserver.admin_token, kube_apiserver.ca_pem)
-    yield gw
-    gw.close()
+gateway = pytest.fixture(admin_gateway, name="gateway")
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 import pytest
 
 from apps.clusters.gateway import ObjectConflict, ObjectInvalid, ObjectNotFound
-from apps.simulator.gateway import SimulatorGateway
-from apps.simulator.mesh import SimulatedMesh
 
-from .helpers import FakeClock, bucket_sums, prom_quantile, select, total
+from .helpers import bucket_sums, prom_quantile, select, total
 
 DR_REVIEWS = {
     "apiVersion": "networking.istio.io/v1",
@@ -33,13 +31,6 @@ SUSPEND_RATINGS = vs("ratings", [{
     "fault": {"abort": {"httpStatus": 503, "percentage": {"value": 100}}},
     "route": [{"destination": {"host": "ratings"}}],
 }])
-
-
-@pytest.fixture
-def env():
-    clock = FakeClock()
-    mesh = SimulatedMesh("bookinfo", clock=clock)
-    return clock, mesh, SimulatorGateway(mesh)
 
 
 def test_weighted_shift_80_20(env):

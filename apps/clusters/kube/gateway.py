@@ -137,7 +137,7 @@ class KubernetesGateway(KubernetesWrites):
         items: list[dict[str, Any]] = []
         cont: str | None = None
         while True:
-            extra = {"limit": LIST_PAGE_SIZE}
+            extra: dict[str, Any] = {"limit": LIST_PAGE_SIZE}
             if cont:
                 extra["_continue"] = cont
             page = self._call(fn, what, **kwargs, **extra) or {}

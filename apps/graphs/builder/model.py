@@ -112,9 +112,6 @@ class Graph:
             e = self.edges[key] = Edge(source, dest, protocol)
         return e
 
-    def out_edges(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.source == node_id]
-
     def response_time(self, edge: Edge) -> float | None:
         """The edge's responseTime (ms): the chosen quantile, or the mean for responseTime=avg."""
         if edge.protocol == "tcp":

@@ -194,7 +194,7 @@ def add_latency_quantiles(graph: Graph, by_grouping: dict[str, list[Row]]) -> No
             if math.isnan(row.value) or math.isinf(row.value):
                 continue
             labels = dict(row.labels)
-            pairs = []
+            pairs: list[tuple[Node | None, Node | None]] = []
             if grouping == "edge":
                 pairs = list(edge_endpoints(graph, labels, inject=False, create=False))
             elif grouping == "in":

@@ -90,10 +90,10 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
             merged.append([upper, count])
     # Counts are cumulative; floating point noise must not make them decrease.
     peak = -math.inf
-    for b in merged:
-        if b[1] < peak:
-            b[1] = peak
-        peak = b[1]
+    for bucket in merged:
+        if bucket[1] < peak:
+            bucket[1] = peak
+        peak = bucket[1]
     if len(merged) < 2:
         return math.nan
     observations = merged[-1][1]

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from apps.core.api import error_responses
 from apps.core.errors import FieldInputError
-from apps.graphs.selectors import workload_health_for_user
+from apps.graphs.selectors import graph_source_at, workload_health_for_user
 from apps.graphs.sources import live_source
 from apps.inventory import selectors
 from apps.meshconfig.api.mixins import ALL, CLUSTER_ERRORS, NS_DOC, ClusterMeshMixin
@@ -27,10 +27,19 @@ Q_PARAM = OpenApiParameter("q", str, description="Case-insensitive name filter")
 ERRORS = CLUSTER_ERRORS
 
 
+def namespace_list_schema(summary: str, serializer):
+    """The OpenAPI description of a list of one namespace's (or every namespace's) objects."""
+    return extend_schema_view(get=extend_schema(
+        summary=summary,
+        parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
+        responses={200: serializer(many=True), **ERRORS}, tags=["inventory"]))
+
+
 class InventoryMixin(ClusterMeshMixin):
     """The caller's MeshView read with its traffic (health): the graphs app's live source."""
 
     source_for = staticmethod(live_source)
+    source_at = staticmethod(graph_source_at)  # ?at=: a snapshot with traffic (health needs it)
 
 
 @extend_schema_view(get=extend_schema(
@@ -51,10 +60,8 @@ class NamespaceListAPI(InventoryMixin, generics.ListAPIView):
         return page  # health computed for this page only
 
 
-@extend_schema_view(get=extend_schema(
-    summary="Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
-    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
-    responses={200: WorkloadSerializer(many=True), **ERRORS}, tags=["inventory"]))
+@namespace_list_schema("Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
+                       WorkloadSerializer)
 class WorkloadListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = WorkloadSerializer
 
@@ -88,10 +95,7 @@ class WorkloadDetailAPI(InventoryMixin, generics.GenericAPIView):
         return Response(WorkloadDetailSerializer(detail).data)
 
 
-@extend_schema_view(get=extend_schema(
-    summary="Services",
-    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
-    responses={200: ServiceSerializer(many=True), **ERRORS}, tags=["inventory"]))
+@namespace_list_schema("Services", ServiceSerializer)
 class ServiceListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = ServiceSerializer
 

@@ -8,7 +8,6 @@ functions on hand-built inventories.
 """
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,10 +245,6 @@ class MeshIndex:
             if mode_of(pa) == "STRICT":
                 return pa
         return None
-
-
-def glob_match(pattern: str, value: str) -> bool:
-    return fnmatch.fnmatchcase(value, pattern)
 
 
 def iter_routes(vs: IstioObject) -> Iterator[tuple[str, str, list[Any]]]:

@@ -70,7 +70,7 @@ class Command(BaseCommand):
     def _read_kubeconfig(self, path: str | None, context: str | None) -> tuple[str | None, list[EmbeddedFile]]:
         """The kubeconfig with the files it names embedded: they are on this machine, not the portal's."""
         text = self._read(path, "kubeconfig")
-        if text is None:
+        if path is None or text is None:
             return None, []
         try:
             return embed_referenced_files(text, base_dir=Path(path).resolve().parent, context=context)
@@ -99,6 +99,8 @@ class Command(BaseCommand):
         if raw == "default":
             return None
         text = self._read(raw[1:], "tolerances file") if raw.startswith("@") else raw
+        if text is None:  # "@" with no file name
+            raise CommandError("Name the tolerances file after @, e.g. --health-tolerances @tolerances.json.")
         try:
             return json.loads(text)
         except ValueError as exc:
