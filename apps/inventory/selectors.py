@@ -9,7 +9,7 @@ an object that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from django.http import Http404
 
@@ -282,7 +282,7 @@ class AppDetail:
 def app_detail(view: MeshView, namespace: str, name: str) -> AppDetail:
     for app in app_summaries(view, namespace):
         if app.name == name:
-            objects = {}
+            objects: dict[tuple[str, str, str], Any] = {}
             for w in app.workloads:
                 for o in objects_for_workload(view.index, w):
                     objects.setdefault((o.kind, o.namespace, o.name), o)

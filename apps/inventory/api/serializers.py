@@ -168,7 +168,7 @@ class AppSummarySerializer(serializers.Serializer):
 
 
 class AppDetailSerializer(AppSummarySerializer):
-    workloads = serializers.SerializerMethodField()
+    workloads = serializers.SerializerMethodField()  # type: ignore[assignment]  # with health, unlike the list
     istio_objects = serializers.SerializerMethodField()
 
     def __init__(self, detail=None, **kwargs):
