@@ -106,6 +106,13 @@ ROUTES: dict[str, Route] = {
         "/api/clusters/demo/namespaces/{ns}/services/", api=True),
     "api/clusters/<slug:cluster>/namespaces/<str:namespace>/services/<str:name>/": Route(
         "/api/clusters/demo/namespaces/{ns}/services/{service}/", api=True),
+    "clusters/<slug:cluster>/namespaces/<str:namespace>/apps/": Route("/clusters/demo/namespaces/{ns}/apps/"),
+    "clusters/<slug:cluster>/namespaces/<str:namespace>/apps/<str:name>/": Route(
+        "/clusters/demo/namespaces/{ns}/apps/{app}/"),
+    "api/clusters/<slug:cluster>/namespaces/<str:namespace>/apps/": Route(
+        "/api/clusters/demo/namespaces/{ns}/apps/", api=True),
+    "api/clusters/<slug:cluster>/namespaces/<str:namespace>/apps/<str:name>/": Route(
+        "/api/clusters/demo/namespaces/{ns}/apps/{app}/", api=True),
     # Istio config
     "clusters/<slug:cluster>/istio/": Route("/clusters/demo/istio/?namespace={ns}", hidden=FILTERED),
     "api/clusters/<slug:cluster>/istio/": Route("/api/clusters/demo/istio/?namespace={ns}", api=True,
@@ -180,10 +187,10 @@ PUBLIC = {"accounts/login/", "accounts/logout/", "api/auth/token/"}
 
 # Objects per namespace used to fill the URLs.
 OBJECTS = {
-    "bookinfo": {"workload": "reviews-v2", "service": "reviews", "istio_kind": "ServiceEntry",
+    "bookinfo": {"workload": "reviews-v2", "service": "reviews", "app": "reviews", "istio_kind": "ServiceEntry",
                  "istio_name": "httpbin-ext"},
-    "grpc-demo": {"workload": "grpc-server-v1", "service": "grpc-server", "istio_kind": "DestinationRule",
-                  "istio_name": "grpc-server"},
+    "grpc-demo": {"workload": "grpc-server-v1", "service": "grpc-server", "app": "grpc-server",
+                  "istio_kind": "DestinationRule", "istio_name": "grpc-server"},
 }
 LEAKS = ("grpc-server", "grpc-client")  # what a persona without grpc-demo must never read
 

@@ -16,6 +16,8 @@ SECTIONS = {
     "inventory:namespaces": "namespaces",
     "inventory:workloads": "workloads",
     "inventory:workload": "workloads",
+    "inventory:apps": "apps",
+    "inventory:app": "apps",
     "inventory:services": "services",
     "inventory:service": "services",
     "meshconfig": "istio",

@@ -9,12 +9,13 @@ an object that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from django.http import Http404
 
 from apps.clusters.inventory import Namespace, Service, Workload
-from apps.graphs.selectors import namespace_health_for_user
+from apps.graphs.builder.health import worst
+from apps.graphs.selectors import namespace_health_for_user, workload_health_for_user
 from apps.graphs.sources import GraphSource
 from apps.meshconfig.meshview import MeshView, ObjectRef, refs
 from apps.meshconfig.references import (
@@ -173,3 +174,124 @@ def service_detail(view: MeshView, namespace: str, name: str) -> ServiceDetail:
                 istio_objects=refs(view, objects_for_service(view.index, s)),
             )
     raise Http404("No such service.")
+
+
+# ---------------------------------------------------------------------------
+# Applications: workloads grouped by their app label, per namespace
+# ---------------------------------------------------------------------------
+
+SIDECAR_FILTERS = ("present", "partial", "missing")
+HEALTH_FILTERS = ("Healthy", "Degraded", "Failure", "NA")
+
+
+@dataclass
+class AppSummary:
+    """One application: the workloads of a namespace that carry the same app label (Kiali's
+    "app", Istio's canonical service name)."""
+
+    name: str
+    namespace: str
+    workloads: list[Workload] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    health: str | None = None  # Healthy | Degraded | Failure | NA; None = not computed
+    health_problems: list[str] = field(default_factory=list)  # "reviews-v2: 0 of 2 pods ready", worst first
+    workload_health: dict = field(default_factory=dict)  # workload name -> WorkloadHealth, once computed
+
+    @property
+    def versions(self) -> list[str]:
+        return sorted({w.version for w in self.workloads if w.version})
+
+    @property
+    def pods(self) -> int:
+        return sum(len(w.pods) for w in self.workloads)
+
+    @property
+    def pods_with_sidecar(self) -> int:
+        return sum(1 for w in self.workloads for p in w.pods if p.has_sidecar)
+
+    @property
+    def sidecar(self) -> str:
+        """'present' (every pod of every workload), 'partial', 'missing' or 'no pods'."""
+        if not self.pods:
+            return "no pods"
+        if self.pods_with_sidecar == self.pods:
+            return "present"
+        return "partial" if self.pods_with_sidecar else "missing"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def app_summaries(view: MeshView, namespace: str | None = None, q: str = "", sidecar: str = "") -> list[AppSummary]:
+    """Applications of ``namespace`` (None: every namespace of the view), by namespace then name.
+    Workloads without an app label belong to no application (they are on the workloads page).
+    ``q`` matches the app's name or one of its workloads' names; ``sidecar`` one of SIDECAR_FILTERS."""
+    if namespace is not None:
+        get_namespace(view, namespace)  # 404 for hidden or unknown namespaces
+    apps: dict[tuple[str, str], AppSummary] = {}
+    for w in workload_list(view, namespace):
+        if w.app:
+            apps.setdefault((w.namespace, w.app), AppSummary(w.app, w.namespace)).workloads.append(w)
+    for app in apps.values():
+        seen: dict[tuple[str, str], Service] = {}
+        for w in app.workloads:
+            for s in services_for_workload(view.index, w):
+                seen.setdefault((s.namespace, s.name), s)
+        app.services = sorted(seen.values(), key=lambda s: (s.namespace, s.name))
+    rows = sorted(apps.values(), key=lambda a: (a.namespace, a.name))
+    if q:
+        needle = q.lower()
+        rows = [a for a in rows if needle in a.name.lower() or any(needle in w.name.lower() for w in a.workloads)]
+    if sidecar:
+        rows = [a for a in rows if a.sidecar == sidecar]
+    return rows
+
+
+def unlabelled_workloads(view: MeshView, namespace: str | None = None) -> int:
+    """How many workloads of ``namespace`` (None: all) carry no app label, so belong to no application."""
+    return sum(1 for w in workload_list(view, namespace) if not w.app)
+
+
+def attach_app_health(user, view: MeshView, rows: list[AppSummary]) -> str:
+    """Fill health on ``rows``: the worst of their workloads' (pods ready vs desired and request
+    errors over the last minute, one telemetry query for all). Returns why request health is
+    missing ("" when it is not); availability is filled either way."""
+    workloads = [w for app in rows for w in app.workloads]
+    if not workloads:
+        return ""
+    health, error = workload_health_for_user(user, cast(GraphSource, view.source), workloads)
+    order = {"Failure": 0, "Degraded": 1}
+    for app in rows:
+        statuses = [(health.get((w.namespace, w.name)), w) for w in app.workloads]
+        app.workload_health = {w.name: h for h, w in statuses if h is not None}
+        app.health = worst(*(h.status for h, _ in statuses if h is not None))
+        problems = [(order[h.status], f"{w.name}: {h.reason}") for h, w in statuses
+                    if h is not None and h.status in order]
+        app.health_problems = [text for _, text in sorted(problems)]
+    return error
+
+
+@dataclass
+class AppDetail:
+    app: AppSummary
+    workloads: list[tuple[Workload, str]]  # (workload, sidecar state)
+    istio_objects: list[ObjectRef] = field(default_factory=list)
+
+
+def app_detail(view: MeshView, namespace: str, name: str) -> AppDetail:
+    for app in app_summaries(view, namespace):
+        if app.name == name:
+            objects: dict[tuple[str, str, str], Any] = {}
+            for w in app.workloads:
+                for o in objects_for_workload(view.index, w):
+                    objects.setdefault((o.kind, o.namespace, o.name), o)
+            for s in app.services:
+                for o in objects_for_service(view.index, s):
+                    objects.setdefault((o.kind, o.namespace, o.name), o)
+            return AppDetail(
+                app=app,
+                workloads=[(w, sidecar_state(w)) for w in app.workloads],
+                istio_objects=refs(view, [objects[k] for k in sorted(objects)]),
+            )
+    raise Http404("No such application.")

@@ -12,4 +12,6 @@ urlpatterns = [
     path("clusters/<slug:cluster>/namespaces/<str:namespace>/services/", views.service_list, name="services"),
     path("clusters/<slug:cluster>/namespaces/<str:namespace>/services/<str:name>/", views.service_detail,
          name="service"),
+    path("clusters/<slug:cluster>/namespaces/<str:namespace>/apps/", views.app_list, name="apps"),
+    path("clusters/<slug:cluster>/namespaces/<str:namespace>/apps/<str:name>/", views.app_detail, name="app"),
 ]

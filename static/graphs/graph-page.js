@@ -3,10 +3,12 @@
 // updates; the view state lives in the URL, positions and viewport in sessionStorage.
 
 import { fitTo, LayoutMemory, placeNew, runLayout } from "./arrange.js";
-import { diffElements, drawnEntry, edgeLabel, prepare } from "./elements.js";
+import { diffElements, drawnEntry, edgeLabel, edgeRate, nodeLabel, prepare } from "./elements.js";
 import { tryCompile } from "./find-expr.js";
 import { graphStyle } from "./graph-style.js";
-import { PollingSource } from "./live-source.js";
+import { HistoryBar } from "./history-bar.js";
+import { ghostElements } from "./history.js";
+import { liveSource } from "./live-source.js";
 import { EdgeOverlay } from "./overlay.js";
 import { SidePanel } from "./panel.js";
 import { apiQuery, DEFAULTS, needsFetch, parseState, stateToQuery, viewKey } from "./view-state.js";
@@ -116,6 +118,7 @@ const saveLayoutSoon = () => memory.saveSoon(() => drawnKey);
 function applyGraph(body, { reason, requestedAt, receivedAt }) {
   const t0 = performance.now();
   lastBody = body;
+  clearDiffOverlay(); // ghosts of removed elements are not in `drawn`: they go before the diff
   const isLarge = body.elements.nodes.length > LARGE;
   if (isLarge !== large) {
     large = isLarge;
@@ -159,6 +162,7 @@ function applyGraph(body, { reason, requestedAt, receivedAt }) {
     placeNew(cy, added);
   }
   syncEdgeLabels();
+  paintDiffOverlay();
   const tLayout = performance.now();
   afterData(reason);
   const end = performance.now();
@@ -173,6 +177,54 @@ function applyGraph(body, { reason, requestedAt, receivedAt }) {
   saveLayoutSoon();
 }
 
+// -- history: the diff overlay ---------------------------------------------------------
+// classes: {nodes: {id: verb}, edges: {id: verb}} (verb: added | removed | changed); removed
+// elements are drawn as ghosts from the earlier answer, placed beside their neighbours.
+let diffOverlay = null;
+const DIFF_CLASSES = "diff-added diff-removed diff-changed";
+
+function clearDiffOverlay() {
+  cy.batch(() => {
+    cy.remove(cy.elements("[?diffGhost]"));
+    cy.elements(".diff-added, .diff-removed, .diff-changed").removeClass(DIFF_CLASSES);
+  });
+}
+
+function paintDiffOverlay() {
+  if (!diffOverlay) { return; }
+  const { classes, fromBody } = diffOverlay;
+  const drawnIds = new Set(cy.elements().map((e) => e.id()));
+  const ghosts = ghostElements(fromBody, classes, drawnIds).map((g) => ({
+    ...g, data: { ...g.data, label: g.group === "nodes" ? nodeLabel(g.data) : edgeLabel(g.data, state.edgeLabels),
+      ...(g.group === "edges" ? { edgeRate: edgeRate(g.data) } : {}) },
+  }));
+  let added = cy.collection();
+  cy.batch(() => {
+    added = cy.add(ghosts);
+    for (const [group, verbs] of [["nodes", classes.nodes], ["edges", classes.edges]]) {
+      for (const [id, verb] of Object.entries(verbs)) {
+        const ele = cy.getElementById(id);
+        if (ele.nonempty() && (group === "nodes") === ele.isNode()) { ele.addClass(`diff-${verb}`); }
+      }
+    }
+  });
+  const ghostNodes = added.nodes();
+  if (ghostNodes.length) {
+    const fromPositions = memory.load(drawnKey); // where they were when last drawn, if known
+    const known = ghostNodes.filter((n) => fromPositions && fromPositions.positions && fromPositions.positions[n.id()]);
+    known.forEach((n) => n.position(fromPositions.positions[n.id()]));
+    const unknown = ghostNodes.not(known);
+    if (unknown.length) { placeNew(cy, unknown); }
+  }
+}
+
+function setDiffOverlay(next) {
+  diffOverlay = next;
+  clearDiffOverlay();
+  paintDiffOverlay();
+  if (lastBody) { afterData("options"); }
+}
+
 const HIDING = ".find-hidden, .unfocused";
 
 function afterData(reason) {
@@ -181,8 +233,8 @@ function afterData(reason) {
   restoreSelection(reason);
   overlay.refreshEdges();
   // counted from classes, not from e.visible(): that computes every element's style (slow on large graphs)
-  const nodes = cy.nodes("[^isBox]").length;
-  const edges = cy.edges().length;
+  const nodes = cy.nodes("[^isBox][^diffGhost]").length;
+  const edges = cy.edges("[^diffGhost]").length;
   const hiddenNodes = cy.nodes(HIDING).filter("[^isBox]");
   const hiddenCount = hiddenNodes.length + cy.edges(HIDING).union(hiddenNodes.connectedEdges()).length;
   const empty = document.getElementById("graph-empty");
@@ -301,14 +353,16 @@ cy.on("viewport", saveLayoutSoon);
 document.getElementById("graph-unfocus").addEventListener("click", () => focusOn(""));
 
 // -- live source and its indicator -----------------------------------------------------
-function showLive({ state: s, message, retryIn, login, at }) {
+function showLive({ state: s, message, retryIn, login, at, via }) {
   const time = at.toLocaleTimeString();
+  const shown = state.at ? `Snapshot of ${new Date(state.at * 1000).toLocaleTimeString()}` : "";
   liveLine.dataset.state = s;
   liveLine.className = `live-indicator live-${s}`;
   const text = {
     loading: "Loading the graph…",
-    live: `Live: updated ${time}, every ${state.refresh} s`,
-    paused: `Paused: updated ${time}`,
+    live: via === "push" ? `Live: updated ${time} (pushed after each snapshot)${message ? `. ${message}` : ""}`
+      : `Live: updated ${time}, every ${state.refresh} s`,
+    paused: shown ? `History: ${shown}` : `Paused: updated ${time}`,
     lost: `Connection lost at ${time}: ${message}${retryIn ? ` Retrying in ${retryIn} s.` : ""}`,
     "caught-up": `Reconnected at ${time}: caught up`,
   }[s];
@@ -322,14 +376,19 @@ function showLive({ state: s, message, retryIn, login, at }) {
   if (s === "lost" && !lastBody) { statusLine.textContent = message; }
 }
 
-const source = new PollingSource({ api: config.api, interval: state.refresh, onGraph: applyGraph, onState: showLive });
+// Live: the WebSocket push when the portal has it, polling otherwise (live-source.js). A moment of
+// history is a fixed answer: while one is shown nothing is refreshed.
+const liveInterval = () => (state.at ? 0 : state.refresh);
+const source = liveSource({ api: config.api, socket: config.graphSocket, interval: liveInterval(),
+  onGraph: applyGraph, onState: showLive });
 source.setQuery(apiQuery(state));
 
 // -- control changes --------------------------------------------------------------------
 function update(nextState, { refetch } = {}) {
+  const previousNamespaces = state.namespaces.join();
   const fetchIt = refetch || needsFetch(state, nextState);
   const labelsChanged = nextState.edgeLabels.join() !== state.edgeLabels.join();
-  const intervalChanged = nextState.refresh !== state.refresh;
+  const intervalChanged = nextState.refresh !== state.refresh || Boolean(nextState.at) !== Boolean(state.at);
   state = nextState;
   saveUrl();
   updateNamespaceSummary();
@@ -337,7 +396,9 @@ function update(nextState, { refetch } = {}) {
     cy.batch(() => cy.edges().forEach((e) => e.data("label", edgeLabel(e.data(), state.edgeLabels))));
   }
   overlay.set({ animation: state.animation, badges: state.badges });
-  if (intervalChanged) { source.setInterval(state.refresh); }
+  if (intervalChanged) { source.setInterval(liveInterval()); }
+  if (historyBar && nextState.namespaces.join() !== previousNamespaces) { historyBar.load(); }
+  else if (historyBar && state.diffFrom && fetchIt) { historyBar.refreshOverlay(); }
   if (fetchIt) {
     saveLayout();
     source.setQuery(apiQuery(state));
@@ -361,6 +422,16 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   update({ ...readControls(), find: form.find.value.trim(), hide: form.hide.value.trim() });
 });
+
+// -- history: time slider, replay, change markers, diff overlay -------------------------
+const historyRoot = document.getElementById("graph-history");
+const historyBar = historyRoot && config.timelineApi && config.diffApi ? new HistoryBar(historyRoot, {
+  api: { graph: config.api, timeline: config.timelineApi, diff: config.diffApi },
+  getState: () => state,
+  setState: (partial) => update({ ...readControls(), ...partial }),
+  onOverlay: setDiffOverlay,
+}) : null;
+window.meshdeckHistory = historyBar;
 document.getElementById("graph-refresh").addEventListener("click", () => update(readControls(), { refetch: true }));
 for (const [id, value] of [["graph-ns-all", true], ["graph-ns-none", false]]) {
   document.getElementById(id).addEventListener("click", () => {
@@ -414,4 +485,5 @@ if (config.error) {
   statusLine.textContent = "You may see no namespace of this cluster: ask a cluster admin for a grant.";
 } else {
   source.start();
+  if (historyBar) { historyBar.load(); }
 }

@@ -4,6 +4,7 @@
 export const HEALTH_COLOURS = { Healthy: "#3e8635", Degraded: "#f0ab00", Failure: "#c9190b", NA: "#8a8d90" };
 const NO_HEALTH = "#6a6e73";
 const FIND = "#0066cc";
+export const DIFF = { added: "#3e8635", removed: "#c9190b", changed: "#f0ab00" };
 
 // Colours by selector, not by function: Cytoscape caches selector styles, while a function is
 // called again for every element on every style update (seconds on the large mesh).
@@ -57,5 +58,12 @@ export function graphStyle({ large = false, edgeLabels = true } = {}) {
     { selector: ".find-hidden", style: { display: "none" } },
     { selector: ".unfocused", style: { display: "none" } },
     { selector: ".focus-root", style: { "border-width": 6 } },
+    // history diff overlay: added green, removed red (ghosts of the earlier graph), changed amber
+    { selector: ".diff-added", style: { "underlay-color": DIFF.added, "underlay-opacity": 0.55, "underlay-padding": 8 } },
+    { selector: ".diff-changed", style: { "underlay-color": DIFF.changed, "underlay-opacity": 0.6, "underlay-padding": 8 } },
+    { selector: ".diff-removed", style: { "underlay-color": DIFF.removed, "underlay-opacity": 0.5, "underlay-padding": 8,
+      opacity: 0.75 } },
+    { selector: "node[?diffGhost]", style: { "border-style": "dashed", "border-color": DIFF.removed } },
+    { selector: "edge[?diffGhost]", style: { "line-style": "dashed", "line-color": DIFF.removed, "target-arrow-color": DIFF.removed } },
   ];
 }

@@ -16,6 +16,8 @@
 //     onState({state, message, retryIn, at})
 //       state: "loading" | "live" | "paused" | "lost" | "caught-up"
 
+import { applyDelta } from "./graph-delta.js";
+
 async function fetchGraph(url) {
   let resp;
   try {
@@ -117,4 +119,179 @@ export class PollingSource {
     this.emitState(caughtUp ? "caught-up" : (this.interval > 0 ? "live" : "paused"));
     if (this.interval > 0) { this.schedule(this.interval); }
   }
+}
+
+// -- the WebSocket graph push (docs/live.md, "Graph push") ---------------------------------
+//
+// ws/clusters/<c>/graph/?<graph API query>[&since=<snapshot id>]: `subscribed`, then `graph.full`
+// (a whole answer) and a `graph.delta` after each snapshot, applied to the last answer
+// (graph-delta.js) so onGraph always gets a whole body. A dropped socket (1006, 1011, ...) is
+// `lost` and reconnects with since=<last snapshot>, whose first answer is `caught-up`. 4401 is
+// lost with login; 4400/4403/4404 stop with the server's reason. A socket that never opened falls
+// back to polling. Interval 0 (paused, or a moment of history shown) closes the socket; each
+// refreshNow() then is one fetch of the graph API, as when polling.
+
+const FATAL_CLOSES = new Set([4400, 4403, 4404]);
+
+export class WebSocketSource {
+  constructor({ api, socket, onGraph, onState, interval = 15, WebSocketImpl = globalThis.WebSocket }) {
+    this.api = api;
+    this.socketPath = socket;
+    this.onGraph = onGraph;
+    this.onState = onState;
+    this.interval = interval;
+    this.WebSocketImpl = WebSocketImpl;
+    this.query = "";
+    this.ws = null;
+    this.running = false;
+    this.opened = false; // some socket of this source got `subscribed`: push works here
+    this.lost = false;
+    this.body = null;
+    this.snapshot = null; // id of the last snapshot received
+    this.retry = null;
+    this.fallback = null; // a PollingSource once the socket proved unusable
+    this.closing = null; // the server's `closing` message, if one came
+    this.delivered = false;
+  }
+
+  emitState(state, extra = {}) {
+    this.onState({ state, at: new Date(), via: "push", ...extra });
+  }
+
+  start() {
+    this.running = true;
+    if (this.fallback) { this.fallback.start(); return; }
+    this.emitState("loading");
+    if (this.interval > 0) { this.connect(); } else { this.refreshNow("first"); }
+  }
+
+  stop() {
+    this.running = false;
+    clearTimeout(this.retry);
+    this.disconnect();
+    if (this.fallback) { this.fallback.stop(); }
+  }
+
+  setQuery(query) {
+    if (this.fallback) { this.fallback.setQuery(query); }
+    if (query === this.query) { return; }
+    this.query = query;
+    this.snapshot = null; // another subscription: no catch-up from the old one
+    this.body = null;
+    if (this.ws) { this.disconnect(); this.connect(); }
+  }
+
+  setInterval(seconds) {
+    this.interval = seconds;
+    if (this.fallback) { this.fallback.setInterval(seconds); return; }
+    if (!this.running) { return; }
+    if (seconds > 0 && !this.ws) {
+      this.snapshot = null;
+      this.connect();
+    } else if (seconds <= 0 && this.ws) {
+      this.disconnect();
+      this.emitState("paused");
+    }
+  }
+
+  async refreshNow(reason = "refresh") {
+    if (this.fallback) { return this.fallback.refreshNow(reason); }
+    if (!this.running) { return undefined; }
+    if (this.interval > 0 && this.ws) { return undefined; } // the socket delivers (a new query reconnected it)
+    if (this.interval > 0) { this.connect(); return undefined; }
+    const requestedAt = performance.now();
+    const query = this.query;
+    const result = await fetchGraph(`${this.api}?${query}`);
+    if (!this.running || query !== this.query) { return undefined; }
+    if (!result.ok) {
+      this.emitState("lost", { message: result.message, retryIn: 0, login: Boolean(result.login) });
+      return undefined;
+    }
+    this.onGraph(result.body, { reason, requestedAt, receivedAt: performance.now() });
+    this.emitState("paused");
+    return undefined;
+  }
+
+  url() {
+    const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
+    const q = new URLSearchParams(this.query);
+    if (this.snapshot !== null) { q.set("since", String(this.snapshot)); }
+    return `${proto}//${window.location.host}${this.socketPath}?${q}`;
+  }
+
+  connect() {
+    clearTimeout(this.retry);
+    this.closing = null;
+    this.pendingAt = performance.now();
+    const ws = new this.WebSocketImpl(this.url());
+    this.ws = ws;
+    ws.onmessage = (event) => { if (ws === this.ws) { this.receive(JSON.parse(event.data)); } };
+    ws.onclose = (event) => { if (ws === this.ws) { this.closed(event); } };
+  }
+
+  disconnect() {
+    if (!this.ws) { return; }
+    const ws = this.ws;
+    this.ws = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    // closing a socket still connecting makes the browser warn on the console: close it once open
+    if (ws.readyState === 0) { ws.onopen = () => ws.close(1000); } else { ws.close(1000); }
+  }
+
+  receive(msg) {
+    if (msg.type === "subscribed") { this.opened = true; return; }
+    if (msg.type === "closing") { this.closing = msg; return; }
+    const receivedAt = performance.now();
+    const meta = (reason) => ({ reason, requestedAt: this.pendingAt, receivedAt });
+    if (msg.type === "graph.full" || (msg.type === "graph.delta" && this.body)) {
+      this.body = msg.type === "graph.full" ? msg.graph : applyDelta(this.body, msg);
+      if (msg.snapshot) { this.snapshot = msg.snapshot.id; }
+      const caughtUp = this.lost;
+      const first = !this.delivered;
+      this.lost = false;
+      this.delivered = true;
+      this.onGraph(this.body, meta(caughtUp ? "catch-up" : (first ? "first" : "push")));
+      this.emitState(caughtUp ? "caught-up" : "live");
+      this.pendingAt = performance.now();
+    } else if (msg.type === "graph.stale") {
+      this.emitState("live", { message: `The cluster could not be read at the last snapshot (${msg.detail}): the graph shows the one before.` });
+    } else if (msg.type === "graph.error") {
+      this.emitState("live", { message: `The last snapshot's graph could not be built: ${msg.detail}` });
+    }
+  }
+
+  closed(event) {
+    this.ws = null;
+    if (!this.running) { return; }
+    const code = (this.closing && this.closing.code) || event.code;
+    const reason = (this.closing && this.closing.reason) || event.reason;
+    if (code === 4401) {
+      this.lost = true;
+      this.emitState("lost", { message: "Your session has ended: log in again.", retryIn: 0, login: true });
+      return;
+    }
+    if (FATAL_CLOSES.has(code)) {
+      this.emitState("lost", { message: reason || `The server closed the live graph (${code}).`, retryIn: 0 });
+      return;
+    }
+    if (!this.opened) { // the socket never worked here (no route, a proxy without WebSocket): poll
+      this.fallback = new PollingSource({ api: this.api, onGraph: this.onGraph, onState: this.onState,
+        interval: this.interval });
+      this.fallback.setQuery(this.query);
+      this.fallback.start();
+      return;
+    }
+    this.lost = true;
+    this.emitState("lost", { message: "The live connection dropped.", retryIn: RETRY_SECONDS });
+    this.retry = setTimeout(() => { if (this.running && this.interval > 0) { this.connect(); } }, RETRY_SECONDS * 1000);
+  }
+}
+
+/** The page's source: the push socket when the portal serves one, else polling. */
+export function liveSource({ api, socket, onGraph, onState, interval }) {
+  if (socket && globalThis.WebSocket) {
+    return new WebSocketSource({ api, socket, onGraph, onState, interval });
+  }
+  return new PollingSource({ api, onGraph, onState, interval });
 }

@@ -28,7 +28,17 @@ export const DEFAULTS = Object.freeze({
   hide: "",
   focus: "",
   select: "",
+  at: null, // history: unix seconds of the snapshot shown; null = live
+  diffFrom: null, // history: overlay what changed from this time (unix s) to the time shown
+  speed: 1, // history replay speed
 });
+
+export const SPEEDS = [1, 2, 4, 8];
+
+function unixSeconds(raw) {
+  const n = Number(raw);
+  return raw !== null && raw !== "" && Number.isFinite(n) && n > 0 ? Math.round(n) : null;
+}
 
 // URL parameter name -> state field, for booleans (1/0).
 const FLAGS = { badges: "badges", serviceNodes: "injectServiceNodes", idle: "idleNodes", boxes: "boxNamespace",
@@ -63,6 +73,12 @@ export function parseState(search, defaults = DEFAULTS) {
   for (const field of ["find", "hide", "focus", "select"]) {
     if (q.has(field)) { s[field] = q.get(field); }
   }
+  s.at = unixSeconds(q.get("at"));
+  s.diffFrom = unixSeconds(q.get("diffFrom"));
+  if (q.has("speed")) {
+    const n = Number(q.get("speed"));
+    s.speed = SPEEDS.includes(n) ? n : s.speed;
+  }
   return s;
 }
 
@@ -84,6 +100,9 @@ export function stateToQuery(state, defaults = DEFAULTS) {
   for (const field of ["find", "hide", "focus", "select"]) {
     if (state[field]) { q.set(field, state[field]); }
   }
+  if (state.at) { q.set("at", String(state.at)); }
+  if (state.diffFrom) { q.set("diffFrom", String(state.diffFrom)); }
+  if (state.speed && state.speed !== d.speed) { q.set("speed", String(state.speed)); }
   return q.toString();
 }
 
@@ -97,6 +116,7 @@ export function apiQuery(state) {
   q.set("idleNodes", state.idleNodes ? "true" : "false");
   if (state.boxNamespace) { q.set("boxBy", "namespace"); }
   q.set("responseTime", state.responseTime);
+  if (state.at) { q.set("at", String(state.at)); } // a stored snapshot (the history API's time travel)
   return q.toString();
 }
 

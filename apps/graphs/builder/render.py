@@ -19,13 +19,18 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def public_node_id(node_id: str) -> str:
+    """The id the graph API gives a visible node (pages link to the graph focused on one)."""
+    return _hash(node_id)
+
+
 def public_ids(graph: Graph, secret: str) -> dict[str, str]:
     ids = {}
     for node in graph.nodes.values():
         if _anonymous(node):
             ids[node.id] = hmac.new(secret.encode(), node.id.encode(), hashlib.sha256).hexdigest()
         else:
-            ids[node.id] = _hash(node.id)
+            ids[node.id] = public_node_id(node.id)
     return ids
 
 

@@ -135,3 +135,51 @@ class ServiceDetailSerializer(ServiceSerializer):
 
     def get_istio_objects(self, obj) -> list[dict]:
         return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)
+
+
+class WorkloadRefSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.CharField(allow_blank=True)
+
+
+class ServiceRefSerializer(serializers.Serializer):
+    namespace = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AppSummarySerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The app label (app, app.kubernetes.io/name or Istio's canonical name)")
+    namespace = serializers.CharField()
+    versions = serializers.ListField(child=serializers.CharField(), help_text="Version labels of its workloads")
+    workloads = WorkloadRefSerializer(many=True)
+    services = ServiceRefSerializer(many=True, help_text="Services selecting any of its workloads")
+    pods = serializers.IntegerField()
+    pods_with_sidecar = serializers.IntegerField()
+    sidecar = serializers.CharField(help_text="present (every pod), partial, missing or 'no pods'")
+    health = serializers.CharField(allow_null=True,
+                                   help_text="The worst of its workloads': Healthy, Degraded, Failure or NA")
+    health_problems = serializers.ListField(child=serializers.CharField(),
+                                            help_text="Unhealthy workloads and why, worst first")
+    health_error = serializers.SerializerMethodField(help_text="Why request health is missing, if it is")
+
+    def get_health_error(self, obj) -> str:
+        return self.context.get("health_error", "")
+
+
+class AppDetailSerializer(AppSummarySerializer):
+    workloads = serializers.SerializerMethodField()  # type: ignore[assignment]  # with health, unlike the list
+    istio_objects = serializers.SerializerMethodField()
+
+    def __init__(self, detail=None, **kwargs):
+        self._detail = detail
+        super().__init__(detail.app if detail is not None else None, **kwargs)
+
+    def get_workloads(self, obj) -> list[dict]:
+        return cast(list[dict], WorkloadSerializer(obj.workloads, many=True, context={
+            "health": {(obj.namespace, name): h for name, h in obj.workload_health.items()},
+            "health_error": self.context.get("health_error", ""),
+        }).data)
+
+    def get_istio_objects(self, obj) -> list[dict]:
+        return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)

@@ -12,4 +12,7 @@ urlpatterns = [
          name="api-services"),
     path("clusters/<slug:cluster>/namespaces/<str:namespace>/services/<str:name>/",
          views.ServiceDetailAPI.as_view(), name="api-service"),
+    path("clusters/<slug:cluster>/namespaces/<str:namespace>/apps/", views.AppListAPI.as_view(), name="api-apps"),
+    path("clusters/<slug:cluster>/namespaces/<str:namespace>/apps/<str:name>/", views.AppDetailAPI.as_view(),
+         name="api-app"),
 ]

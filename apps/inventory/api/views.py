@@ -6,12 +6,16 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
+from apps.core.api import error_responses
+from apps.core.errors import FieldInputError
 from apps.graphs.selectors import graph_source_at, workload_health_for_user
 from apps.graphs.sources import live_source
 from apps.inventory import selectors
 from apps.meshconfig.api.mixins import ALL, CLUSTER_ERRORS, NS_DOC, ClusterMeshMixin
 
 from .serializers import (
+    AppDetailSerializer,
+    AppSummarySerializer,
     NamespaceSummarySerializer,
     ServiceDetailSerializer,
     ServiceSerializer,
@@ -109,3 +113,69 @@ class ServiceDetailAPI(InventoryMixin, generics.GenericAPIView):
         if namespace == ALL:
             raise Http404
         return Response(ServiceDetailSerializer(selectors.service_detail(self.mesh(), namespace, name)).data)
+
+
+@extend_schema_view(get=extend_schema(
+    summary="Applications: the workloads of a namespace grouped by their app label, with health, versions "
+            "and sidecar state",
+    description="Health is the worst of the app's workloads' (pods ready vs desired, and request errors over "
+                "the last minute against the cluster's tolerances). Workloads without an app label belong to "
+                "no application. Unknown `health`/`sidecar` values are a 400.",
+    parameters=[
+        OpenApiParameter("q", str, description="Case-insensitive filter on the app's or one of its workloads' names"),
+        OpenApiParameter("health", str, enum=list(selectors.HEALTH_FILTERS), description="Only apps in this state"),
+        OpenApiParameter("sidecar", str, enum=list(selectors.SIDECAR_FILTERS),
+                         description="Only apps whose pods all have (present), some have (partial) or none have "
+                                     "(missing) a sidecar"),
+        OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC),
+    ],
+    responses={200: AppSummarySerializer(many=True), **error_responses(400), **ERRORS}, tags=["inventory"]))
+class AppListAPI(InventoryMixin, generics.ListAPIView):
+    serializer_class = AppSummarySerializer
+
+    def _filters(self) -> dict[str, str]:
+        params = self.request.query_params
+        filters = {"q": params.get("q", "").strip(), "health": params.get("health", ""),
+                   "sidecar": params.get("sidecar", "")}
+        if filters["health"] and filters["health"] not in selectors.HEALTH_FILTERS:
+            raise FieldInputError("health", f"health must be one of {', '.join(selectors.HEALTH_FILTERS)}")
+        if filters["sidecar"] and filters["sidecar"] not in selectors.SIDECAR_FILTERS:
+            raise FieldInputError("sidecar", f"sidecar must be one of {', '.join(selectors.SIDECAR_FILTERS)}")
+        return filters
+
+    def get_queryset(self):
+        filters = self._filters()
+        view = self.mesh()
+        rows = selectors.app_summaries(view, self.namespace_arg(), filters["q"], filters["sidecar"])
+        self._health_for_all = bool(filters["health"])
+        if self._health_for_all:  # filtering by health needs every row's
+            self._health_error = selectors.attach_app_health(self.request.user, view, rows)
+            rows = [a for a in rows if a.health == filters["health"]]
+        return rows
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if not self._health_for_all:  # health computed for this page only
+            self._health_error = selectors.attach_app_health(self.request.user, self.mesh(),
+                                                             list(page if page is not None else queryset))
+        return page
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "health_error": getattr(self, "_health_error", "")}
+
+
+@extend_schema_view(get=extend_schema(
+    summary="One application: its workloads with their health, the services selecting them, the Istio objects "
+            "referring to either",
+    parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, description="The app label")],
+    responses={200: AppDetailSerializer, **ERRORS}, tags=["inventory"]))
+class AppDetailAPI(InventoryMixin, generics.GenericAPIView):
+    serializer_class = AppDetailSerializer
+
+    def get(self, request, cluster, namespace, name):
+        if namespace == ALL:
+            raise Http404
+        view = self.mesh()
+        detail = selectors.app_detail(view, namespace, name)
+        error = selectors.attach_app_health(request.user, view, [detail.app])
+        return Response(AppDetailSerializer(detail, context={"health_error": error}).data)

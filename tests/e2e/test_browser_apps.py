@@ -1,0 +1,79 @@
+"""The applications pages in Chromium: clean (console, CSP, axe-core, Tab reach), usable 1024 wide,
+filters by keyboard, and an application's "Show in the graph" opens the graph focused on it."""
+from __future__ import annotations
+
+import pytest
+
+from tests.support.browser import browser_page, screenshot
+
+from .pages import ConsoleWatch, login
+from .test_browser_graph import wait_for_graph
+from .test_browser_pages import check_page
+
+pytestmark = pytest.mark.browser
+
+APP_PAGES = [
+    ("apps", "/clusters/demo/namespaces/-/apps/", "table.apps"),
+    ("app-detail", "/clusters/demo/namespaces/bookinfo/apps/reviews/", "table.app-workloads"),
+    ("apps-empty-filter", "/clusters/demo/namespaces/-/apps/?q=no-such-app", "p.empty"),
+]
+
+
+@pytest.mark.parametrize("user", ["viewer", "admin"])
+def test_the_application_pages_are_clean_accessible_and_keyboard_reachable(portal, chromium_path, user):
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, user)
+        for name, path, ready in APP_PAGES:
+            check_page(page, portal, watch, name, path, ready, user)
+            current = page.locator(".sidebar [aria-current=page]").all_inner_texts()
+            assert [t.split("\n")[0] for t in current] == ["Applications"], path
+
+
+@pytest.mark.parametrize("path", [p for _, p, _ in APP_PAGES])
+def test_the_application_pages_are_usable_1024_wide(portal, chromium_path, path):
+    with browser_page(chromium_path, 1024, 768) as page:
+        login(page, portal, "admin")
+        page.goto(portal.url + path)
+        page.locator("main h1").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+
+
+def test_filtering_applications_by_health_with_the_keyboard(portal, chromium_path):
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, "admin")
+        page.goto(portal.url + "/clusters/demo/namespaces/-/apps/")
+        assert page.locator("tr[data-app='bookinfo/mongodb']").count() == 1
+        page.focus("#f-health")
+        page.select_option("#f-health", "Failure")
+        with page.expect_navigation():
+            page.press("#f-q", "Enter")
+        shown = page.locator("tr[data-app]").evaluate_all("rows => rows.map(r => r.dataset.app)")
+        assert shown == ["grpc-demo/grpc-client", "grpc-demo/grpc-server"]
+        assert page.locator("#f-health").input_value() == "Failure"  # the form shows the filter in force
+        # the namespace links keep the filter
+        with page.expect_navigation():
+            page.locator(".ns-filter a", has_text="bookinfo").click()
+        assert "health=Failure" in page.url and page.locator("p.empty-box").count() == 1
+        screenshot(page, "page-apps-filtered-empty")
+        assert watch.problems() == []
+
+
+def test_show_in_the_graph_focuses_on_the_application(portal, chromium_path):
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, "viewer")
+        page.goto(portal.url + "/clusters/demo/namespaces/bookinfo/apps/reviews/")
+        with page.expect_navigation():
+            page.get_by_role("link", name="Show in the graph").click()
+        wait_for_graph(page)
+        page.locator("#graph-focus:not([hidden])").wait_for()
+        assert page.locator("#graph-focus-name").inner_text() == "reviews"
+        # reviews and its neighbours are drawn, the rest of the mesh is dimmed away
+        shown = page.evaluate("() => window.cy.nodes().filter(n => !n.isParent() && !n.hasClass('unfocused'))"
+                              ".map(n => n.data('label')).sort()")
+        assert "reviews" in shown and "ratings" in shown and "mongodb" not in shown
+        assert page.evaluate("window.cy.nodes('.focus-root').map(n => n.data('label'))") == ["reviews"]
+        screenshot(page, "page-graph-focused-app")
+        assert watch.problems() == []
