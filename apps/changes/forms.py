@@ -39,13 +39,24 @@ class ChangeForm(forms.Form):
     """Base: what every kind's form carries. ``to_change()`` builds the JSON the API takes."""
 
     submit_now = forms.BooleanField(label="Submit for review now", required=False, initial=True)
+    take_over = forms.BooleanField(
+        label="Replace routing objects Meshdeck did not create (the preview then shows their whole diff)",
+        required=False)
 
     def __init__(self, *args, namespace: str, target: str, versions: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.namespace, self.target, self.versions = namespace, target, versions or []
 
     def base(self) -> dict[str, Any]:
-        return {"namespace": self.namespace, "service": self.target}
+        data: dict[str, Any] = {"namespace": self.namespace, "service": self.target}
+        if self.cleaned_data.get("take_over"):
+            data["take_over"] = True
+        return data
+
+    @classmethod
+    def initial_from(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """The form's initial values for editing a change filed with ``params`` (its normalised input)."""
+        return {"take_over": bool(params.get("take_over")), "submit_now": False}
 
     def to_change(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -64,6 +75,13 @@ class TrafficShiftForm(ChangeForm):
     def to_change(self):
         weights = {v: self.cleaned_data.get(f"weight_{v}") or 0 for v in self.versions}
         return {"kind": self.kind, **self.base(), "weights": weights}
+
+    @classmethod
+    def initial_from(cls, params):
+        weights = params.get("weights") or {}
+        if isinstance(weights, list):
+            weights = {w.get("version"): w.get("weight") for w in weights}
+        return {**super().initial_from(params), **{f"weight_{v}": w for v, w in weights.items()}}
 
 
 class TcpTrafficShiftForm(TrafficShiftForm):
@@ -110,6 +128,17 @@ class RequestRoutingForm(ChangeForm):
         rules = [{"match": [match], "route": cd["route_to"]}, *cd.get("more_rules", [])]
         return {"kind": self.kind, **self.base(), "rules": rules, "default": cd["default"]}
 
+    @classmethod
+    def initial_from(cls, params):
+        rules = params.get("rules") or []
+        out = {**super().initial_from(params), "default": params.get("default")}
+        if rules:
+            first = (rules[0].get("match") or [{}])[0]
+            out.update(match_type=first.get("type"), match_name=first.get("name", ""), match_op=first.get("op"),
+                       match_value=first.get("value"), route_to=rules[0].get("route"),
+                       more_rules=json.dumps(rules[1:]) if len(rules) > 1 else "")
+        return out
+
 
 class FaultInjectionForm(ChangeForm):
     kind = "fault_injection"
@@ -130,6 +159,13 @@ class FaultInjectionForm(ChangeForm):
             data["abort"] = {"http_status": cd["abort_status"], "percentage": cd.get("abort_percentage") or 100}
         return data
 
+    @classmethod
+    def initial_from(cls, params):
+        delay, abort = params.get("delay") or {}, params.get("abort") or {}
+        return {**super().initial_from(params), "delay": delay.get("fixed_delay"),
+                "delay_percentage": delay.get("percentage"), "abort_status": abort.get("http_status"),
+                "abort_percentage": abort.get("percentage"), "remove": bool(params.get("remove"))}
+
 
 class SuspendTrafficForm(ChangeForm):
     kind = "suspend_traffic"
@@ -145,6 +181,11 @@ class SuspendTrafficForm(ChangeForm):
         if self.cleaned_data.get("version"):
             data["version"] = self.cleaned_data["version"]
         return data
+
+    @classmethod
+    def initial_from(cls, params):
+        return {**super().initial_from(params), "version": params.get("version") or "",
+                "http_status": params.get("http_status") or 503}
 
 
 class RequestTimeoutsForm(ChangeForm):
@@ -171,6 +212,13 @@ class RequestTimeoutsForm(ChangeForm):
             data["retries"] = retries
         return data
 
+    @classmethod
+    def initial_from(cls, params):
+        retries = params.get("retries") or {}
+        return {**super().initial_from(params), "timeout": params.get("timeout"), "attempts": retries.get("attempts"),
+                "per_try_timeout": retries.get("per_try_timeout"), "retry_on": retries.get("retry_on"),
+                "remove": bool(params.get("remove"))}
+
 
 class DeleteRoutingForm(ChangeForm):
     kind = "delete_routing"
@@ -181,6 +229,7 @@ class DeleteRoutingForm(ChangeForm):
 
 class SidecarInjectionForm(ChangeForm):
     kind = "sidecar_injection"
+    take_over = None  # labels, not routing objects
     state = forms.ChoiceField(label="Automatic sidecar injection", choices=[
         ("enabled", "Enable"), ("disabled", "Disable"), ("removed", "Remove the label")])
     restart = forms.CharField(label="Restart workloads (namespace only: names, comma-separated, or all)",
@@ -194,6 +243,12 @@ class SidecarInjectionForm(ChangeForm):
         if restart and not self.target:
             data["restart"] = "all" if restart == "all" else [r.strip() for r in restart.split(",") if r.strip()]
         return data
+
+    @classmethod
+    def initial_from(cls, params):
+        restart = params.get("restart") or []
+        return {"submit_now": False, "state": params.get("state"),
+                "restart": restart if isinstance(restart, str) else ", ".join(restart)}
 
 
 FORMS: dict[str, type[ChangeForm]] = {f.kind: f for f in (

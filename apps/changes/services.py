@@ -285,6 +285,13 @@ def change_create(*, cluster, user, data: dict[str, Any], rollback_of: ChangeReq
             t.namespace != namespace and not (t.kind == NAMESPACE_KIND and t.name == namespace)
             for t in rendered.targets):
         raise ChangeInvalid({"namespace": ["The change writes nothing in this namespace."]})
+    if submit:
+        # filed and submitted in one go: a change that cannot be submitted is not left behind as a draft
+        reasons = list(preview_change(rendered, inventory, root_namespace=cluster.istio_namespace).blocking_reasons)
+        if reasons:
+            raise _refuse(ChangeBlocked, "This change cannot be submitted: " + " ".join(reasons),
+                          AuditTarget(type="change", cluster=cluster.name, namespace=namespace, name=rendered.kind),
+                          reasons=reasons)
     with transaction.atomic():
         change = ChangeRequest(cluster=cluster, namespace=namespace, requester=user, rollback_of=rollback_of,
                                expires_at=timezone.now() + change_ttl(), payload={}, params={})

@@ -139,16 +139,30 @@ def change_step(request, change_id: int, step: str):
 
 @login_required
 def change_new(request, cluster: str):
-    """The wizard: ?kind=<kind>&namespace=<ns>&service=<name> (or &workload=<name>, or neither for a namespace)."""
+    """The wizard: ?kind=<kind>&namespace=<ns>&service=<name> (or &workload=<name>, or neither for a namespace);
+    ?edit=<id>: the same form, filled with that change's input (its requester edits it)."""
     cluster_obj = get_cluster_for_user(request.user, cluster)
+    editing = None
+    if request.GET.get("edit", "").isdigit():
+        try:
+            editing = get_change_for_user(request.user, int(request.GET["edit"]))
+        except ChangeNotFound as exc:
+            raise Http404(exc.message) from exc
+        if editing.cluster_id != cluster_obj.pk or editing.kind not in FORMS:
+            raise Http404("This change cannot be edited here.")
     src = request.POST if request.method == "POST" else request.GET
-    kind = src.get("kind") or request.GET.get("kind", "")
-    namespace = src.get("namespace") or request.GET.get("namespace", "")
-    target = src.get("service") or src.get("workload") or ""
+    if editing is not None:
+        params = editing.params
+        kind, namespace = editing.kind, editing.namespace
+        target = params.get("service") or params.get("workload") or ""
+    else:
+        kind = src.get("kind") or request.GET.get("kind", "")
+        namespace = src.get("namespace") or request.GET.get("namespace", "")
+        target = src.get("service") or src.get("workload") or ""
     if not namespace or not namespace_visibility(request.user, cluster_obj)(namespace):
         raise Http404("No such namespace, or not one you may see.")
     role = namespace_role(request.user, cluster_obj, namespace)
-    context = {"cluster": cluster_obj, "kind": kind, "namespace": namespace, "target": target,
+    context = {"cluster": cluster_obj, "kind": kind, "namespace": namespace, "target": target, "editing": editing,
                "kinds": [(k, CHANGE_KINDS[k].title) for k in FORMS], "service_kinds": SERVICE_KINDS}
     if role is None or role < Role.OPERATOR:
         context["error"] = (f"Filing a change needs the operator role on namespace {namespace}; "
@@ -166,13 +180,21 @@ def change_new(request, cluster: str):
         return render(request, "changes/change_new.html", context, status=502)
     versions = service_versions(inventory, namespace, target) if kind in SERVICE_KINDS else []
     form_class = FORMS[kind]
+    initial = form_class.initial_from(editing.params) if editing is not None else None
     form = form_class(request.POST if request.method == "POST" else None, namespace=namespace, target=target,
-                      versions=versions)
+                      versions=versions, initial=initial)
     context.update(form=form, versions=versions, kind_label=CHANGE_KINDS[kind].title)
     if request.method == "POST" and form.is_valid():
         try:
-            change = services.change_create(cluster=cluster_obj, user=request.user, data=form.to_change(),
-                                            submit=bool(form.cleaned_data.get("submit_now")))
+            if editing is not None:
+                data = form.to_change()
+                data.setdefault("take_over", False)
+                change = services.change_edit(change=editing, user=request.user, data=data)
+                if change.status == Status.DRAFT and form.cleaned_data.get("submit_now"):
+                    change = services.change_submit(change=change, user=request.user)
+            else:
+                change = services.change_create(cluster=cluster_obj, user=request.user, data=form.to_change(),
+                                                submit=bool(form.cleaned_data.get("submit_now")))
         except ChangeInvalid as exc:
             for field, problems in exc.errors.items():
                 form.add_error(None, f"{field}: {' '.join(problems)}" if field != "non_field_errors"
@@ -182,7 +204,8 @@ def change_new(request, cluster: str):
             return render(request, "changes/change_new.html", context,
                           status=exc.http_status if 400 <= exc.http_status < 500 else 400)
         else:
-            messages.success(request, f"Change #{change.pk} filed: {change.get_status_display().lower()}.")
+            verb = "edited (its approvals are void)" if editing is not None else "filed"
+            messages.success(request, f"Change #{change.pk} {verb}: {change.get_status_display().lower()}.")
             return redirect("changes:detail", change_id=change.pk)
         return render(request, "changes/change_new.html", context, status=400)
     return render(request, "changes/change_new.html", context)

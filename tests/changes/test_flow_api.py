@@ -290,3 +290,56 @@ def test_a_window_open_now_allows_the_apply(ap, submitted, sim_cluster, eager_ta
     with django_capture_on_commit_callbacks(execute=True):
         assert post(ap, f"/api/changes/{submitted['id']}/apply/", {"password": PASSWORD}).status_code == 200
     assert ChangeRequest.objects.get(pk=submitted["id"]).status == "applied"
+
+
+def test_ui_editing_a_change_voids_its_approvals(ui, operator, approver, approver2, sim_cluster):
+    from apps.changes.models import ApprovalPolicy
+
+    ApprovalPolicy.objects.create(cluster=sim_cluster, namespace="bookinfo", approvals_needed=2)
+    c = ui(operator)
+    c.post("/clusters/demo/changes/new/", {"kind": "traffic_shift", "namespace": "bookinfo", "service": "reviews",
+                                           "weight_v1": 0, "weight_v2": 80, "weight_v3": 20, "submit_now": "on"})
+    change = ChangeRequest.objects.get()
+    assert ui_step(ui(approver), change.pk, "approve", password=PASSWORD).status_code == 302
+    assert ChangeRequest.objects.get().valid_approvals().count() == 1
+    c = ui(operator)
+    page = c.get(f"/clusters/demo/changes/new/?edit={change.pk}").content.decode()
+    assert "Edit #" in page and 'name="weight_v2" value="80"' in page
+    r = c.post(f"/clusters/demo/changes/new/?edit={change.pk}", {"weight_v1": 0, "weight_v2": 50, "weight_v3": 50})
+    assert r.status_code == 302, r.content[:2000]
+    change.refresh_from_db()
+    assert change.params["weights"] == {"v1": 0, "v2": 50, "v3": 50} and change.status == "submitted"
+    assert change.valid_approvals().count() == 0
+    assert len(events("change.edit", target_id=str(change.pk))) == 1
+    # someone else cannot edit it
+    r = ui(approver2).post(f"/clusters/demo/changes/new/?edit={change.pk}", {"weight_v1": 100})
+    assert r.status_code == 403 and "Only the person who filed" in r.content.decode()
+
+
+def test_ui_take_over_of_an_object_meshdeck_did_not_create(ui, operator, sim_cluster):
+    sim_cluster.gateway().apply_istio_object({
+        "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+        "metadata": {"name": "reviews", "namespace": "bookinfo"},
+        "spec": {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]}})
+    c = ui(operator)
+    r = c.post("/clusters/demo/changes/new/", {"kind": "traffic_shift", "namespace": "bookinfo", "service": "reviews",
+                                               "weight_v1": 100, "submit_now": "on"})
+    assert r.status_code == 400 and "not created by Meshdeck" in r.content.decode()
+    r = c.post("/clusters/demo/changes/new/", {"kind": "traffic_shift", "namespace": "bookinfo", "service": "reviews",
+                                               "weight_v1": 100, "submit_now": "on", "take_over": "on"})
+    assert r.status_code == 302
+    assert ChangeRequest.objects.get().status == "submitted"
+    page = c.get(r["Location"]).content.decode()
+    assert "not Meshdeck&#x27;s: whole object shown" in page or "not Meshdeck's" in page
+
+
+def test_api_filed_and_submitted_at_once_leaves_nothing_when_it_cannot_be_submitted(op, sim_cluster):
+    sim_cluster.gateway().apply_istio_object({
+        "apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+        "metadata": {"name": "reviews", "namespace": "bookinfo"},
+        "spec": {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]}})
+    body = error(create(op, {**SHIFT_80_20, "weights": {"v1": 100}}, submit=True), 400, "blocked")
+    assert "not created by Meshdeck" in body["errors"]["non_field_errors"][0]
+    assert not ChangeRequest.objects.exists() and events("change.create", outcome="denied")
+    r = create(op, {**SHIFT_80_20, "weights": {"v1": 100}, "take_over": True}, submit=True)
+    assert r.status_code == 201 and r.json()["status"] == "submitted", r.content
