@@ -91,3 +91,16 @@ def test_prune_applies_retention_and_drops_parts_nothing_uses(take, sim_cluster)
     for s in Snapshot.objects.all():
         used |= {s.inventory_id, s.config_id, s.findings_id, s.traffic_shape_id, s.traffic_values_id}
     assert set(SnapshotPart.objects.values_list("sha256", flat=True)) == used
+
+
+def test_the_embedded_default_snapshots_each_cluster_once_per_bucket(sim_cluster, settings):
+    """The in-process scheduler's task (eager here): a snapshot when the bucket has none, else nothing."""
+    from apps.core.scheduler import load_tasks
+    from apps.history.tasks import snapshots_due
+
+    settings.MESHDECK_SNAPSHOT_INTERVAL = 3600
+    assert snapshots_due() == 1
+    assert snapshots_due() == 0
+    assert Snapshot.objects.filter(cluster=sim_cluster).count() == 1
+    schedule = {"history-snapshots-due": {"task": "apps.history.tasks.snapshots_due", "schedule": 5}}
+    assert load_tasks(schedule)["history-snapshots-due"].name == "apps.history.tasks.snapshots_due"
