@@ -76,7 +76,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--snapshots", type=int, default=100)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--scrape-interval", default="5s")
+    ap.add_argument("--scrape-interval", default="15s",
+                    help="scrape interval and timeout (default 15s: the large mesh's 230k series take a while)")
     args = ap.parse_args()
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         print("set DATABASE_URL to a PostgreSQL database of its own")
@@ -122,6 +123,9 @@ def main() -> int:
         snaps = list(Snapshot.objects.filter(cluster=cluster).order_by("taken_at"))
         latest = snaps[-1]
         print(f"edges {latest.counts['edges']}, rates per window {latest.counts['rates']}")
+        if not latest.counts.get("edges"):
+            print("Prometheus holds no traffic (scrapes failing? try a longer --scrape-interval)")
+            return 1
 
         client = Client()
         client.force_login(user)
