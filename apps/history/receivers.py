@@ -12,7 +12,7 @@ from apps.clusters.models import Cluster
 def _cluster_saved(sender, instance: Cluster, raw=False, **kwargs):
     if raw:
         return
-    from .services import snapshot_schedule_sync, snapshot_schedules_sync
+    from .services import snapshot_schedule_sync
 
     # renames leave the old PeriodicTask behind: the full sync drops it
     transaction.on_commit(lambda: snapshot_schedule_sync(instance))

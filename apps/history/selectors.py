@@ -22,7 +22,7 @@ from apps.graphs.selectors import GraphParams, graph_for_user
 from . import diff as diffs
 from . import store
 from .models import Snapshot
-from .sources import NoSnapshot, graph_source_for, nearest
+from .sources import graph_source_for, nearest
 
 DEFAULT_SPAN = 24 * 3600
 MAX_TIMELINE_SNAPSHOTS = 2000

@@ -21,9 +21,9 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.clusters.sources import StoredMeshSource
 from apps.core.errors import MeshdeckError
 from apps.graphs.sources import GraphSource, stored_source
-from apps.clusters.sources import StoredMeshSource
 
 from . import store
 from .models import Snapshot
