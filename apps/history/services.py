@@ -399,5 +399,7 @@ def snapshots_prune(*, now: float | None = None) -> dict[str, int]:
             sha256__in=Snapshot.objects.filter(traffic_values__isnull=False).values("traffic_values_id"),
             base__isnull=False).values("base_id"))
         young = dt.datetime.fromtimestamp(now - 600, dt.timezone.utc)  # may be in a snapshot being stored now
-        parts = SnapshotPart.objects.exclude(used).filter(created_at__lt=young).delete()[0]
+        unused = SnapshotPart.objects.exclude(used).filter(created_at__lt=young)
+        # parts stored against a key frame first: the key frame is protected while they exist
+        parts = unused.filter(base__isnull=False).delete()[0] + unused.delete()[0]
     return {"snapshots": deleted, "parts": parts}

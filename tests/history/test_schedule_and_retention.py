@@ -81,6 +81,15 @@ def test_keep_ids_downsamples_by_age():
 
 def test_prune_applies_retention_and_drops_parts_nothing_uses(take, sim_cluster):
     now = time.time()
+    from apps.history import codec
+
+    # a key frame and rates stored against it, used by no snapshot: both go
+    frame = codec.pack_floats([1.0, 2.0], bits=20)
+    delta = codec.pack_floats([1.0, 2.5], bits=20, base=codec.quantize([1.0, 2.0], 20))
+    base = SnapshotPart.objects.create(sha256=frame.sha256, kind="traffic_values", encoding=frame.encoding,
+                                       data=frame.data, raw_size=16, stored_size=len(frame.data))
+    SnapshotPart.objects.create(sha256=delta.sha256, kind="traffic_values", encoding=delta.encoding,
+                                data=delta.data, raw_size=16, stored_size=len(delta.data), base=base)
     for age in (10, 100, 2 * D, 2 * D + 60, 400 * D):
         take(at=now - age)
     assert Snapshot.objects.count() == 5
