@@ -101,7 +101,8 @@ def main() -> int:
         namespaces = sorted(n.name for n in inventory.namespaces)
         print(f"large mesh: {len(namespaces)} namespaces, {len(inventory.workloads)} workloads, "
               f"{len(inventory.services)} services; scrape {args.scrape_interval}", flush=True)
-        need = started + WINDOW + args.snapshots + 3 * interval
+        up = time.time()  # the first scrapes succeeded: every window must start after this
+        need = up + WINDOW + args.snapshots + 3 * interval
         print(f"waiting {need - time.time():.0f}s for {args.snapshots} windows of data ...", flush=True)
         time.sleep(max(0.0, need - time.time()))
         last = int(time.time() - interval)
