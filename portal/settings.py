@@ -349,3 +349,4 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SnapshotStatusEnum"] = "apps.histor
 # what any graph shows) and stored relative to a key frame of the same topology, a new one every N windows.
 MESHDECK_SNAPSHOT_RATE_BITS = env_int("MESHDECK_SNAPSHOT_RATE_BITS", 20, minimum=1)
 MESHDECK_SNAPSHOT_KEYFRAME_EVERY = env_int("MESHDECK_SNAPSHOT_KEYFRAME_EVERY", 30, minimum=1)
+MESHDECK_SNAPSHOT_PROMETHEUS_TIMEOUT = env_int("MESHDECK_SNAPSHOT_PROMETHEUS_TIMEOUT", 30, minimum=1)  # per query
