@@ -116,6 +116,7 @@ class Client:
     def __init__(self, ws):
         self.ws = ws
         self.arrivals: dict[int, float] = {}  # snapshot id -> when its delta arrived (time.time())
+        self.sizes: dict[int, int] = {}  # snapshot id -> the delta's size in bytes
         self.errors: list[str] = []
 
     async def listen(self) -> None:
@@ -125,6 +126,7 @@ class Client:
                 message = json.loads(text)
                 if message.get("type") == "graph.delta":
                     self.arrivals[message["snapshot"]["id"]] = now
+                    self.sizes[message["snapshot"]["id"]] = len(text)
                 elif message.get("type") in ("graph.error", "closing"):
                     self.errors.append(text[:200])
         except Exception as exc:  # noqa: BLE001 - a dropped socket: counted as not delivered
@@ -214,7 +216,8 @@ async def _run(args, secrets: list[str], port: int, cluster_id: int) -> int:
         worst_round = max(worst_round, max(latencies, default=float("inf")))
         print(f"round {round_}               received {len(latencies)}/{len(clients)}; "
               f"first {min(latencies, default=float('nan')) * 1000:.0f} ms, p50 {_pct(latencies, 0.5) * 1000:.0f} ms, p95 {_pct(latencies, 0.95) * 1000:.0f} ms, "
-              f"max {max(latencies, default=float('nan')) * 1000:.0f} ms", flush=True)
+              f"max {max(latencies, default=float('nan')) * 1000:.0f} ms; "
+              f"delta {clients[0].sizes.get(snapshot_id, 0) / 1000:.1f} KB", flush=True)
     errors = [e for c in clients for e in c.errors]
     print(f"all rounds            {len(all_latencies)} deliveries; p50 {_pct(all_latencies, 0.5) * 1000:.0f} ms, "
           f"p95 {_pct(all_latencies, 0.95) * 1000:.0f} ms, max {max(all_latencies, default=float('nan')) * 1000:.0f} ms, "
