@@ -335,3 +335,10 @@ async def test_a_process_joins_the_snapshot_group_once_whatever_the_number_of_so
     await sockets[4].disconnect()
     assert await members() == 0  # nothing left behind
     assert fanout_for(layer)._receiver is None
+
+
+async def test_a_namespace_that_does_not_exist_closes_the_socket_as_not_found(channel_layer, operator, sim_cluster):
+    # the operator may see every namespace ("*"), but there is no such one: as the graph API's 404
+    ws, hello = await subscribe(PATH.format("no-such-ns"), token=await token_for(operator))
+    assert hello["namespaces"] == ["no-such-ns"]
+    assert "no-such-ns" in await expect_closing(ws, 4404)
