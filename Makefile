@@ -4,20 +4,35 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+LOCK := requirements.lock
+# A new stamp (and so a reinstall) whenever pyproject.toml or the lock changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install vendor test-deps migrate bench clean
+.PHONY: run test lint install lock vendor test-deps migrate bench clean
 
-$(STAMP): pyproject.toml
+# Installs exactly the versions (and hashes) in requirements.lock; pyproject.toml keeps the ranges.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "install: Python packages into $(VENV)"
+	@echo "install: Python packages from $(LOCK) into $(VENV)"
 	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -e ".[test]"
+	@$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	@$(PY) -m pip install -q --no-deps -e .
+	@$(PY) scripts/check_lock.py
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# Re-resolve the lock from pyproject.toml's ranges (all platforms, Python 3.11, with hashes).
+# `make lock UPGRADE=1` moves every pin to the newest release the ranges allow.
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install -q uv
+	@$(PY) -m uv pip compile pyproject.toml --extra test --extra lint --universal --python-version 3.11 \
+		--generate-hashes --quiet $(if $(UPGRADE),--upgrade) --output-file $(LOCK) \
+		--custom-compile-command "make lock"
+	@echo "lock: $(LOCK) written; commit it"
 
 vendor:
 	@bash scripts/vendor.sh
@@ -34,7 +49,13 @@ test-deps:
 	@bash scripts/kube/build.sh
 	@bash scripts/services.sh
 
-test: install vendor test-deps
+# Lint first: a finding fails `make test` (and CI) before any service starts.
+lint: install
+	@echo "lint: ruff check, mypy"
+	@$(PY) -m ruff check --quiet . || { echo "lint: ruff found the problems above (many fix themselves: $(PY) -m ruff check --fix .)" >&2; exit 1; }
+	@$(PY) -m mypy || { echo "lint: mypy found the type errors above in apps/ or portal/ (config: [tool.mypy] in pyproject.toml)" >&2; exit 1; }
+
+test: install lint vendor test-deps
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not part of CI: prints figures; the latest are recorded in docs/benchmarks.md and docs/simulator.md.

@@ -73,7 +73,7 @@ def bench_write(writes: int) -> None:
             t = time.perf_counter()
             fn(i)
             into.append(time.perf_counter() - t)
-    added = [a - b for a, b in zip(with_audit, base)]
+    added = [a - b for a, b in zip(with_audit, base, strict=False)]
     print(f"write without audit   {_ms(base)}  ({writes} transactions)")
     print(f"write with its event  {_ms(with_audit)}")
     print(f"added by the event    {_ms(added)}  (per pair, with - without)")

@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.browser import CHROMIUM_ARGS
-from tests.support.portal_process import PortalProcess
+from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
+from tests.support.portal_process import PortalProcess  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 TARGETS = {"first render (browser)": 3000, "live update": 500}
@@ -64,12 +64,14 @@ def changed(body: dict) -> dict:
         d["rates"] = {k: v * 1.1 for k, v in d["rates"].items()}
     gone = {n["data"]["id"] for n in nodes[-10:]}
     body["elements"]["nodes"] = nodes[:-10]
-    body["elements"]["edges"] = [e for e in edges if e["data"]["source"] not in gone and e["data"]["target"] not in gone]
+    body["elements"]["edges"] = [e for e in edges
+                                 if e["data"]["source"] not in gone and e["data"]["target"] not in gone]
     anchor = nodes[0]["data"]["id"]
     for i in range(10):
         body["elements"]["nodes"].append({"data": {"id": f"bench-new-{i}", "nodeType": "workload", "namespace": "ns-00",
                                                    "workload": f"bench-new-{i}", "app": f"bench-new-{i}"}})
-        body["elements"]["edges"].append({"data": {"id": f"bench-edge-{i}", "source": anchor, "target": f"bench-new-{i}",
+        body["elements"]["edges"].append({"data": {"id": f"bench-edge-{i}", "source": anchor,
+                                                   "target": f"bench-new-{i}",
                                                    "protocol": "http", "rates": {"http": 1.0}, "percentErr": 0}})
     return body
 
@@ -150,7 +152,8 @@ def main() -> None:
                 page.click("#graph-refresh")
                 page.wait_for_function("() => window.meshdeckGraph.timings.length >= 4", timeout=120_000)
                 same = page.evaluate("window.meshdeckGraph.timings[3]")
-                results.setdefault("live update, unchanged answer (diff only)", []).append(same["end"] - same["receivedAt"])
+                diff_only = results.setdefault("live update, unchanged answer (diff only)", [])
+                diff_only.append(same["end"] - same["receivedAt"])
                 assert page.evaluate("window.cy.nodes().length") >= 1000
 
                 # animation on the large graph: the overlay lowers its edge cap until frames are cheap

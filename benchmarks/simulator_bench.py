@@ -40,7 +40,8 @@ def main() -> None:
     print(f"topology            {topology}")
     print(f"workloads/services  {len(mesh.workloads)}/{len(mesh.services)}")
     print(f"edges               {edges} workload->service calls (+{len(calls) - edges} from the ingress gateway)")
-    print(f"label sets          {counts['label_sets']} ({counts['http_label_sets']} http/grpc, {counts['tcp_label_sets']} tcp)")
+    print(f"label sets          {counts['label_sets']} "
+          f"({counts['http_label_sets']} http/grpc, {counts['tcp_label_sets']} tcp)")
     print(f"time series         {counts['time_series']} (each histogram bucket, _sum and _count counted)")
     print(f"build               {build_s:.2f} s, RSS after build {rss_mb() - base:.0f} MB above interpreter")
 
@@ -57,7 +58,8 @@ def main() -> None:
         t = time.perf_counter()
         size = scrape()
         times.append(time.perf_counter() - t)
-    print(f"scrape              median {statistics.median(times):.2f} s of 5 (min {min(times):.2f}, max {max(times):.2f}); "
+    print(f"scrape              median {statistics.median(times):.2f} s of 5 "
+          f"(min {min(times):.2f}, max {max(times):.2f}); "
           f"{size / 1e6:.0f} MB of text")
     t = time.perf_counter()
     samples = mesh.series_rates(60, clock[0])

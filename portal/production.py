@@ -9,8 +9,7 @@ from apps.audit.signing import private_key_from_text  # reads no setting when im
 
 from .env import env_bool, env_int
 from .settings import *  # noqa: F401,F403
-from .settings import DEV_SECRET_KEY, MESHDECK_ENCRYPTION_KEYS, SECRET_KEY, DATABASE_URL, REDIS_URL
-from .settings import MESHDECK_AUDIT_KEY
+from .settings import DATABASE_URL, DEV_SECRET_KEY, MESHDECK_AUDIT_KEY, MESHDECK_ENCRYPTION_KEYS, REDIS_URL, SECRET_KEY
 
 DEBUG = False
 MESHDECK_ALLOW_DERIVED_KEY = False

@@ -278,3 +278,43 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+
+# --- history: snapshots (apps.history, docs/history.md) ------------------------
+INSTALLED_APPS += ["django_celery_beat", "apps.history"]
+# The schedule lives in the database (django-celery-beat, editable in the admin): one
+# PeriodicTask per cluster, kept in step with its snapshot schedule by apps.history.services.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+MESHDECK_SNAPSHOT_INTERVAL = env_int("MESHDECK_SNAPSHOT_INTERVAL", 60, minimum=1)  # seconds; per cluster overridable
+MESHDECK_SNAPSHOT_WINDOW = env_int("MESHDECK_SNAPSHOT_WINDOW", 60, minimum=10)  # seconds of traffic per snapshot
+# Queue of the snapshot tasks ("" = the default queue); a cluster's schedule may name its own queue,
+# so a slow cluster gets workers of its own (`celery worker -Q <queue>`).
+MESHDECK_SNAPSHOT_QUEUE = env_str("MESHDECK_SNAPSHOT_QUEUE", "")
+if MESHDECK_SNAPSHOT_QUEUE:
+    CELERY_TASK_ROUTES = {"apps.history.tasks.snapshot_cluster": {"queue": MESHDECK_SNAPSHOT_QUEUE}}
+# Retention: every snapshot for N hours, then one per hour for N days, then one per day for N days.
+MESHDECK_SNAPSHOT_KEEP_ALL_HOURS = env_int("MESHDECK_SNAPSHOT_KEEP_ALL_HOURS", 24, minimum=1)
+MESHDECK_SNAPSHOT_KEEP_HOURLY_DAYS = env_int("MESHDECK_SNAPSHOT_KEEP_HOURLY_DAYS", 30, minimum=1)
+MESHDECK_SNAPSHOT_KEEP_DAILY_DAYS = env_int("MESHDECK_SNAPSHOT_KEEP_DAILY_DAYS", 365, minimum=1)
+# The latest graph is served from the latest snapshot while it is at most this old (seconds;
+# default: two intervals plus a little); 0 turns it off (always live).
+MESHDECK_SNAPSHOT_FRESH_SECONDS = env_int("MESHDECK_SNAPSHOT_FRESH_SECONDS", 2 * MESHDECK_SNAPSHOT_INTERVAL + 15,
+                                          minimum=0)
+CELERY_BEAT_SCHEDULE["history-prune"] = {
+    "task": "apps.history.tasks.snapshots_prune",
+    "schedule": timedelta(minutes=env_int("MESHDECK_SNAPSHOT_PRUNE_MINUTES", 60, minimum=1)),
+}
+CELERY_BEAT_SCHEDULE["history-schedules-sync"] = {
+    "task": "apps.history.tasks.snapshot_schedules_sync",
+    "schedule": timedelta(minutes=5),
+}
+if MESHDECK_INPROCESS_SCHEDULER:
+    # No database scheduler in-process: a tick snapshots each cluster whose current bucket has none.
+    CELERY_BEAT_SCHEDULE["history-snapshots-due"] = {
+        "task": "apps.history.tasks.snapshots_due",
+        "schedule": timedelta(seconds=min(5, MESHDECK_SNAPSHOT_INTERVAL)),
+    }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SnapshotStatusEnum"] = "apps.history.models.Snapshot.Status"
+# Rates are kept to this many mantissa bits (52: bit for bit; 20: one part in a million, far below
+# what any graph shows) and stored relative to a key frame of the same topology, a new one every N windows.
+MESHDECK_SNAPSHOT_RATE_BITS = env_int("MESHDECK_SNAPSHOT_RATE_BITS", 20, minimum=1)
+MESHDECK_SNAPSHOT_KEYFRAME_EVERY = env_int("MESHDECK_SNAPSHOT_KEYFRAME_EVERY", 30, minimum=1)

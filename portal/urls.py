@@ -36,4 +36,7 @@ urlpatterns = [
     # Audit history review (apps.auditreview).
     path("api/", include("apps.auditreview.api.urls")),
     path("", include("apps.auditreview.urls")),
+    # History: snapshots, time travel, diff, timeline (apps.history).
+    path("api/", include("apps.history.api.urls")),
+    path("", include("apps.history.urls")),
 ]

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db
 G = "namespaces={ns}&graphType=workload&duration=60s"
 
 
+T = 4102444800  # 2100-01-01: "the latest snapshot" for the history routes
 FILTERED = 200  # hidden_status of a list filtered by namespace: 200, and none of grpc-demo's objects in it
 
 
@@ -101,6 +102,14 @@ ROUTES: dict[str, Route] = {
     "api/audit/events/export": Route("/api/audit/events/export?format=jsonl&namespace={ns}", api=True,
                                      hidden_status=FILTERED, cluster_scoped=False),
     "api/audit/chain/": Route("/api/audit/chain/", api=True, hidden_status=None, cluster_scoped=False),
+    # history (apps.history): snapshots, diff, timeline; T = a time after every snapshot (the latest)
+    "api/clusters/<slug:cluster>/snapshots/": Route("/api/clusters/demo/snapshots/", api=True, hidden_status=None),
+    "api/clusters/<slug:cluster>/diff": Route(f"/api/clusters/demo/diff?from={T}&to={T}&namespaces={{ns}}",
+                                              api=True),
+    "api/clusters/<slug:cluster>/timeline": Route("/api/clusters/demo/timeline?namespaces={ns}", api=True),
+    "clusters/<slug:cluster>/history/": Route("/clusters/demo/history/?namespaces={ns}", hidden_status=FILTERED),
+    "clusters/<slug:cluster>/history/diff/": Route(
+        f"/clusters/demo/history/diff/?from={T}&to={T}&namespaces={{ns}}", hidden_status=FILTERED),
     # a cluster's grants: its admins (viewers 403, outsiders 404)
     "api/clusters/<slug:cluster>/grants/": Route("/api/clusters/demo/grants/", api=True, hidden_status=None,
                                                  viewer_status=403),
@@ -119,6 +128,8 @@ ROUTES: dict[str, Route] = {
         "/api/teams/ops/members/viewer/", api=True, method="delete", hidden_status=None, viewer_status=403,
         cluster_scoped=False),
 }
+
+HISTORY_ROUTES = {p for p in ROUTES if "/snapshots/" in p or "/diff" in p or "/timeline" in p or "/history/" in p}
 
 # Reachable without logging in, by design.
 PUBLIC = {"accounts/login/", "accounts/logout/", "api/auth/token/"}
@@ -183,7 +194,7 @@ def _assert_status(response, expected: int, route: Route, who: str) -> None:
 
 
 @pytest.fixture
-def grpc_config(sim_cluster):
+def grpc_config(sim_cluster, request):
     """A DestinationRule in grpc-demo, so the hidden Istio-object URLs name a real object."""
     gateway = sim_cluster.gateway()
     gateway.apply_istio_object({
@@ -191,6 +202,11 @@ def grpc_config(sim_cluster):
         "metadata": {"name": "grpc-server", "namespace": "grpc-demo"},
         "spec": {"host": "grpc-server", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]},
     })
+    pattern = getattr(getattr(request.node, "callspec", None), "params", {}).get("pattern", "")
+    if pattern in HISTORY_ROUTES:  # the history routes read a snapshot of the cluster
+        from apps.history.services import snapshot_take
+
+        snapshot_take(sim_cluster)
 
 
 ROUTE_IDS = sorted(ROUTES)

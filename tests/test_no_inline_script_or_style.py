@@ -8,7 +8,8 @@ TEMPLATES = sorted([*ROOT.glob("templates/**/*.html"), *ROOT.glob("apps/*/templa
 SCRIPTS = sorted(p for p in ROOT.glob("static/**/*.js") if "vendor" not in p.parts)
 
 HTML_RULES = [
-    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE), "an inline <script> (use a file, data- attributes or json_script)"),
+    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE),
+     "an inline <script> (use a file, data- attributes or json_script)"),
     (re.compile(r"\son[a-z]+\s*=", re.IGNORECASE), "an inline event handler (attach it from a script file)"),
     (re.compile(r"\sstyle\s*=", re.IGNORECASE), "a style attribute (use a class in a stylesheet)"),
     (re.compile(r"<style\b", re.IGNORECASE), "an inline <style> (use a stylesheet)"),

@@ -1,5 +1,8 @@
 """Accounts in the admin. Saves and deletes call the services, so every
 change made here is checked and audited like one made anywhere else."""
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -28,7 +31,7 @@ def _adopt(obj, saved) -> None:
 
 
 class _ServiceDeletes:
-    delete_service = None
+    delete_service: Callable[[Any], object]  # each admin names the service that deletes its model
 
     def delete_model(self, request, obj):
         type(self).delete_service(obj)

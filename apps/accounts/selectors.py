@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
-from typing import Callable, Iterable
+from collections.abc import Callable
 
 from django.db.models import Q
 
@@ -91,11 +91,6 @@ def visibility_from_key(key: tuple[str, ...]) -> Callable[[str], bool]:
 def namespace_visibility(user, cluster) -> Callable[[str], bool]:
     """A fast predicate: may this user see namespace X of this cluster?"""
     return visibility_from_key(namespace_visibility_key(user, cluster))
-
-
-def visible_namespaces(user, cluster, namespaces: Iterable[str]) -> list[str]:
-    allowed = namespace_visibility(user, cluster)
-    return [ns for ns in namespaces if allowed(ns)]
 
 
 def cluster_role(user, cluster) -> Role | None:

@@ -2,8 +2,8 @@
 its audit event in the same transaction (apps.audit.services.audit_record)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -42,8 +42,8 @@ def grant_target(grant: Grant) -> Target:
 
 def grant_snapshot(grant: Grant) -> dict:
     return {
-        "user": grant.user.get_username() if grant.user_id else None,
-        "team": grant.team.name if grant.team_id else None,
+        "user": grant.user.get_username() if grant.user is not None else None,
+        "team": grant.team.name if grant.team is not None else None,
         "cluster": grant.cluster.name,
         "namespace_pattern": grant.namespace_pattern,
         "role": Role(grant.role).label,

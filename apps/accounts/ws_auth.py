@@ -19,5 +19,5 @@ class BearerTokenWsMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-def TokenOrSessionAuthMiddlewareStack(inner):
+def TokenOrSessionAuthMiddlewareStack(inner):  # noqa: N802 - named like Channels' AuthMiddlewareStack
     return AuthMiddlewareStack(BearerTokenWsMiddleware(inner))

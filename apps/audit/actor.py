@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import getpass
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from apps.core.client_ip import client_ip
 from apps.core.request_id import get_request_id
@@ -36,11 +36,11 @@ class Actor:
     request_id: str = ""
 
     @classmethod
-    def task(cls, name: str) -> "Actor":
+    def task(cls, name: str) -> Actor:
         return cls(auth=TASK, username=f"task:{name}", detail=name, request_id=_request_id())
 
     @classmethod
-    def command(cls, name: str) -> "Actor":
+    def command(cls, name: str) -> Actor:
         try:
             who = getpass.getuser()
         except (KeyError, OSError):
@@ -48,17 +48,14 @@ class Actor:
         return cls(auth=COMMAND, username=f"{who}@manage.py", detail=name, request_id=_request_id())
 
     @classmethod
-    def system(cls, detail: str = "") -> "Actor":
+    def system(cls, detail: str = "") -> Actor:
         return cls(auth=SYSTEM, username="system", detail=detail, request_id=_request_id())
 
     @classmethod
-    def for_user(cls, user, *, auth: str = COMMAND, detail: str = "") -> "Actor":
+    def for_user(cls, user, *, auth: str = COMMAND, detail: str = "") -> Actor:
         """A user acting outside a request (e.g. a command run on their behalf)."""
         return cls(auth=auth, user_id=user.pk, username=user.get_username(), detail=detail,
                    request_id=_request_id())
-
-    def with_detail(self, detail: str) -> "Actor":
-        return replace(self, detail=detail)
 
 
 def _request_id() -> str:
@@ -93,10 +90,6 @@ def actor_from_request(request, *, user=None, detail: str = "") -> Actor:
         user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
         request_id=getattr(request, "request_id", "") or _request_id(),
     )
-
-
-def current_request():
-    return _current_request.get()
 
 
 def current_actor() -> Actor:

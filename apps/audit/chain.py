@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 VERSION_PREFIX = b"meshdeck-audit-v1\n"
 GENESIS = "0" * 64
@@ -38,7 +39,7 @@ def canonical_json(value: Any) -> str:
 def format_time(moment: datetime) -> str:
     """UTC, always with microseconds (isoformat drops them when zero)."""
     if moment.utcoffset():
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Iterable, Iterator
 
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime

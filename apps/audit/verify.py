@@ -16,8 +16,8 @@ chain only: keep checkpoints frequent (MESHDECK_AUDIT_CHECKPOINT_EVERY/MINUTES).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from django.db import connection
 
@@ -141,7 +141,8 @@ def _rows(start: int, chunk_size: int) -> Iterator[tuple]:
             if pg:
                 yield from chunk
             else:
-                convert = connection.ops.convert_datetimefield_value
+                # SQLite's own operations (PostgreSQL answers datetimes above); not in the base class's stubs
+                convert = connection.ops.convert_datetimefield_value  # type: ignore[attr-defined]
                 for row in chunk:
                     yield (row[0], format_time(convert(row[1], None, connection)), *row[2:])
 
@@ -160,8 +161,8 @@ def verify(*, since: int | None = None, checkpoints: list[Checkpoint] | None = N
             return result
     else:
         prev = boundary_hash
-    for seq, hashes in signed.items():
-        if seq == boundary and start == boundary + 1 and boundary and any(h != boundary_hash for h in hashes):
+    for seq, signed_hashes in signed.items():
+        if seq == boundary and start == boundary + 1 and boundary and any(h != boundary_hash for h in signed_hashes):
             result.problems.append(Problem(seq, "checkpoint disagrees with the archive's last hash"))
     expected_seq = start
     for row in _rows(start, chunk_size):

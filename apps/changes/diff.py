@@ -95,7 +95,8 @@ def write_document(write: PlannedWrite) -> dict[str, Any]:
         return write.manifest
     if isinstance(write, DeleteObject):
         group, version, _ = ISTIO_KINDS.get(t.kind, ("", "", ""))
-        return {"apiVersion": f"{group}/{version}", "kind": t.kind, "metadata": {"name": t.name, "namespace": t.namespace}}
+        return {"apiVersion": f"{group}/{version}", "kind": t.kind,
+                "metadata": {"name": t.name, "namespace": t.namespace}}
     if isinstance(write, PatchNamespaceLabels):
         return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": t.name, "labels": dict(write.labels)}}
     if isinstance(write, PatchWorkloadTemplate):

@@ -113,8 +113,9 @@ def route_outcome(inventory: Inventory, objects: list[IstioObject], service: Ser
                 key = f"undefined subset {dest.subset} (HTTP 503)"
                 shares[key] = shares.get(key, 0.0) + share
                 continue
-        _spread(shares, _endpoint_versions(service, inventory, labels), share,
-                f"no ready workload in subset {dest.subset} (HTTP 503)" if dest.subset else "no ready workload (HTTP 503)")
+        where = f" in subset {dest.subset}" if dest.subset else ""
+        reason = f"no ready workload{where} (HTTP 503)"
+        _spread(shares, _endpoint_versions(service, inventory, labels), share, reason)
     delayed = fault.delay_share if fault.delay_ms > 0 else 0.0
     return _outcome(shares, delayed * 100, fault.delay_ms if delayed else 0.0, decision.virtual_service)
 

@@ -25,12 +25,8 @@ def change_kind(data: Any) -> ChangeKind:
     return CHANGE_KINDS[kind]
 
 
-def parse_change(data: Mapping[str, Any], inventory: Inventory) -> Any:
-    """Validated, typed parameters of the change (``.as_dict()`` is the normalised input)."""
-    return change_kind(data).parse(data, inventory)
-
-
-def render_change(data: Mapping[str, Any], inventory: Inventory, *, change_id: str | int | None = None) -> RenderedChange:
+def render_change(data: Mapping[str, Any], inventory: Inventory, *,
+                  change_id: str | int | None = None) -> RenderedChange:
     """Validate ``data`` against ``inventory`` and render its exact writes.
 
     ``change_id`` fills Meshdeck's change-id annotation; without it the annotation

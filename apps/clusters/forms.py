@@ -11,7 +11,8 @@ class ClusterForm(forms.Form):
     kubeconfig_file = forms.FileField(required=False, help_text="Upload a kubeconfig (no exec plugins)…")
     kubeconfig = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, help_text="…or paste it.")
     kube_context = forms.CharField(required=False, help_text="Context to use; default: the current-context.")
-    api_server_url = forms.URLField(assume_scheme="https", required=False, help_text="Or: API server URL + bearer token + CA certificate.")
+    api_server_url = forms.URLField(assume_scheme="https", required=False,
+                                    help_text="Or: API server URL + bearer token + CA certificate.")
     token = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False)
     ca_pem = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="CA certificate (PEM)")
     prometheus_url = forms.URLField(assume_scheme="https", required=False)

@@ -82,7 +82,7 @@ class Namespace:
                 "resource_version": self.resource_version}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "namespace") -> "Namespace":
+    def from_dict(cls, data: Any, where: str = "namespace") -> Namespace:
         r = Reader(data, where)
         return cls(name=r.string("name"), labels=r.strings("labels"), annotations=r.strings("annotations"),
                    resource_version=r.string("resource_version", ""))
@@ -104,7 +104,7 @@ class Pod:
                 "ip": self.ip}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "pod") -> "Pod":
+    def from_dict(cls, data: Any, where: str = "pod") -> Pod:
         r = Reader(data, where)
         return cls(name=r.string("name"), namespace=r.string("namespace"), labels=r.strings("labels"),
                    annotations=r.strings("annotations"), phase=r.string("phase", "Running"),
@@ -154,7 +154,7 @@ class Workload:
                 "resource_version": self.resource_version}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "workload") -> "Workload":
+    def from_dict(cls, data: Any, where: str = "workload") -> Workload:
         r = Reader(data, where)
         return cls(kind=r.string("kind"), name=r.string("name"), namespace=r.string("namespace"),
                    labels=r.strings("labels"), annotations=r.strings("annotations"),
@@ -175,7 +175,7 @@ class ServicePort:
                 "target_port": self.target_port}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "port") -> "ServicePort":
+    def from_dict(cls, data: Any, where: str = "port") -> ServicePort:
         r = Reader(data, where)
         target = r.data.get("target_port")
         if target is not None and (isinstance(target, bool) or not isinstance(target, (int, str))):
@@ -205,7 +205,7 @@ class Service:
                 "type": self.type, "cluster_ip": self.cluster_ip, "resource_version": self.resource_version}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "service") -> "Service":
+    def from_dict(cls, data: Any, where: str = "service") -> Service:
         r = Reader(data, where)
         return cls(name=r.string("name"), namespace=r.string("namespace"), labels=r.strings("labels"),
                    selector=r.strings("selector"), ports=r.items("ports", ServicePort.from_dict, []),
@@ -234,7 +234,7 @@ class IstioObject:
         return {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta, "spec": self.spec}
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> "IstioObject":
+    def from_manifest(cls, manifest: dict[str, Any]) -> IstioObject:
         meta = manifest.get("metadata") or {}
         return cls(
             kind=manifest["kind"],
@@ -249,13 +249,15 @@ class IstioObject:
     def to_dict(self) -> dict[str, Any]:
         where = f"{self.kind} {self.namespace}/{self.name}"
         return {"kind": self.kind, "namespace": self.namespace, "name": self.name,
-                "spec": json_safe(self.spec, where + " spec"), "metadata": json_safe(self.metadata, where + " metadata"),
+                "spec": json_safe(self.spec, where + " spec"),
+                "metadata": json_safe(self.metadata, where + " metadata"),
                 "api_version": self.api_version, "resource_version": self.resource_version}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "istio object") -> "IstioObject":
+    def from_dict(cls, data: Any, where: str = "istio object") -> IstioObject:
         r = Reader(data, where)
-        return cls(kind=r.string("kind"), namespace=r.string("namespace"), name=r.string("name"), spec=r.json_object("spec"),
+        return cls(kind=r.string("kind"), namespace=r.string("namespace"), name=r.string("name"),
+                   spec=r.json_object("spec"),
                    metadata=r.json_object("metadata"), api_version=r.string("api_version", ""),
                    resource_version=r.string("resource_version", ""))
 
@@ -284,9 +286,9 @@ class Inventory:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Inventory":
-        """The inventory ``to_dict`` wrote (lists in the order stored: canonical). Missing lists and optional fields take
-        their defaults; an unknown format or version, or a malformed field, is a FormatError naming it."""
+    def from_dict(cls, data: Any) -> Inventory:
+        """The inventory ``to_dict`` wrote (lists in the order stored: canonical). Missing lists and optional fields
+        take their defaults; an unknown format or version, or a malformed field, is a FormatError naming it."""
         check_format(data, INVENTORY_FORMAT, (INVENTORY_VERSION,))
         r = Reader(data, "inventory")
         return cls(

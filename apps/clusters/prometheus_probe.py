@@ -13,7 +13,8 @@ class PrometheusProbeError(Exception):
 
 def describe_requests_error(exc: Exception, url: str, timeout: float) -> PrometheusProbeError:
     if isinstance(exc, requests.exceptions.SSLError):
-        return PrometheusProbeError("tls", f"TLS error talking to {url}: {exc.__class__.__name__}; check its certificate.")
+        return PrometheusProbeError("tls",
+                                    f"TLS error talking to {url}: {exc.__class__.__name__}; check its certificate.")
     if isinstance(exc, requests.exceptions.Timeout):
         return PrometheusProbeError("timeout", f"No answer from {url} within {timeout:g} s.")
     if isinstance(exc, requests.exceptions.ConnectionError):

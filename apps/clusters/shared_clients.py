@@ -16,11 +16,12 @@ import logging
 import os
 import threading
 import weakref
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-_caches: "weakref.WeakSet[SharedClients]" = weakref.WeakSet()
+_caches: weakref.WeakSet[SharedClients] = weakref.WeakSet()
 
 
 class SharedClients:

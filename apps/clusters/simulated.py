@@ -7,7 +7,7 @@ validate against what was registered.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 _topologies: dict[str, str] = {}  # value -> label, in the order registered
 

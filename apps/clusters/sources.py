@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from . import gateways
 from .inventory import Inventory, Namespace
@@ -63,8 +64,8 @@ class MeshSource(Protocol):
 
 def clock_time(at: float, reference: float | None = None) -> str:
     """11:14:05 UTC, with the date when it is not ``reference``'s (default: today)."""
-    moment = dt.datetime.fromtimestamp(at, dt.timezone.utc)
-    ref = dt.datetime.fromtimestamp(time.time() if reference is None else reference, dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(at, dt.UTC)
+    ref = dt.datetime.fromtimestamp(time.time() if reference is None else reference, dt.UTC)
     return moment.strftime("%H:%M:%S UTC" if moment.date() == ref.date() else "%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -163,3 +164,59 @@ class StoredMeshSource:
 def live_mesh_source(cluster) -> LiveMeshSource:
     """The live source for one request (its inventory is read at most once)."""
     return LiveMeshSource(cluster)
+
+
+# --- stored sources of past moments (the history app) ----------------------------------
+# The history app sits above the apps whose views take ``?at=``, so it registers its resolver
+# here from its AppConfig.ready(); without it, a past moment is a 404 saying so.
+
+
+class StoredResolver(Protocol):
+    def mesh_at(self, cluster, at: float) -> MeshSource:
+        """Inventory (and config) of the snapshot at or before ``at``; a MeshdeckError (404) when none."""
+        ...
+
+    def graph_at(self, cluster, at: float, duration: int) -> Any:
+        """A graphs ``GraphSource`` for the ``duration`` s ending at the snapshot at or before ``at``."""
+        ...
+
+    def latest(self, cluster, duration: int) -> Any | None:
+        """A ``GraphSource`` over the latest snapshot when it is fresh and holds that window, else None."""
+        ...
+
+
+_stored_resolver: StoredResolver | None = None
+
+
+def register_stored_resolver(resolver: StoredResolver) -> None:
+    global _stored_resolver
+    _stored_resolver = resolver
+
+
+def stored_resolver() -> StoredResolver | None:
+    return _stored_resolver
+
+
+def parse_at(raw: Any) -> float | None:
+    """``at=<unix seconds>`` of a request; None when absent. Bad input raises FieldInputError (400)."""
+    from apps.core.errors import FieldInputError
+
+    if raw in (None, ""):
+        return None
+    try:
+        at = float(raw)
+    except (TypeError, ValueError):
+        raise FieldInputError("at", "at must be a unix time in seconds") from None
+    if not at > 0 or at != at or at == float("inf"):
+        raise FieldInputError("at", "at must be a unix time in seconds")
+    return at
+
+
+def mesh_source_at(cluster, at: float) -> MeshSource:
+    """The stored inventory of the snapshot at or before ``at`` (404 when there is none)."""
+    from apps.core.errors import MeshdeckError
+
+    if _stored_resolver is None:
+        raise MeshdeckError("this portal keeps no history (the history app is not installed)",
+                            code="no_snapshot", http_status=404)
+    return _stored_resolver.mesh_at(cluster, at)

@@ -35,7 +35,7 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, and what to do about it.")
     code = serializers.CharField(help_text="A stable, machine-readable code, e.g. not_found, invalid, unreachable.")
     request_id = serializers.CharField(help_text="The request's X-Request-ID; quote it when reporting a problem.")
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
         child=serializers.ListField(child=serializers.CharField()), required=False,
         help_text="Input validation only: field name (or non_field_errors) -> messages.",
     )

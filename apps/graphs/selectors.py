@@ -19,6 +19,16 @@ from .telemetry import parse_duration
 from .telemetry.base import TelemetryError
 from .telemetry.series import Peer
 
+
+def graph_source_at(cluster, at: float, duration: int = 60) -> GraphSource:
+    """The stored ``GraphSource`` (inventory + traffic) of the snapshot at or before ``at`` (404 if none)."""
+    from apps.clusters.sources import stored_resolver
+
+    resolver = stored_resolver()
+    if resolver is None:
+        raise MeshdeckError("this portal keeps no history", code="no_snapshot", http_status=404)
+    return resolver.graph_at(cluster, at, duration)
+
 CLOCK_SKEW = 10  # seconds a client's clock may run ahead of ours
 
 

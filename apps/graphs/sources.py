@@ -25,9 +25,9 @@ from apps.clusters.sources import LIVE, SNAPSHOT, LiveMeshSource, MeshSource, St
 from .telemetry import factory
 from .telemetry.base import TelemetrySource
 from .telemetry.mesh_traffic import MeshTraffic
-from .telemetry.stored_telemetry import StoredTelemetry
 from .telemetry.plan import TrafficData, fetch_traffic
 from .telemetry.series import Peer, fetch_series
+from .telemetry.stored_telemetry import StoredTelemetry
 
 # A live inventory read this long after the end of the traffic window is not
 # "the same moment" any more: the answer says the inventory is the current one.
@@ -60,7 +60,7 @@ class LiveTrafficSource:
     kind = LIVE
     fixed_window: tuple[int, float] | None = None
 
-    def __init__(self, cluster):
+    def __init__(self, cluster) -> None:
         self.cluster = cluster
         self._telemetry: TelemetrySource | None = None
 

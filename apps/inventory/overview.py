@@ -7,8 +7,9 @@ overview and the namespaces page can never disagree. Each cluster is read from
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from apps.clusters.crypto import CredentialsUnreadable
 from apps.clusters.gateway import GatewayError

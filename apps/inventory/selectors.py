@@ -9,11 +9,13 @@ an object that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.http import Http404
 
 from apps.clusters.inventory import Namespace, Service, Workload
 from apps.graphs.selectors import namespace_health_for_user
+from apps.graphs.sources import GraphSource
 from apps.meshconfig.meshview import MeshView, ObjectRef, refs
 from apps.meshconfig.references import (
     objects_for_service,
@@ -21,7 +23,6 @@ from apps.meshconfig.references import (
     services_for_workload,
     workloads_for_service,
 )
-
 
 # ---------------------------------------------------------------------------
 # Namespaces
@@ -80,7 +81,7 @@ def attach_health(user, view: MeshView, rows: list[NamespaceSummary]) -> str:
     the traffic comes from the same source as the inventory."""
     if not rows:
         return ""
-    health, error = namespace_health_for_user(user, view.source, [r.name for r in rows])
+    health, error = namespace_health_for_user(user, cast(GraphSource, view.source), [r.name for r in rows])
     for row in rows:
         h = health.get(row.name)
         if h is not None:

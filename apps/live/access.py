@@ -86,8 +86,8 @@ def _active_user(user_id: int):
     return user
 
 
-def _token_user(principal: Principal) -> Authenticated:
-    token = ApiToken.objects.filter(pk=principal.token_id, user_id=principal.user_id).first()
+def _token_user(principal: Principal, token_id: int) -> Authenticated:
+    token = ApiToken.objects.filter(pk=token_id, user_id=principal.user_id).first()
     if token is None:
         raise _ended("Your API token was deleted: connect with another one.")
     if token.revoked_at is not None:
@@ -121,7 +121,7 @@ def _session_user(principal: Principal) -> Authenticated:
 def authenticate(principal: Principal) -> Authenticated:
     """The principal's user, read afresh; raises Refused(4401) if their login has ended."""
     if principal.token_id is not None:
-        return _token_user(principal)
+        return _token_user(principal, principal.token_id)
     if principal.session_key:
         return _session_user(principal)
     raise _ended("This connection has no login to check: log in again.")

@@ -140,11 +140,12 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task | None = None
         self._valid_until = None
-        self.principal = principal_from_scope(self.scope)
-        if self.principal is None:
+        principal = principal_from_scope(self.scope)
+        if principal is None:
             self._closing = True
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
+        self.principal: Principal = principal
         # The access groups first: a change committed while authorize() runs is then queued
         # for this socket and handled right after connect, not missed.
         await self._join(principal_groups(self.principal))
@@ -209,6 +210,8 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
 
     async def _narrow_to(self, current: Subscription) -> None:
         before = self.subscription
+        if before is None:  # never: recheck() returns early without a subscription
+            return
         removed = [item for item in before.items if item not in current.items]
         narrowed = replace(
             before,

@@ -71,7 +71,7 @@ def _holders(user_id: int | None, team_id: int | None) -> set[int]:
 @receiver(pre_save, sender=Grant)
 def remember_previous_grant_holder(sender, instance: Grant, **kwargs) -> None:
     # A grant moved to another user or team takes access away from the one it had.
-    instance._live_previous_holder = (
+    instance._live_previous_holder = (  # type: ignore[attr-defined]  # read back in grant_saved
         Grant.objects.filter(pk=instance.pk).values_list("user_id", "team_id").first() if instance.pk else None
     )
 

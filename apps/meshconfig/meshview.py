@@ -10,8 +10,8 @@ namespaces never leave this module; references to hidden objects are dropped.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from apps.accounts.selectors import namespace_visibility
 from apps.clusters.inventory import Inventory, IstioObject

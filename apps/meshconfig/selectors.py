@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from django.http import Http404
 
 from apps.clusters.inventory import ISTIO_KINDS, IstioObject
-from .meshview import MeshView, ObjectRef, refs
 
+from .meshview import MeshView, ObjectRef, refs
 from .validators import Check, ObjectValidation
 from .yamlview import line_of_path, object_yaml
 

@@ -8,8 +8,8 @@ or a cluster's ``PersistentMesh``, which catches up with the cluster's log first
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from .mesh import SimulatedMesh
 
@@ -84,7 +84,8 @@ def make_server(mesh: SimulatedMesh, host: str = "127.0.0.1", port: int = 0,
 def start_exporter(mesh: SimulatedMesh, host: str = "127.0.0.1", port: int = 0) -> tuple[MetricsServer, int]:
     """Serve ``mesh`` on a background thread; returns (server, bound port). Stop with ``server.stop()``."""
     server = make_server(mesh, host, port)
-    thread = threading.Thread(target=server.serve_forever, name=f"simulator-exporter:{server.server_address[1]}", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"simulator-exporter:{server.server_address[1]}",
+                              daemon=True)
     server.thread = thread
     thread.start()
     return server, server.server_address[1]

@@ -6,10 +6,19 @@ of a few hundred series; label strings were built once per series
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .histogram import LE_STRINGS, N_BUCKETS
-from .series import DURATION, DURATION_BUCKET, DURATION_COUNT, DURATION_SUM, REQUESTS, TCP_RECEIVED, TCP_SENT, LabelItems
+from .series import (
+    DURATION,
+    DURATION_BUCKET,
+    DURATION_COUNT,
+    DURATION_SUM,
+    REQUESTS,
+    TCP_RECEIVED,
+    TCP_SENT,
+    LabelItems,
+)
 from .timeline import CounterRow
 
 
@@ -61,7 +70,7 @@ def counter_values(rows: Sequence[CounterRow]) -> list[tuple[str, LabelItems, fl
             out.append((TCP_RECEIVED, items, values[1]))
         else:
             out.append((REQUESTS, items, values[0]))
-            for le, x in zip(LE_STRINGS, values[2:]):
+            for le, x in zip(LE_STRINGS, values[2:], strict=False):
                 out.append((DURATION_BUCKET, items + (("le", le),), x))
             out.append((DURATION_SUM, items, values[1]))
             out.append((DURATION_COUNT, items, values[0]))

@@ -63,7 +63,7 @@ def _solve(points: list[tuple[float, float]]) -> list[float]:
         if not (0 < q < 1) or v <= 0:
             raise InfeasibleProfile(f"bad point {(v, q)}")
         by_bucket.setdefault(_bucket_of(v), []).append((v, q))
-    for i, pts in by_bucket.items():
+    for pts in by_bucket.values():
         if len(pts) > 2:
             (v1, q1), (v2, q2) = pts[0], pts[1]
             slope = (q2 - q1) / (v2 - v1)
@@ -180,7 +180,7 @@ def _cdf(cumulative: tuple[float, ...], x: float) -> float:
     if x <= 0:
         return 0.0
     lo, f_lo = 0.0, 0.0
-    for upper, f in zip(DURATION_BUCKETS_MS, cumulative):
+    for upper, f in zip(DURATION_BUCKETS_MS, cumulative, strict=False):
         if x <= upper:
             return f_lo + (f - f_lo) * (x - lo) / (upper - lo)
         lo, f_lo = upper, f
@@ -201,11 +201,11 @@ class LatencyProfile:
     exact: bool = field(default=True, compare=False)
 
     @classmethod
-    def of(cls, p50: float, p95: float, p99: float, mean: float) -> "LatencyProfile":
+    def of(cls, p50: float, p95: float, p99: float, mean: float) -> LatencyProfile:
         fr = fit_buckets({0.5: p50, 0.95: p95, 0.99: p99})
         return cls(p50, p95, p99, mean, tuple(fr) + (1.0,))
 
-    def shifted(self, delay_ms: float) -> "LatencyProfile":
+    def shifted(self, delay_ms: float) -> LatencyProfile:
         """The same requests held ``delay_ms`` longer (a fault delay).
 
         Exact quantiles + delay when the buckets can show them; otherwise the
@@ -215,7 +215,8 @@ class LatencyProfile:
         with values inside that bucket, as it would on a real mesh.
         """
         try:
-            return LatencyProfile.of(self.p50 + delay_ms, self.p95 + delay_ms, self.p99 + delay_ms, self.mean + delay_ms)
+            return LatencyProfile.of(self.p50 + delay_ms, self.p95 + delay_ms, self.p99 + delay_ms,
+                                     self.mean + delay_ms)
         except InfeasibleProfile:
             cum = tuple(_cdf(self.cumulative, b - delay_ms) for b in DURATION_BUCKETS_MS) + (1.0,)
             return LatencyProfile(

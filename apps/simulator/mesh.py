@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
 from apps.clusters.gateway import ObjectInvalid
 from apps.clusters.inventory import Inventory, IstioObject, Namespace, Service, Workload

@@ -8,8 +8,8 @@ gives the same pods.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from apps.clusters.inventory import Pod, Workload, app_and_version
 

@@ -178,19 +178,21 @@ def decide_route(
     dests = chosen.get("route") or []
     if not dests:
         # a route with only a fault/redirect: treat as direct response by the proxy
-        return RouteDecision((), fault=parse_fault(chosen.get("fault")), no_route=not chosen.get("fault"), virtual_service=ref)
+        return RouteDecision((), fault=parse_fault(chosen.get("fault")), no_route=not chosen.get("fault"),
+                             virtual_service=ref)
     weights = [float(d.get("weight", 0 if len(dests) > 1 else 100) or 0) for d in dests]
     if len(dests) == 1:
         weights = [100.0]
     total = sum(weights)
     out = []
-    for d, w in zip(dests, weights):
+    for d, w in zip(dests, weights, strict=True):
         if total <= 0 or w <= 0:
             continue
         dest = d.get("destination") or {}
         out.append(
             RouteDestination(
-                hosts.resolve(str(dest.get("host", "")), vs.namespace), str(dest.get("subset", "") or ""), w / total, vs.namespace
+                hosts.resolve(str(dest.get("host", "")), vs.namespace), str(dest.get("subset", "") or ""), w / total,
+                vs.namespace
             )
         )
     fault = parse_fault(chosen.get("fault")) if section == "http" else Fault()

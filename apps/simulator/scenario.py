@@ -68,7 +68,7 @@ class Scenario:
     calls: list[Call] = field(default_factory=list)
     istio_objects: list[dict[str, Any]] = field(default_factory=list)  # manifests
 
-    def merge(self, other: "Scenario") -> "Scenario":
+    def merge(self, other: Scenario) -> Scenario:
         out = Scenario(name=f"{self.name}+{other.name}")
         for s in (self, other):
             for ns, labels in s.namespaces.items():

@@ -7,8 +7,8 @@ stats filter (docs/simulator.md has the table).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .histogram import INSTANT, N_BUCKETS, LatencyProfile
 from .pods import WorkloadState
@@ -73,8 +73,10 @@ class SeriesTable:
 def _identity(ws: WorkloadState) -> tuple[str, str, str, str, str, str]:
     """(workload, namespace, canonical service, canonical revision, app, version)."""
     labels = ws.labels
-    canon = labels.get("service.istio.io/canonical-name") or labels.get("app.kubernetes.io/name") or labels.get("app") or ws.spec.name
-    rev = labels.get("service.istio.io/canonical-revision") or labels.get("app.kubernetes.io/version") or labels.get("version") or "latest"
+    canon = (labels.get("service.istio.io/canonical-name") or labels.get("app.kubernetes.io/name")
+             or labels.get("app") or ws.spec.name)
+    rev = (labels.get("service.istio.io/canonical-revision") or labels.get("app.kubernetes.io/version")
+           or labels.get("version") or "latest")
     app = labels.get("app") or UNKNOWN
     version = labels.get("version") or UNKNOWN
     return ws.spec.name, ws.spec.namespace, canon, rev, app, version
@@ -86,10 +88,10 @@ def _principal(ws: WorkloadState) -> str:
 
 def _source_labels(f: Flow, reporter: str) -> LabelItems:
     ws = f.client
-    peer_known = ws is not None and ws.has_proxy and (reporter == "source" or f.mtls or f.call.protocol != "tcp")
-    if not peer_known:
+    if ws is None or not (ws.has_proxy and (reporter == "source" or f.mtls or f.call.protocol != "tcp")):
         return (
-            ("source_workload", UNKNOWN), ("source_canonical_service", UNKNOWN), ("source_canonical_revision", "latest"),
+            ("source_workload", UNKNOWN), ("source_canonical_service", UNKNOWN),
+            ("source_canonical_revision", "latest"),
             ("source_workload_namespace", UNKNOWN), ("source_principal", UNKNOWN), ("source_app", UNKNOWN),
             ("source_version", UNKNOWN), ("source_cluster", UNKNOWN),
         )
@@ -109,7 +111,8 @@ def _dest_labels(f: Flow, reporter: str) -> LabelItems:
         return (
             ("destination_workload", UNKNOWN), ("destination_workload_namespace", UNKNOWN),
             ("destination_principal", UNKNOWN), ("destination_app", UNKNOWN), ("destination_version", UNKNOWN),
-        ) + svc[:1] + (("destination_canonical_service", UNKNOWN), ("destination_canonical_revision", "latest")) + svc[1:] + (
+        ) + svc[:1] + (("destination_canonical_service", UNKNOWN),
+                       ("destination_canonical_revision", "latest")) + svc[1:] + (
             ("destination_cluster", UNKNOWN),
         )
     name, ns, canon, rev, app, version = _identity(ws)
@@ -128,7 +131,8 @@ def _dest_labels(f: Flow, reporter: str) -> LabelItems:
 
 def _grpc_from_http(code: str) -> str:
     """Envoy's HTTP -> gRPC status mapping when the server sent no grpc-status."""
-    return {"400": "13", "401": "16", "403": "7", "404": "12", "429": "14", "502": "14", "503": "14", "504": "14"}.get(code, "2")
+    return {"400": "13", "401": "16", "403": "7", "404": "12", "429": "14", "502": "14", "503": "14",
+            "504": "14"}.get(code, "2")
 
 
 def add_scaled(into: Rates, sid: int, values: Iterable[float], scale: float) -> None:
@@ -181,7 +185,8 @@ def compute_rates(flows: Iterable[Flow], table: SeriesTable) -> Rates:
                                             ("connection_security_policy", csp))
                     # istio_tcp_sent_bytes_total counts bytes sent during the *response*
                     # (server -> client); received counts request bytes (client -> server).
-                    add_scaled(rates, table.id_for("tcp", items, pod_key), (call.response_bytes, call.request_bytes), per_pod)
+                    add_scaled(rates, table.id_for("tcp", items, pod_key), (call.response_bytes, call.request_bytes),
+                               per_pod)
                     continue
                 vec = vec_of(latency or INSTANT)
                 for code, code_share in f.codes:
@@ -193,9 +198,10 @@ def compute_rates(flows: Iterable[Flow], table: SeriesTable) -> Rates:
                     for gcode, gshare in grpc_codes or ((None, 1.0),):
                         if gshare <= 0:
                             continue
-                        tail = (("request_protocol", proto), ("response_code", code))
+                        tail: LabelItems = (("request_protocol", proto), ("response_code", code))
                         if gcode is not None:
                             tail += (("grpc_response_status", gcode),)
                         tail += (("response_flags", flags), ("connection_security_policy", csp))
-                        add_scaled(rates, table.id_for("http", ident + head + tail, pod_key), vec, per_pod * code_share * gshare)
+                        add_scaled(rates, table.id_for("http", ident + head + tail, pod_key), vec,
+                                   per_pod * code_share * gshare)
     return rates

@@ -63,7 +63,8 @@ class ClusterState:
         for name, labels in sc.namespaces.items():
             self.namespaces[name] = Namespace(name=name, labels=dict(labels), resource_version=self.next_rv())
         for spec in sc.workloads:
-            ws = WorkloadState(spec=spec, labels=dict(spec.labels), annotations=dict(spec.annotations), replicas=spec.replicas)
+            ws = WorkloadState(spec=spec, labels=dict(spec.labels), annotations=dict(spec.annotations),
+                               replicas=spec.replicas)
             ws.resource_version = self.next_rv()
             self.workloads[ws.key] = ws
             self._start_pods(ws, now)
@@ -74,7 +75,8 @@ class ClusterState:
                 labels=dict(s.labels),
                 selector=dict(s.selector),
                 ports=[
-                    ServicePort(name=pn, port=port, protocol="TCP", app_protocol=ap, target_port=self._target_port(s, port))
+                    ServicePort(name=pn, port=port, protocol="TCP", app_protocol=ap,
+                                target_port=self._target_port(s, port))
                     for pn, port, ap in s.ports
                 ],
                 cluster_ip=self._next_ip("10.96"),
@@ -149,7 +151,8 @@ class ClusterState:
         old = self.istio.get(key)
         if want_rv is not None:
             if old is None:
-                raise ObjectNotFound(f'{manifest["kind"]} {ns}/{meta["name"]} not found (resourceVersion {want_rv} given)')
+                raise ObjectNotFound(
+                    f'{manifest["kind"]} {ns}/{meta["name"]} not found (resourceVersion {want_rv} given)')
             if old.resource_version != want_rv:
                 raise ObjectConflict(
                     f'{manifest["kind"]} {ns}/{meta["name"]} was modified: resourceVersion is '
@@ -174,12 +177,14 @@ class ClusterState:
             raise ObjectNotFound(f"{kind} {namespace}/{name} not found")
         if resource_version and obj.resource_version != resource_version:
             raise ObjectConflict(
-                f"{kind} {namespace}/{name} was modified: resourceVersion is {obj.resource_version}, not {resource_version}"
+                f"{kind} {namespace}/{name} was modified: "
+                f"resourceVersion is {obj.resource_version}, not {resource_version}"
             )
         del self.istio[(kind, namespace, name)]
         self.next_rv()
 
-    def patch_namespace_labels(self, name: str, labels: dict[str, str | None], resource_version: str | None) -> Namespace:
+    def patch_namespace_labels(self, name: str, labels: dict[str, str | None],
+                               resource_version: str | None) -> Namespace:
         ns = self.namespaces.get(name)
         if ns is None:
             raise ObjectNotFound(f'namespaces "{name}" not found')
@@ -201,7 +206,8 @@ class ClusterState:
         ws = self.workload(kind, namespace, name)
         if resource_version and ws.resource_version != resource_version:
             raise ObjectConflict(
-                f"{kind} {namespace}/{name} was modified: resourceVersion is {ws.resource_version}, not {resource_version}"
+                f"{kind} {namespace}/{name} was modified: "
+                f"resourceVersion is {ws.resource_version}, not {resource_version}"
             )
         changed = False
         for target, patch in ((ws.labels, labels), (ws.annotations, annotations)):

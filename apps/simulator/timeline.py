@@ -14,9 +14,9 @@ during it, so
 from __future__ import annotations
 
 import bisect
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Collection
 
 from .histogram import LE_STRINGS
 from .pods import PodState
@@ -76,7 +76,7 @@ class Segment:
             for sid in ids:
                 cum = self.cums.get(sid)
                 rate = self.rates.get(sid)
-                n = len(cum if cum is not None else rate)
+                n = len(cum) if cum is not None else len(self.rates[sid])
                 out.append((sid, cum if cum is not None else [0.0] * n, rate if rate is not None else [0.0] * n))
             self._table = out
         return self._table
@@ -84,14 +84,12 @@ class Segment:
     def values_at(self, sid: int, t: float) -> list[float] | None:
         cum = self.cums.get(sid)
         rate = self.rates.get(sid)
-        if cum is None and rate is None:
-            return None
-        dt = t - self.start
         if rate is None:
-            return list(cum)
+            return None if cum is None else list(cum)
+        dt = t - self.start
         if cum is None:
             return [r * dt for r in rate]
-        return [c + r * dt for c, r in zip(cum, rate)]
+        return [c + r * dt for c, r in zip(cum, rate, strict=False)]
 
 
 class Timeline:
@@ -135,7 +133,7 @@ class Timeline:
             s = series[sid]
             if not pods[s.pod_key].alive_at(at):
                 continue
-            values = [c + r * dt for c, r in zip(cum, rate)]
+            values = [c + r * dt for c, r in zip(cum, rate, strict=False)]
             if not values[0] and not any(values):
                 continue
             rows.append((s.kind, sid, s.label_items, s.label_str, values))
@@ -162,7 +160,7 @@ class Timeline:
             v0 = seg_begin.values_at(sid, begin) if seg_begin is not None else None
             if v0 is None:
                 v0 = [0.0] * len(v1)
-            r = [(a - b) / window for a, b in zip(v1, v0)]
+            r = [(a - b) / window for a, b in zip(v1, v0, strict=False)]
             items = s.label_items
             if s.kind == "tcp":
                 if TCP_SENT in want:
@@ -173,7 +171,7 @@ class Timeline:
             if REQUESTS in want:
                 out.append(RateSample(REQUESTS, items, r[0]))
             if DURATION_BUCKET in want:
-                for le, x in zip(LE_STRINGS, r[2:]):
+                for le, x in zip(LE_STRINGS, r[2:], strict=False):
                     out.append(RateSample(DURATION_BUCKET, items + (("le", le),), x))
             if DURATION_SUM in want:
                 out.append(RateSample(DURATION_SUM, items, r[1]))

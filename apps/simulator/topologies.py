@@ -76,18 +76,25 @@ def istio_system() -> Scenario:
             ISTIO_SYSTEM,
             "istiod",
             {"app": "istiod", "istio": "pilot"},
-            [("grpc-xds", 15010, ""), ("https-dns", 15012, ""), ("https-webhook", 443, ""), ("http-monitoring", 15014, "")],
+            [("grpc-xds", 15010, ""), ("https-dns", 15012, ""), ("https-webhook", 443, ""),
+             ("http-monitoring", 15014, "")],
             labels={"app": "istiod", "istio": "pilot"},
         )
     )
     return sc
 
 
+def _istio_and_injected_namespace(name: str, namespace: str) -> Scenario:
+    """Scenario ``name``: Istio's control plane and ``namespace``, labelled for sidecar injection."""
+    sc = istio_system()
+    sc.name = name
+    sc.namespaces[namespace] = _ns_labels(namespace, **{"istio-injection": "enabled"})
+    return sc
+
+
 def bookinfo() -> Scenario:
     ns = "bookinfo"
-    sc = istio_system()
-    sc.name = "bookinfo"
-    sc.namespaces[ns] = _ns_labels(ns, **{"istio-injection": "enabled"})
+    sc = _istio_and_injected_namespace("bookinfo", ns)
 
     def wl(app: str, version: str, replicas: int = 1, port: int = 9080) -> None:
         sc.workloads.append(
@@ -109,9 +116,11 @@ def bookinfo() -> Scenario:
     wl("ratings", "v1")
     wl("mongodb", "v1", port=27017)
     for app in ("productpage", "details", "reviews", "ratings"):
-        sc.services.append(ServiceSpec(ns, app, {"app": app}, [("http", 9080, "")], labels={"app": app, "service": app}))
+        sc.services.append(ServiceSpec(ns, app, {"app": app}, [("http", 9080, "")],
+                                       labels={"app": app, "service": app}))
     sc.services.append(
-        ServiceSpec(ns, "mongodb", {"app": "mongodb"}, [("mongo", 27017, "tcp")], labels={"app": "mongodb", "service": "mongodb"})
+        ServiceSpec(ns, "mongodb", {"app": "mongodb"}, [("mongo", 27017, "tcp")],
+                    labels={"app": "mongodb", "service": "mongodb"})
     )
     sc.istio_objects.append(
         {
@@ -134,10 +143,12 @@ def bookinfo() -> Scenario:
         Call(pp, service_host("details", ns), 9080, "http", rate=10.0, codes=(("200", 0.98), ("503", 0.02)),
              latency=LAT_PRODUCTPAGE_DETAILS),
         Call(pp, service_host("reviews", ns), 9080, "http", rate=10.0, latency=LAT_PRODUCTPAGE_REVIEWS),
-        Call(f"{ns}/reviews-v2", service_host("ratings", ns), 9080, "http", per_inbound=1.0, latency=LAT_REVIEWS_RATINGS),
+        Call(f"{ns}/reviews-v2", service_host("ratings", ns), 9080, "http", per_inbound=1.0,
+             latency=LAT_REVIEWS_RATINGS),
         Call(f"{ns}/reviews-v3", service_host("ratings", ns), 9080, "http", per_inbound=1.0,
              codes=(("200", 0.96), ("500", 0.04)), latency=LAT_REVIEWS_RATINGS),
-        Call(f"{ns}/ratings-v1", service_host("mongodb", ns), 27017, "tcp", request_bytes=1200.0, response_bytes=4800.0),
+        Call(f"{ns}/ratings-v1", service_host("mongodb", ns), 27017, "tcp", request_bytes=1200.0,
+             response_bytes=4800.0),
         Call(pp, "httpbin.org", 80, "http", rate=1.0, latency=LAT_PRODUCTPAGE_HTTPBIN),
     ]
     return sc
@@ -145,9 +156,7 @@ def bookinfo() -> Scenario:
 
 def helloworld() -> Scenario:
     ns = "helloworld"
-    sc = istio_system()
-    sc.name = "helloworld"
-    sc.namespaces[ns] = _ns_labels(ns, **{"istio-injection": "enabled"})
+    sc = _istio_and_injected_namespace("helloworld", ns)
     for version in ("v1", "v2"):
         sc.workloads.append(
             WorkloadSpec(ns, f"helloworld-{version}", {"app": "helloworld", "version": version},
@@ -156,16 +165,15 @@ def helloworld() -> Scenario:
     sc.workloads.append(WorkloadSpec(ns, "sleep", {"app": "sleep"}, service_account="sleep", container_port=80))
     sc.services.append(ServiceSpec(ns, "helloworld", {"app": "helloworld"}, [("http", 5000, "")],
                                    labels={"app": "helloworld", "service": "helloworld"}))
-    sc.services.append(ServiceSpec(ns, "sleep", {"app": "sleep"}, [("http", 80, "")], labels={"app": "sleep", "service": "sleep"}))
+    sc.services.append(ServiceSpec(ns, "sleep", {"app": "sleep"}, [("http", 80, "")],
+                                   labels={"app": "sleep", "service": "sleep"}))
     sc.calls.append(Call(f"{ns}/sleep", service_host("helloworld", ns), 5000, "http", rate=2.0, latency=LAT_HELLOWORLD))
     return sc
 
 
 def grpc() -> Scenario:
     ns = "grpc-demo"
-    sc = istio_system()
-    sc.name = "grpc"
-    sc.namespaces[ns] = _ns_labels(ns, **{"istio-injection": "enabled"})
+    sc = _istio_and_injected_namespace("grpc", ns)
     sc.workloads.append(WorkloadSpec(ns, "grpc-client-v1", {"app": "grpc-client", "version": "v1"},
                                      service_account="grpc-client", container_port=8080))
     sc.workloads.append(WorkloadSpec(ns, "grpc-server-v1", {"app": "grpc-server", "version": "v1"},
@@ -225,7 +233,7 @@ def large(namespaces: int = 50, services: int = 20, seed: int = 1, out_degree: f
     for key in order:
         by_ns.setdefault(key[0], []).append(key)
     gw = f"{ISTIO_SYSTEM}/istio-ingressgateway"
-    for ns, members in by_ns.items():
+    for members in by_ns.values():
         first = members[0]
         proto = protocol_of[first]
         sc.calls.append(_large_call(rng, gw, first, proto))
@@ -242,7 +250,7 @@ def large(namespaces: int = 50, services: int = 20, seed: int = 1, out_degree: f
             if not pool:
                 break
             targets.add(pool[rng.randrange(len(pool))])
-        for tgt in sorted(targets, key=index.get):
+        for tgt in sorted(targets, key=index.__getitem__):
             sc.calls.append(_large_call(rng, src, tgt, protocol_of[tgt]))
     return sc
 

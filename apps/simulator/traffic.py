@@ -9,6 +9,7 @@ labels and rates per series from ``series.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from apps.clusters.inventory import IstioObject, Service
 from apps.meshconfig import hosts
@@ -221,7 +222,7 @@ def _add_served(flows: list[Flow], call: Call, client: WorkloadState, ep: Worklo
     if rate <= 0:
         return
     delayed = fault.delay_share if fault.delay_ms > 0 else 0.0
-    base = dict(call=call, client=client, dest=ep, svc_host=host, svc_name=name, svc_ns=ns, codes=codes,
+    base: dict[str, Any] = dict(call=call, client=client, dest=ep, svc_host=host, svc_name=name, svc_ns=ns, codes=codes,
                 dest_latency=latency, dest_reports=dest_reports, mtls=mtls)
     if delayed > 0:
         flows.append(Flow(rate=rate * delayed, flags="DI", source_latency=latency.shifted(fault.delay_ms), **base))

@@ -1,5 +1,5 @@
 """Pure parts: redaction, the canonical hash, action names, the review's diff."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,7 +20,7 @@ def test_redaction_by_key_at_any_depth_keeps_ids_and_empty_values():
 
 def _fields(**overrides):
     fields = {name: "" for name in HASH_FIELDS}
-    fields.update(seq=1, created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), actor_user_id=None,
+    fields.update(seq=1, created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), actor_user_id=None,
                   actor_token_id=None, prev_hash=GENESIS, action="auth.login")
     fields.update(overrides)
     return fields
@@ -33,14 +33,14 @@ def test_hash_covers_every_field_and_the_previous_hash():
         if name in ("seq", "actor_user_id", "actor_token_id"):
             changed = _fields(**{name: 99})
         elif name == "created_at":
-            changed = _fields(created_at=datetime(2026, 1, 2, 3, 4, 6, tzinfo=timezone.utc))
+            changed = _fields(created_at=datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC))
         else:
             changed = _fields(**{name: "x"})
         assert event_hash(changed) != base, name
 
 
 def test_time_always_has_microseconds_in_utc():
-    assert format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "2026-01-02T03:04:05.000000Z"
+    assert format_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000Z"
 
 
 def test_actions_are_a_closed_list_that_apps_extend():

@@ -15,17 +15,12 @@ from apps.changes.render import render_change
 from apps.changes.writes import capture_prior_state
 from apps.clusters.gateway import RESTARTED_AT_ANNOTATION
 from apps.clusters.inventory import ISTIO_KINDS
-from apps.clusters.kube import KubernetesGateway
-from tests.kube.helpers import apply, load_bookinfo
+from tests.kube.helpers import admin_gateway, apply, load_bookinfo
 
 pytestmark = pytest.mark.kube
 
 
-@pytest.fixture
-def kube(kube_apiserver):
-    gw = KubernetesGateway.from_token(kube_apiserver.url, kube_apiserver.admin_token, kube_apiserver.ca_pem)
-    yield gw
-    gw.close()
+kube = pytest.fixture(admin_gateway, name="kube")
 
 
 @pytest.fixture

@@ -282,7 +282,8 @@ def test_enabling_injection_on_a_revision_labelled_namespace_drops_the_revision(
     ns.labels.pop("istio-injection")
     ns.labels["istio.io/rev"] = "canary"
     rendered = render_change({"kind": "sidecar_injection", "namespace": "helloworld", "state": "enabled"}, inventory)
-    assert rendered.writes == (PatchNamespaceLabels("helloworld", {"istio-injection": "enabled", "istio.io/rev": None}),)
+    labels = {"istio-injection": "enabled", "istio.io/rev": None}
+    assert rendered.writes == (PatchNamespaceLabels("helloworld", labels),)
     assert "istio.io/rev=canary is removed" in rendered.warnings[0]
 
 
@@ -327,7 +328,8 @@ def test_routing_someone_else_wrote_is_edited_in_place_and_needs_take_over(gatew
 def test_an_object_that_only_has_the_services_name_is_replaced_whole_and_needs_take_over(gateway, mesh):
     gateway.apply_istio_object({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
                                 "metadata": {"name": "reviews", "namespace": "bookinfo"},
-                                "spec": {"hosts": ["ratings"], "http": [{"route": [{"destination": {"host": "ratings"}}],
+                                "spec": {"hosts": ["ratings"],
+                                         "http": [{"route": [{"destination": {"host": "ratings"}}],
                                                                           "timeout": "9s"}]}})
     rendered = render_change(SHIFT, mesh.inventory())
     vs = manifests(rendered)[1]

@@ -12,6 +12,22 @@ pytestmark = pytest.mark.django_db
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.super-secret-service-account-token"
 
 
+def new_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def add_prod(name="prod", **extra):
+    """A Kubernetes cluster with a bearer token, encrypted with whatever key is set now."""
+    return cluster_create(name=name, kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN, **extra)
+
+
+def add_unreadable(settings, name="prod", **extra):
+    """A cluster whose key was rotated away: no key set now can read its stored credentials."""
+    settings.MESHDECK_ENCRYPTION_KEYS = [new_key()]
+    add_prod(name, **extra)
+    settings.MESHDECK_ENCRYPTION_KEYS = [new_key()]
+
+
 def _raw_credentials(name):
     with connection.cursor() as cursor:
         cursor.execute("SELECT credentials_encrypted FROM clusters_cluster WHERE name = %s", [name])
@@ -19,33 +35,29 @@ def _raw_credentials(name):
 
 
 def test_token_is_not_in_the_database_in_clear(settings):
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
+    settings.MESHDECK_ENCRYPTION_KEYS = [new_key()]
+    add_prod()
     raw = _raw_credentials("prod")
     assert TOKEN not in raw and "super-secret" not in raw
     assert Cluster.objects.get(name="prod").credentials["token"] == TOKEN
 
 
 def test_unreadable_without_the_key(settings):
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    add_unreadable(settings)
     with pytest.raises(CredentialsUnreadable, match="cannot be decrypted"):
-        Cluster.objects.get(name="prod").credentials
+        _ = Cluster.objects.get(name="prod").credentials
 
 
 def test_rotation_old_key_still_decrypts(settings):
-    old = Fernet.generate_key().decode()
+    old = new_key()
     settings.MESHDECK_ENCRYPTION_KEYS = [old]
-    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old]
+    add_prod()
+    settings.MESHDECK_ENCRYPTION_KEYS = [new_key(), old]
     assert Cluster.objects.get(name="prod").credentials["token"] == TOKEN
 
 
 def test_unreadable_credentials_show_a_message_on_the_overview_not_a_500(settings, superuser, page_client):
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    add_unreadable(settings)
     response = page_client(superuser).get("/")
     assert response.status_code == 200
     assert "cannot be decrypted" in response.content.decode()
@@ -56,15 +68,15 @@ def test_a_bad_key_in_the_environment_is_a_clear_configuration_error(settings):
 
     settings.MESHDECK_ENCRYPTION_KEYS = ["not-a-fernet-key"]
     with pytest.raises(ImproperlyConfigured, match="not a valid Fernet key"):
-        cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
+        add_prod()
 
 
 def test_rekey_moves_every_cluster_to_the_new_key_so_the_old_one_can_go(settings):
     from django.core.management import call_command
 
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    old, new = new_key(), new_key()
     settings.MESHDECK_ENCRYPTION_KEYS = [old]
-    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
+    add_prod()
     settings.MESHDECK_ENCRYPTION_KEYS = [new, old]
     call_command("cluster", "rekey")
     settings.MESHDECK_ENCRYPTION_KEYS = [new]  # the old key is gone
@@ -74,9 +86,7 @@ def test_rekey_moves_every_cluster_to_the_new_key_so_the_old_one_can_go(settings
 def test_rekey_names_the_clusters_no_key_can_read(settings):
     from django.core.management import CommandError, call_command
 
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    cluster_create(name="lost", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN)
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    add_unreadable(settings, "lost")
     with pytest.raises(CommandError, match="credentials of: lost"):
         call_command("cluster", "rekey")
 
@@ -100,10 +110,7 @@ UNREADABLE_APIS = [
 
 @pytest.fixture
 def unreadable_cluster(settings):
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    cluster_create(name="prod", kind="kubernetes", api_server_url="https://127.0.0.1:6443", token=TOKEN,
-                   prometheus_url="http://127.0.0.1:9")
-    settings.MESHDECK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key was rotated away
+    add_unreadable(settings, prometheus_url="http://127.0.0.1:9")
 
 
 @pytest.mark.parametrize("url", UNREADABLE_PAGES)

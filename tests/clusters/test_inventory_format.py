@@ -61,7 +61,8 @@ def edge_cases() -> Inventory:
                     "host": "web", "subset": "v2"}, "weight": 100}]}, {"route": [{"destination": {"host": "web"}}]}],
                 "nested": {"null": None, "float": 0.25, "bool": False, "empty": {}, "list": []}},
                 metadata={"labels": {"team": "a"}, "annotations": {"x": "y"}}, resource_version="5"),
-            IstioObject("DestinationRule", "alpha", "db", spec={"host": "db"}, api_version="networking.istio.io/v1beta1"),
+            IstioObject("DestinationRule", "alpha", "db", spec={"host": "db"},
+                        api_version="networking.istio.io/v1beta1"),
             IstioObject("ServiceEntry", "alpha", "ext", spec={"hosts": ["httpbin.org"], "location": "MESH_EXTERNAL"}),
         ],
     )
@@ -111,7 +112,8 @@ def test_stored_data_does_not_alias_the_inventory():
 
 def test_unknown_version_or_format_is_refused_with_a_clear_error():
     data = edge_cases().to_dict()
-    with pytest.raises(FormatError, match=r"version 2, which this version of Meshdeck cannot read \(it reads version 1\)"):
+    with pytest.raises(FormatError,
+                       match=r"version 2, which this version of Meshdeck cannot read \(it reads version 1\)"):
         Inventory.from_dict({**data, "version": 2})
     with pytest.raises(FormatError, match="not 'meshdeck.inventory'"):
         Inventory.from_dict({**data, "format": "meshdeck.mesh-traffic"})

@@ -23,7 +23,8 @@ GOOD = textwrap.dedent("""\
     - name: test
       context: {cluster: c, user: u}
 """)
-EXEC = GOOD.replace("user: {token: abc}", "user:\n    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}")
+EXEC = GOOD.replace("user: {token: abc}",
+                    "user:\n    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws}")
 
 CASES = [
     ("", "empty"),
@@ -156,7 +157,8 @@ FLATTEN = "kubectl config view --raw --flatten --minify"
 
 @pytest.mark.django_db
 def test_an_upload_naming_files_is_refused_with_the_way_out(superuser, api_client, page_client):
-    text = WITH_FILES.replace("CA_PATH", "/home/me/.minikube/ca.crt").replace("{tokenFile: secrets/token}", "{token: abc}")
+    text = WITH_FILES.replace("CA_PATH", "/home/me/.minikube/ca.crt").replace("{tokenFile: secrets/token}",
+                                                                              "{token: abc}")
     response = api_client(superuser).post("/api/clusters/", {"name": "prod", "kind": "kubernetes",
                                                              "kubeconfig": text}, format="json")
     assert response.status_code == 400

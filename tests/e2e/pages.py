@@ -77,7 +77,8 @@ _MARK_FOCUSABLES = """() => {
   const out = [];
   for (const el of document.querySelectorAll(sel)) {
     if (el.closest('[hidden], [inert]') || el.disabled || el.tabIndex < 0) continue;
-    if (el.tagName !== 'SUMMARY' && el.closest('details:not([open])') && !el.closest('details:not([open]) > summary')) continue;
+    if (el.tagName !== 'SUMMARY' && el.closest('details:not([open])')
+        && !el.closest('details:not([open]) > summary')) continue;
     const r = el.getBoundingClientRect();
     const style = getComputedStyle(el);
     if (style.visibility === 'hidden' || style.display === 'none' || (r.width === 0 && r.height === 0)) continue;

@@ -2,9 +2,8 @@
 history, an admin filters it and opens an event's diff in a real Chromium."""
 import pytest
 
-from tests.support.browser import browser_page, screenshot
-
 from tests.e2e.test_browser_login import _log_in
+from tests.support.browser import browser_page, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -3,6 +3,7 @@ the side panel with charts, focus, the view state in the URL, keyboard use."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
 
@@ -22,6 +23,16 @@ def wait_for_graph(page, updates: int = 1):
 def open_graph(page, portal, query=BOOKINFO_WORKLOADS):
     page.goto(portal.url + query)
     wait_for_graph(page)
+
+
+@contextmanager
+def graph_as(portal, chromium_path, username):
+    """A 1280x800 browser logged in as ``username`` on the Bookinfo workload graph: (page, its console watch)."""
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, username)
+        open_graph(page, portal)
+        yield page, watch
 
 
 def labels_of(page, selector="node", visible_only=True):
@@ -68,16 +79,14 @@ def set_toggle(page, name, value, checked):
 
 
 def test_the_bookinfo_graph_shows_what_the_graph_api_answers(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
         api = api_graph(page, "namespaces=bookinfo&graphType=workload&duration=60s&injectServiceNodes=true")
         drawn = page.evaluate("""() => ({nodes: window.cy.nodes().map(n => n.id()).sort(),
                                          edges: window.cy.edges().map(e => e.id()).sort()})""")
         assert drawn["nodes"] == sorted(n["data"]["id"] for n in api["elements"]["nodes"])
         assert drawn["edges"] == sorted(e["data"]["id"] for e in api["elements"]["edges"])
-        assert {"productpage-v1", "details-v1", "reviews-v2", "ratings-v1", "mongodb-v1", "unknown"} <= set(labels_of(page))
+        assert {"productpage-v1", "details-v1", "reviews-v2", "ratings-v1", "mongodb-v1",
+                "unknown"} <= set(labels_of(page))
         # pinned scenario: productpage sends 10 req/s to details; reviews-v2 and -v3 each 3.33 to ratings
         assert edge_label(page, "details", "details-v1") == ["10.00 rps"]
         assert edge_label(page, "reviews-v2", "ratings") == ["3.33 rps"]
@@ -96,10 +105,7 @@ def test_the_bookinfo_graph_shows_what_the_graph_api_answers(portal, chromium_pa
 
 
 def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "admin")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "admin") as (page, watch):
         page.evaluate("() => { window.__firstCy = window.cy; }")
 
         # namespaces: add istio-system from the picker; its idle control plane comes with it below
@@ -157,7 +163,8 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
 
         # traffic animation: dots move (frames are drawn), and stop when turned off
         set_toggle(page, "animation", None, True)
-        page.wait_for_function("() => window.meshdeckOverlay.stats().frames > 10 && window.meshdeckOverlay.stats().dots > 0")
+        page.wait_for_function("() => window.meshdeckOverlay.stats().frames > 10"
+                               " && window.meshdeckOverlay.stats().dots > 0")
         screenshot(page, "graph-animation")
         set_toggle(page, "animation", None, False)
         page.wait_for_function("() => window.meshdeckOverlay.stats().dots === 0")
@@ -181,7 +188,8 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
         # namespace boxes: compound nodes around each namespace's nodes
         set_toggle(page, "boxNamespace", None, True)
         page.wait_for_function("() => window.cy.nodes('[isBox = \"namespace\"]').length > 0")
-        boxed = page.evaluate("""window.cy.nodes('[isBox = "namespace"]')[0].children().map(n => n.data('namespace'))""")
+        boxed = page.evaluate(
+            """window.cy.nodes('[isBox = "namespace"]')[0].children().map(n => n.data('namespace'))""")
         assert boxed and len(set(boxed)) == 1
         screenshot(page, "graph-boxes-idle")
 
@@ -196,11 +204,9 @@ def test_each_toggle_changes_what_is_drawn(portal, chromium_path):
 
 
 def test_find_highlights_and_hide_removes_and_a_bad_expression_says_why(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
-        found = lambda: labels_of(page, ".find-match")
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
+        def found():
+            return labels_of(page, ".find-match")
 
         page.fill("#graph-find", "name = reviews")
         page.press("#graph-find", "Enter")
@@ -233,7 +239,8 @@ def test_find_highlights_and_hide_removes_and_a_bad_expression_says_why(portal, 
         page.press("#graph-find", "Enter")
         error = page.locator("#graph-find-error")
         error.wait_for(state="visible")
-        assert error.inner_text() == "Cannot use this expression: Expected a value after “rt >”, found the end (at column 4)"
+        assert error.inner_text() == (
+            "Cannot use this expression: Expected a value after “rt >”, found the end (at column 4)")
         assert page.locator("#graph-find").get_attribute("aria-invalid") == "true"
         assert found() == []
         page.fill("#graph-find", "name = reviews and rt > 10")
@@ -254,15 +261,13 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
                    "Cluster.objects.filter(name='demo').update(grafana_url='http://127.0.0.1:3000', "
                    "tracing_url='http://127.0.0.1:16686')")
     try:
-        with browser_page(chromium_path, 1280, 800) as page:
-            watch = ConsoleWatch(page)
-            login(page, portal, "viewer")
-            open_graph(page, portal)
+        with graph_as(portal, chromium_path, "viewer") as (page, watch):
             point = rendered_point(page, "reviews-v2")
             page.mouse.click(point["x"], point["y"])
             panel = page.locator("#graph-details")
             panel.locator("h2", has_text="reviews-v2").wait_for()
-            page.wait_for_function("""() => { const c = document.querySelector('#graph-details canvas[data-chart=latency]');
+            page.wait_for_function("""() => {
+                const c = document.querySelector('#graph-details canvas[data-chart=latency]');
                 return c && Chart.getChart(c) && Chart.getChart(c).data.datasets[0].data.length > 0; }""")
             text = panel.inner_text()
             assert "Namespace\nbookinfo" in text and "Healthy" in text
@@ -275,23 +280,27 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
             assert [c["name"] for c in charts] == ["requests", "latency"]
             assert charts[0]["sets"] == ["req/s", "errors %"] and charts[1]["sets"] == ["p50", "p95", "p99"]
             assert all(c["points"] > 10 for c in charts)
-            inbound = page.evaluate("Chart.getChart(document.querySelector('canvas[data-chart=requests]')).data.datasets[0].data")
+            inbound = page.evaluate(
+                "Chart.getChart(document.querySelector('canvas[data-chart=requests]')).data.datasets[0].data")
             assert max(v for v in inbound if v is not None) == pytest.approx(3.33, abs=0.05)
             # links: its workload page, Grafana's Istio workload dashboard, traces of its app
             links = panel.locator(".panel-links a")
-            hrefs = dict(zip(links.all_inner_texts(), [a.get_attribute("href") for a in links.all()]))
+            hrefs = dict(zip(links.all_inner_texts(), [a.get_attribute("href") for a in links.all()], strict=True))
             assert hrefs["Workload details"] == "/clusters/demo/namespaces/bookinfo/workloads/reviews-v2/"
-            assert hrefs["Grafana"].startswith("http://127.0.0.1:3000/d/") and "var-workload=reviews-v2" in hrefs["Grafana"]
+            assert hrefs["Grafana"].startswith("http://127.0.0.1:3000/d/")
+            assert "var-workload=reviews-v2" in hrefs["Grafana"]
             assert hrefs["Traces"] == "http://127.0.0.1:16686/search?service=reviews.bookinfo"
             assert re.search(r"select=[0-9a-f]{64}", page.url)
             screenshot(page, "graph-panel-reviews-v2")
             assert axe_violations(page) == []  # the panel with its charts, too
             # outbound: the same charts, now of what reviews-v2 sends
             panel.get_by_role("button", name="Outbound").click()
-            page.wait_for_function("""() => document.querySelector('#graph-details [aria-pressed=true]').textContent === 'Outbound'
+            page.wait_for_function("""() =>
+                document.querySelector('#graph-details [aria-pressed=true]').textContent === 'Outbound'
                 && Chart.getChart(document.querySelector('canvas[data-chart=requests]'))""")
             # an edge: its figures
-            page.evaluate("""() => { window.cy.edges().filter(e => e.target().data('label') === 'details-v1')[0].select(); }""")
+            page.evaluate("""() => {
+                window.cy.edges().filter(e => e.target().data('label') === 'details-v1')[0].select(); }""")
             panel.locator("h2", has_text="details → details-v1").wait_for()
             assert "Errors\n2.0%" in panel.inner_text() and "mTLS\n100%" in panel.inner_text()
             # clicking the background clears the selection: the summary again
@@ -305,10 +314,7 @@ def test_clicking_reviews_v2_opens_its_panel_with_charts_and_links(portal, chrom
 
 
 def test_double_click_focuses_on_a_nodes_neighbours(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
         every = labels_of(page)
         point = rendered_point(page, "reviews-v2")
         page.mouse.dblclick(point["x"], point["y"])
@@ -340,13 +346,15 @@ def test_view_layout_zoom_and_selection_survive_a_refresh(portal, chromium_path)
         page.evaluate("() => { window.cy.zoom({level: window.cy.zoom() * 1.3, renderedPosition: {x: 300, y: 200}}); }")
         page.evaluate("() => { window.cy.nodes().filter(n => n.data('label') === 'ratings-v1')[0].select(); }")
         page.locator("#graph-details h2", has_text="ratings-v1").wait_for()
-        before = page.evaluate("""() => ({pos: window.cy.nodes().filter(n => n.data('label') === 'mongodb-v1')[0].position(),
+        before = page.evaluate("""() => ({
+            pos: window.cy.nodes().filter(n => n.data('label') === 'mongodb-v1')[0].position(),
                                           zoom: window.cy.zoom(), pan: window.cy.pan(), url: location.href})""")
         page.wait_for_timeout(500)  # the layout is stored shortly after the last change
         page.reload()
         wait_for_graph(page)
         page.locator("#graph-details h2", has_text="ratings-v1").wait_for()
-        after = page.evaluate("""() => ({pos: window.cy.nodes().filter(n => n.data('label') === 'mongodb-v1')[0].position(),
+        after = page.evaluate("""() => ({
+            pos: window.cy.nodes().filter(n => n.data('label') === 'mongodb-v1')[0].position(),
                                          zoom: window.cy.zoom(), pan: window.cy.pan(), url: location.href})""")
         assert after["url"] == before["url"]
         assert after["pos"] == pytest.approx(before["pos"], abs=1)
@@ -363,10 +371,7 @@ def test_view_layout_zoom_and_selection_survive_a_refresh(portal, chromium_path)
 
 
 def test_keyboard_alone_drives_the_graph(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        login(page, portal, "viewer")
-        open_graph(page, portal)
+    with graph_as(portal, chromium_path, "viewer") as (page, watch):
         # open Display with the keyboard, turn the animation on with Space, close it with Escape
         page.focus("#graph-display > summary")
         page.keyboard.press("Enter")

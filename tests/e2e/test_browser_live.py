@@ -40,7 +40,8 @@ def changed_answer(body: dict) -> dict:
     body["elements"]["edges"] = [e for e in edges if e["data"]["target"] not in gone]
     details = next(e["data"] for e in edges if e["data"]["target"] == by_label["details-v1"]["id"])
     details["rates"]["http"] = 20.0
-    reviews_service = next(n["data"] for n in nodes if n["data"]["nodeType"] == "service" and n["data"].get("service") == "reviews")
+    reviews_service = next(n["data"] for n in nodes
+                           if n["data"]["nodeType"] == "service" and n["data"].get("service") == "reviews")
     body["elements"]["nodes"].append({"data": {
         "id": "new-reviews-v4", "nodeType": "workload", "cluster": "Kubernetes", "namespace": "bookinfo",
         "workload": "reviews-v4", "app": "reviews", "version": "v4", "healthStatus": "Healthy"}})
@@ -156,7 +157,8 @@ def test_a_stale_namespace_and_an_ended_session_are_explained_in_the_page(portal
         page.locator("#graph-live[data-state=lost]").wait_for()
         assert "Your session has ended: log in again." in page.locator("#graph-live").inner_text()
         assert "Retrying" not in page.locator("#graph-live").inner_text()
-        assert page.locator("#graph-live a", has_text="Log in").get_attribute("href").startswith("/accounts/login/?next=")
+        login_link = page.locator("#graph-live a", has_text="Log in")
+        assert login_link.get_attribute("href").startswith("/accounts/login/?next=")
         assert [m for m in watch.problems() if "/api/clusters/demo/graph" not in m] == []
 
 

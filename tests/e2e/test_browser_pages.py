@@ -94,7 +94,8 @@ def test_the_navigation_lists_kialis_entries_and_says_which_are_not_available_ye
         assert entries == ["Overview", "Traffic graph", "Applications", "Namespaces", "Workloads", "Services",
                            "Istio config", "History", "Changes", "Audit"]  # no Clusters: the viewer is no admin
         # an entry whose page does not exist yet is plain text saying so, never a link to nowhere
-        for entry, available in [("History", resolves("history:timeline", "demo")), ("Changes", resolves("changes:list")),
+        for entry, available in [("History", resolves("history:timeline", "demo")),
+                                 ("Changes", resolves("changes:list")),
                                  ("Audit", resolves("auditreview:events")),
                                  ("Applications", resolves("inventory:apps", "demo", "-"))]:
             item = nav.locator("li", has_text=entry)
@@ -120,7 +121,8 @@ def test_the_navigation_lists_kialis_entries_and_says_which_are_not_available_ye
 
 def test_a_second_cluster_can_be_switched_to_from_the_navigation(portal, chromium_path):
     portal._manage("shell", "-c", "from apps.clusters.models import Cluster; "
-                   "Cluster.objects.get_or_create(name='lab', defaults={'kind': 'simulated', 'simulator_topology': 'helloworld'})")
+                   "Cluster.objects.get_or_create(name='lab', "
+                   "defaults={'kind': 'simulated', 'simulator_topology': 'helloworld'})")
     try:
         with browser_page(chromium_path, 1280, 800) as page:
             watch = ConsoleWatch(page)
@@ -138,7 +140,8 @@ def test_a_second_cluster_can_be_switched_to_from_the_navigation(portal, chromiu
             screenshot(page, "page-graph-second-cluster")
             assert watch.problems() == []
     finally:
-        portal._manage("shell", "-c", "from apps.clusters.models import Cluster; Cluster.objects.filter(name='lab').delete()")
+        portal._manage("shell", "-c",
+                       "from apps.clusters.models import Cluster; Cluster.objects.filter(name='lab').delete()")
 
 
 @pytest.mark.parametrize("path", [p for _, p, _ in PAGES])

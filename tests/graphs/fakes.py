@@ -27,7 +27,8 @@ def edge(src, dst, svc, rate, *, codes=(("200", 1.0),), protocol="http", mtls=1.
     out = []
     svc_ns, svc_name = svc if isinstance(svc, tuple) else ("unknown", svc)
     host = f"{svc_name}.{svc_ns}.svc.cluster.local" if isinstance(svc, tuple) else svc
-    dst_labels = _peer("destination", *dst) if not unknown_dest else _peer("destination", "unknown", "unknown", "unknown", "unknown")
+    dst_labels = _peer("destination", *dst) if not unknown_dest else _peer("destination", "unknown", "unknown",
+                                                                           "unknown", "unknown")
     for reporter in reporters:
         for code, share in codes:
             for policy, pshare in (("mutual_tls", mtls), ("none", 1 - mtls)):
@@ -41,7 +42,8 @@ def edge(src, dst, svc, rate, *, codes=(("200", 1.0),), protocol="http", mtls=1.
                     labels = {"reporter": reporter, **_peer("source", *src), **dst_labels,
                               "destination_service": host, "destination_service_name": svc_name,
                               "destination_service_namespace": svc_ns, "request_protocol": protocol,
-                              "response_code": code, "grpc_response_status": "" if protocol == "http" else (grpc or "0"),
+                              "response_code": code,
+                              "grpc_response_status": "" if protocol == "http" else (grpc or "0"),
                               "response_flags": flags, "connection_security_policy": policy, "pod": f"p{pod}"}
                     r = rate * share * pshare / pods
                     if protocol == "tcp":
@@ -91,7 +93,8 @@ def bookinfo_samples(suspend_reviews=False):
 
 
 def bookinfo_inventory():
-    wls = [Workload("Deployment", w[1], BI, labels={"app": w[2], "version": w[3]}) for w in (PP, DET, R1, R2, R3, RAT, MONGO)]
+    wls = [Workload("Deployment", w[1], BI, labels={"app": w[2], "version": w[3]})
+           for w in (PP, DET, R1, R2, R3, RAT, MONGO)]
     wls.append(Workload("Deployment", "ratings-v2", BI, labels={"app": "ratings", "version": "v2"}))
     svcs = [Service(n, BI, selector={"app": n}) for n in ("productpage", "details", "reviews", "ratings", "mongodb")]
     se = IstioObject("ServiceEntry", BI, "httpbin", spec={"hosts": ["httpbin.org"], "location": "MESH_EXTERNAL"})

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from apps.graphs.builder.render import to_cytoscape
 from apps.graphs.builder import GRAPH_TYPES
+from apps.graphs.builder.render import to_cytoscape
 from apps.graphs.selectors import (
     graph_for_user,
     namespace_health_for_user,

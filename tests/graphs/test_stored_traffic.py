@@ -13,6 +13,7 @@ import pytest
 
 from apps.core.stored import FormatError, canonical_json
 from apps.graphs.builder import GRAPH_TYPES
+from apps.graphs.telemetry.base import TelemetryUnavailable
 from apps.graphs.telemetry.mesh_traffic import (
     BUCKETS,
     MESH_TRAFFIC_FORMAT,
@@ -26,7 +27,6 @@ from apps.graphs.telemetry.plan import TrafficData, fetch_traffic
 from apps.graphs.telemetry.query import RateSum, Row, sel
 from apps.graphs.telemetry.simulator import SimulatorTelemetry
 from apps.graphs.telemetry.stored_telemetry import StoredTelemetry
-from apps.graphs.telemetry.base import TelemetryUnavailable
 
 from .fakes import DET, GW, PP, FakeMesh, bookinfo_samples, edge
 
@@ -45,8 +45,10 @@ def same_rows(a: list[Row], b: list[Row]) -> bool:
 
 def same_traffic(a: TrafficData, b: TrafficData) -> bool:
     plain = ("requests", "tcp_sent", "tcp_received", "mtls_http", "mtls_tcp", "lat_sum", "lat_count")
-    return (all(same_rows(getattr(a, f), getattr(b, f)) for f in plain) and a.lat_quantile.keys() == b.lat_quantile.keys()
-            and all(same_rows(a.lat_quantile[k], b.lat_quantile[k]) for k in a.lat_quantile) and a.quantile == b.quantile)
+    return (all(same_rows(getattr(a, f), getattr(b, f)) for f in plain)
+            and a.lat_quantile.keys() == b.lat_quantile.keys()
+            and all(same_rows(a.lat_quantile[k], b.lat_quantile[k]) for k in a.lat_quantile)
+            and a.quantile == b.quantile)
 
 
 @pytest.fixture
@@ -76,7 +78,8 @@ def test_traffic_data_refuses_other_versions_and_tolerates_missing_parts():
         TrafficData.from_dict({"format": "meshdeck.traffic-data", "version": 7})
     partial = TrafficData.from_dict({"format": "meshdeck.traffic-data", "version": 1,
                                      "requests": [[{"source_workload": "a"}, 1.5]]})
-    assert partial.requests == [Row({"source_workload": "a"}, 1.5)] and partial.lat_sum == [] and partial.quantile == 0.95
+    assert partial.requests == [Row({"source_workload": "a"}, 1.5)]
+    assert partial.lat_sum == [] and partial.quantile == 0.95
     with pytest.raises(FormatError, match=r"traffic.requests\[0\]: expected \[labels, value\]"):
         TrafficData.from_dict({"format": "meshdeck.traffic-data", "version": 1, "requests": [[1.5]]})
 

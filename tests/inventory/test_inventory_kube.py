@@ -189,18 +189,20 @@ def test_namespace_health_from_pod_readiness_on_the_real_cluster(api_client, pag
                 "metadata": {"labels": labels},
                 "spec": {"containers": [{"name": "web", "image": "web:1"}]}}},
         }])
-        rows = {r["name"]: r for r in api_client(people["admin"]).get("/api/clusters/real/namespaces/").json()["results"]}
+        admin = api_client(people["admin"])
+        rows = {r["name"]: r for r in admin.get("/api/clusters/real/namespaces/").json()["results"]}
         assert rows[stuck]["health"] == "Failure"
         assert rows[stuck]["health_problems"] == ["web-v1: 0 of 2 pods ready"]
         assert rows[mesh_namespaces["good"]]["health"] == "Healthy"
         assert "no Prometheus URL" in rows[stuck]["health_error"]
-        workloads = api_client(people["admin"]).get(f"/api/clusters/real/namespaces/{stuck}/workloads/").json()["results"]
+        workloads = admin.get(f"/api/clusters/real/namespaces/{stuck}/workloads/").json()["results"]
         assert [(w["name"], w["health"], w["health_reason"]) for w in workloads] == [
             ("web-v1", "Failure", "0 of 2 pods ready")]
         html = page_client(people["admin"]).get("/clusters/real/namespaces/").content.decode()
         assert "Request health is not shown" in html and "web-v1: 0 of 2 pods ready" in html
         # the viewer (good namespace only) learns nothing about it
-        names = [r["name"] for r in api_client(people["viewer"]).get("/api/clusters/real/namespaces/").json()["results"]]
+        viewer = api_client(people["viewer"])
+        names = [r["name"] for r in viewer.get("/api/clusters/real/namespaces/").json()["results"]]
         assert names == [mesh_namespaces["good"]]
     finally:
         http.delete(f"{kube_apiserver.url}/api/v1/namespaces/{stuck}")

@@ -42,11 +42,7 @@ def test_api_reports_health_for_granted_namespaces_only(api_client, viewer):
 
 
 def test_prometheus_down_falls_back_to_pod_availability_with_a_notice(page_client, api_client, cluster_admin,
-                                                                      sim_cluster):
-    from tests.support.localservers import closed_port
-
-    sim_cluster.prometheus_url = f"http://127.0.0.1:{closed_port()}"
-    sim_cluster.save()
+                                                                      prometheus_down):
     response = page_client(cluster_admin).get("/clusters/demo/namespaces/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -66,7 +62,8 @@ def test_workloads_page_and_api_show_each_workloads_health(page_client, api_clie
     assert "health-degraded" in details and "2.0% errors inbound" in details
     assert "health-failure" in _wl_row(html, "grpc-demo/grpc-server-v1")
     assert "health-healthy" in _wl_row(html, "helloworld/helloworld-v1")
-    rows = {r["name"]: r for r in api_client(viewer).get("/api/clusters/demo/namespaces/-/workloads/").json()["results"]}
+    listed = api_client(viewer).get("/api/clusters/demo/namespaces/-/workloads/").json()["results"]
+    rows = {r["name"]: r for r in listed}
     assert set(r["namespace"] for r in rows.values()) == {"bookinfo"}
     assert rows["details-v1"]["health"] == "Degraded" and rows["details-v1"]["health_reason"] == "2.0% errors inbound"
     assert rows["reviews-v1"]["health"] == "Healthy" and rows["reviews-v1"]["health_reason"] == ""

@@ -14,6 +14,15 @@ _APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet"
          "ReplicaSet": "replicasets"}
 
 
+def admin_gateway(kube_apiserver):
+    """Body of a fixture: the portal's KubernetesGateway on the test API server, as its admin."""
+    from apps.clusters.kube import KubernetesGateway
+
+    gw = KubernetesGateway.from_token(kube_apiserver.url, kube_apiserver.admin_token, kube_apiserver.ca_pem)
+    yield gw
+    gw.close()
+
+
 def resource_path(manifest: dict[str, Any]) -> str:
     kind = manifest["kind"]
     ns = manifest["metadata"]["namespace"]

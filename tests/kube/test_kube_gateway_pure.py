@@ -63,7 +63,8 @@ def test_context_is_selectable_and_unknown_context_is_explained():
     ("apiVersion: v1\nkind: Config\n", "has no contexts"),
     (kubeconfig({"token": "t"}, {"insecure-skip-tls-verify": True}), "no usable 'server' URL"),
     (kubeconfig({"token": "t"}, {"server": URL, "certificate-authority-data": "%%%"}), "not valid base64"),
-    (kubeconfig({"token": "t"}, {"server": URL, "certificate-authority": "/etc/ca.pem"}), "certificate-authority points at a file"),
+    (kubeconfig({"token": "t"}, {"server": URL, "certificate-authority": "/etc/ca.pem"}),
+     "certificate-authority points at a file"),
     (kubeconfig({"tokenFile": "/var/run/token"}), "points at a file"),
     (kubeconfig({"client-certificate-data": "QQ=="}), "both client-certificate-data and client-key-data"),
 ])
@@ -98,7 +99,7 @@ def _self_signed() -> tuple[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meshdeck-test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now)
             .not_valid_after(now + datetime.timedelta(days=1))
@@ -174,7 +175,8 @@ def test_pods_are_matched_to_workloads_through_owner_references():
     pods = [
         _obj("Pod", "a-v1-123-x", "p1", owner=("ReplicaSet", "a-v1-123", "rs1"),
              spec={"containers": [{"name": "app"}, {"name": "istio-proxy"}]}),
-        _obj("Pod", "a-v1-123-y", "p2", owner=("ReplicaSet", "a-v1-123", "rs1"), spec={"containers": [{"name": "app"}]}),
+        _obj("Pod", "a-v1-123-y", "p2", owner=("ReplicaSet", "a-v1-123", "rs1"),
+             spec={"containers": [{"name": "app"}]}),
         _obj("Pod", "db-0", "p3", owner=("StatefulSet", "db", "s1")),
         _obj("Pod", "agent-1", "p4", owner=("DaemonSet", "agent", "ds1")),
         _obj("Pod", "lonely-z", "p5", owner=("ReplicaSet", "lonely", "rs2")),

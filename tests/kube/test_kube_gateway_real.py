@@ -18,17 +18,13 @@ from apps.clusters.gateway import (
 )
 from apps.clusters.inventory import ISTIO_KINDS
 from apps.clusters.kube import FIELD_MANAGER, KubernetesGateway, probe
-from tests.kube.helpers import apply, load_bookinfo, run_deployments
+from tests.kube.helpers import admin_gateway, apply, load_bookinfo, run_deployments
 from tests.kube.test_kube_gateway_pure import _self_signed
 
 pytestmark = pytest.mark.kube
 
 
-@pytest.fixture
-def gateway(kube_apiserver):
-    gw = KubernetesGateway.from_token(kube_apiserver.url, kube_apiserver.admin_token, kube_apiserver.ca_pem)
-    yield gw
-    gw.close()
+gateway = pytest.fixture(admin_gateway, name="gateway")
 
 
 @pytest.fixture
@@ -132,7 +128,8 @@ def test_server_side_apply_creates_updates_and_detects_conflicts(kube_apiserver,
 def test_apply_rejects_what_the_server_rejects(kube_namespace, gateway):
     ns = kube_namespace("bad")
     with pytest.raises(ObjectInvalid):
-        gateway.apply_istio_object({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": ns}})
+        gateway.apply_istio_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                    "metadata": {"name": "x", "namespace": ns}})
     bad = vs_manifest(ns)
     bad["spec"]["http"] = "not a list"
     with pytest.raises(ObjectInvalid, match="refused the object"):
@@ -154,7 +151,8 @@ def test_delete_with_precondition(kube_namespace, gateway):
 def test_namespace_labels_patch_with_resource_version(kube_namespace, gateway):
     ns = kube_namespace("lbl", labels={"team": "a"})
     current = gateway.get_namespace(ns)
-    patched = gateway.patch_namespace_labels(ns, {"istio-injection": "enabled"}, resource_version=current.resource_version)
+    patched = gateway.patch_namespace_labels(ns, {"istio-injection": "enabled"},
+                                             resource_version=current.resource_version)
     assert patched.injection == "enabled" and patched.labels["team"] == "a"
     with pytest.raises(ObjectConflict):
         gateway.patch_namespace_labels(ns, {"istio-injection": "disabled"}, resource_version=current.resource_version)

@@ -43,7 +43,8 @@ def normalise(inv, ns: str) -> dict:
             for w in inv.workloads
         ),
         "services": sorted(
-            (s.name, rename(s.namespace), sorted(s.labels.items()), sorted(s.selector.items()), s.type, s.host.replace(ns, "NS"),
+            (s.name, rename(s.namespace), sorted(s.labels.items()), sorted(s.selector.items()), s.type,
+             s.host.replace(ns, "NS"),
              [(p.name, p.port, p.protocol, p.app_protocol, p.target_port) for p in s.ports])
             for s in inv.services
         ),

@@ -90,7 +90,8 @@ def test_namespace_permissive_policy_overrides_mesh_strict():
         istio_objects=[
             IstioObject("PeerAuthentication", ROOT, "default", spec={"mtls": {"mode": "STRICT"}}),
             IstioObject("PeerAuthentication", NS, "default", spec={"mtls": {"mode": "PERMISSIVE"}}),
-            IstioObject("DestinationRule", NS, "plain", spec={"host": "details", "trafficPolicy": {"tls": {"mode": "DISABLE"}}}),
+            IstioObject("DestinationRule", NS, "plain",
+                        spec={"host": "details", "trafficPolicy": {"tls": {"mode": "DISABLE"}}}),
         ],
     )
     assert run_check("DR-TLS-DISABLED-STRICT", inv, ROOT) == []

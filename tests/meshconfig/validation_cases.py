@@ -37,10 +37,19 @@ class Case:
     good: str = ""  # YAML; may be empty when a baseline object is the good counterpart
     good_target: tuple[str, str] | None = None
     in_root: bool = False  # the bad object lives in the Istio root namespace
+    fix: tuple[str, str] | None = None  # (old, new): the good counterpart is ``bad`` with that one edit
 
     @property
     def good_key(self) -> tuple[str, str]:
         return self.good_target or self.target
+
+    @property
+    def good_yaml(self) -> str:
+        if self.fix is None:
+            return self.good
+        old, new = self.fix
+        assert self.bad.count(old) == 1, f"{self.code}: the fix must name one place in the bad object"
+        return self.bad.replace(old, new)
 
 
 def _vs(name: str, host: str, route: str, extra: str = "") -> str:
@@ -110,12 +119,8 @@ apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: dr-host}
 spec: {host: nosuchsvc}
-""", ("DestinationRule", "dr-host"), "spec.host", good="""
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: dr-host}
-spec: {host: details}
-"""),
+""", ("DestinationRule", "dr-host"), "spec.host",
+         fix=("spec: {host: nosuchsvc}", "spec: {host: details}")),
     Case("DR-SUBSET-NO-WORKLOAD", """
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -125,15 +130,8 @@ spec:
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v7, labels: {version: v7}}
-""", ("DestinationRule", "dr-subset"), "spec.subsets[1].labels", good="""
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: dr-subset}
-spec:
-  host: productpage
-  subsets:
-  - {name: v1, labels: {version: v1}}
-"""),
+""", ("DestinationRule", "dr-subset"), "spec.subsets[1].labels",
+         fix=("  - {name: v7, labels: {version: v7}}", "")),
     Case("DR-SUBSET-NO-LABELS", """
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -142,15 +140,8 @@ spec:
   host: mongodb
   subsets:
   - {name: all}
-""", ("DestinationRule", "dr-nolabels"), "spec.subsets[0]", good="""
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: dr-nolabels}
-spec:
-  host: mongodb
-  subsets:
-  - {name: v1, labels: {version: v1}}
-"""),
+""", ("DestinationRule", "dr-nolabels"), "spec.subsets[0]",
+         fix=("  - {name: all}", "  - {name: v1, labels: {version: v1}}")),
     # The baseline DestinationRule "ratings" is alone for its host in the good namespace.
     Case("DR-MULTI-MATCH", """
 apiVersion: networking.istio.io/v1
@@ -183,16 +174,8 @@ spec:
   servers:
   - port: {number: 8080, name: http, protocol: HTTP}
     hosts: ["gw.VARIANT.NAMESPACE.example.com"]
-""", ("Gateway", "gw-selector"), "spec.selector", good="""
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw-selector}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 8080, name: http, protocol: HTTP}
-    hosts: ["gw.VARIANT.NAMESPACE.example.com"]
-"""),
+""", ("Gateway", "gw-selector"), "spec.selector",
+         fix=("  selector: {istio: nosuchgateway}", "  selector: {istio: ingressgateway}")),
     Case("GW-DUPLICATE-HOST-PORT", """
 apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -202,16 +185,8 @@ spec:
   servers:
   - port: {number: 8080, name: http, protocol: HTTP}
     hosts: ["NAMESPACE.bookinfo.example.com"]
-""", ("Gateway", "gw-dup"), "spec.servers[0].hosts[0]", good="""
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw-dup}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 8080, name: http, protocol: HTTP}
-    hosts: ["other.NAMESPACE.example.com"]
-"""),
+""", ("Gateway", "gw-dup"), "spec.servers[0].hosts[0]",
+         fix=('    hosts: ["NAMESPACE.bookinfo.example.com"]', '    hosts: ["other.NAMESPACE.example.com"]')),
     Case("SIDECAR-SELECTOR-NO-WORKLOAD", """
 apiVersion: networking.istio.io/v1
 kind: Sidecar
@@ -219,14 +194,9 @@ metadata: {name: sc-selector}
 spec:
   workloadSelector: {labels: {app: nosuchapp}}
   egress: [{hosts: ["./*"]}]
-""", ("Sidecar", "sc-selector"), "spec.workloadSelector.labels", good="""
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: sc-selector}
-spec:
-  workloadSelector: {labels: {app: details}}
-  egress: [{hosts: ["./*"]}]
-"""),
+""", ("Sidecar", "sc-selector"), "spec.workloadSelector.labels",
+         fix=("  workloadSelector: {labels: {app: nosuchapp}}",
+              "  workloadSelector: {labels: {app: details}}")),
     Case("SIDECAR-EGRESS-HOST-NOT-FOUND", """
 apiVersion: networking.istio.io/v1
 kind: Sidecar
@@ -234,14 +204,9 @@ metadata: {name: sc-egress}
 spec:
   workloadSelector: {labels: {app: reviews}}
   egress: [{hosts: ["./nosuchsvc.NAMESPACE.svc.cluster.local"]}]
-""", ("Sidecar", "sc-egress"), "spec.egress[0].hosts[0]", good="""
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: sc-egress}
-spec:
-  workloadSelector: {labels: {app: reviews}}
-  egress: [{hosts: ["./ratings.NAMESPACE.svc.cluster.local", "istio-system/*"]}]
-"""),
+""", ("Sidecar", "sc-egress"), "spec.egress[0].hosts[0]",
+         fix=('  egress: [{hosts: ["./nosuchsvc.NAMESPACE.svc.cluster.local"]}]',
+              '  egress: [{hosts: ["./ratings.NAMESPACE.svc.cluster.local", "istio-system/*"]}]')),
     # Good: a "default" Sidecar with a selector outside the root namespace is an ordinary Sidecar.
     Case("SIDECAR-GLOBAL-SELECTOR", """
 apiVersion: networking.istio.io/v1
@@ -273,14 +238,8 @@ metadata: {name: pa-selector}
 spec:
   selector: {matchLabels: {app: nosuchapp}}
   mtls: {mode: STRICT}
-""", ("PeerAuthentication", "pa-selector"), "spec.selector.matchLabels", good="""
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: pa-selector}
-spec:
-  selector: {matchLabels: {app: mongodb}}
-  mtls: {mode: STRICT}
-"""),
+""", ("PeerAuthentication", "pa-selector"), "spec.selector.matchLabels",
+         fix=("  selector: {matchLabels: {app: nosuchapp}}", "  selector: {matchLabels: {app: mongodb}}")),
     Case("AP-SELECTOR-NO-WORKLOAD", """
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -289,15 +248,8 @@ spec:
   selector: {matchLabels: {app: nosuchapp}}
   action: DENY
   rules: [{to: [{operation: {methods: [DELETE]}}]}]
-""", ("AuthorizationPolicy", "ap-selector"), "spec.selector.matchLabels", good="""
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ap-selector}
-spec:
-  selector: {matchLabels: {app: reviews}}
-  action: DENY
-  rules: [{to: [{operation: {methods: [DELETE]}}]}]
-"""),
+""", ("AuthorizationPolicy", "ap-selector"), "spec.selector.matchLabels",
+         fix=("  selector: {matchLabels: {app: nosuchapp}}", "  selector: {matchLabels: {app: reviews}}")),
     Case("AP-NAMESPACE-NOT-FOUND", """
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -305,14 +257,9 @@ metadata: {name: ap-namespace}
 spec:
   selector: {matchLabels: {app: details}}
   rules: [{from: [{source: {namespaces: [no-such-namespace]}}]}]
-""", ("AuthorizationPolicy", "ap-namespace"), "spec.rules[0].from[0].source.namespaces[0]", good="""
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ap-namespace}
-spec:
-  selector: {matchLabels: {app: details}}
-  rules: [{from: [{source: {namespaces: [NAMESPACE, "team-*"]}}]}]
-"""),
+""", ("AuthorizationPolicy", "ap-namespace"), "spec.rules[0].from[0].source.namespaces[0]",
+         fix=("  rules: [{from: [{source: {namespaces: [no-such-namespace]}}]}]",
+              '  rules: [{from: [{source: {namespaces: [NAMESPACE, "team-*"]}}]}]')),
     Case("AP-METHOD-INVALID", """
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -320,14 +267,9 @@ metadata: {name: ap-method}
 spec:
   selector: {matchLabels: {app: productpage}}
   rules: [{to: [{operation: {methods: [get]}}]}]
-""", ("AuthorizationPolicy", "ap-method"), "spec.rules[0].to[0].operation.methods[0]", good="""
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ap-method}
-spec:
-  selector: {matchLabels: {app: productpage}}
-  rules: [{to: [{operation: {methods: [GET, /bookinfo.Ratings/Get]}}]}]
-"""),
+""", ("AuthorizationPolicy", "ap-method"), "spec.rules[0].to[0].operation.methods[0]",
+         fix=("  rules: [{to: [{operation: {methods: [get]}}]}]",
+              "  rules: [{to: [{operation: {methods: [GET, /bookinfo.Ratings/Get]}}]}]")),
     Case("AP-HOST-NOT-FOUND", """
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -335,14 +277,9 @@ metadata: {name: ap-host}
 spec:
   selector: {matchLabels: {app: mongodb}}
   rules: [{to: [{operation: {hosts: [nosuchsvc]}}]}]
-""", ("AuthorizationPolicy", "ap-host"), "spec.rules[0].to[0].operation.hosts[0]", good="""
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ap-host}
-spec:
-  selector: {matchLabels: {app: mongodb}}
-  rules: [{to: [{operation: {hosts: ["mongodb:27017", httpbin.org]}}]}]
-"""),
+""", ("AuthorizationPolicy", "ap-host"), "spec.rules[0].to[0].operation.hosts[0]",
+         fix=("  rules: [{to: [{operation: {hosts: [nosuchsvc]}}]}]",
+              '  rules: [{to: [{operation: {hosts: ["mongodb:27017", httpbin.org]}}]}]')),
     Case("EXPORTTO-NS-NOT-FOUND",
          _vs("vs-export", "VARIANT-25.example.com", "    - destination: {host: details}",
              "  exportTo: [no-such-namespace]\n"),
@@ -353,13 +290,13 @@ spec:
 
 
 def case_manifests(case: Case, variant: str, namespace: str, root: str) -> list[dict[str, Any]]:
-    text = case.bad if variant == "bad" else case.good
+    text = case.bad if variant == "bad" else case.good_yaml
     return render(text, namespace, root, variant) if text else []
 
 
 def manifests_to_inventory(manifests: list[dict[str, Any]], namespaces: list[str]):
     """Plain Inventory from manifests, through the same converters the Kubernetes gateway uses."""
-    from apps.clusters.inventory import Inventory, IstioObject, ISTIO_KINDS, Namespace
+    from apps.clusters.inventory import ISTIO_KINDS, Inventory, IstioObject, Namespace
     from apps.clusters.kube import service_from_json, workloads_from_json
 
     by_kind: dict[str, list[dict[str, Any]]] = {}

@@ -17,8 +17,10 @@ def rates():
 
 
 def test_unknown_client_is_destination_reported_plaintext(rates):
-    assert total(rates, reporter="destination", source_workload="unknown", destination_workload="productpage-v1") == pytest.approx(0.5)
-    assert total(rates, reporter="destination", source_workload="unknown", connection_security_policy="none") == pytest.approx(0.5)
+    assert total(rates, reporter="destination", source_workload="unknown",
+                 destination_workload="productpage-v1") == pytest.approx(0.5)
+    assert total(rates, reporter="destination", source_workload="unknown",
+                 connection_security_policy="none") == pytest.approx(0.5)
     assert total(rates, reporter="source", source_workload="unknown") == 0
     s = select(rates, reporter="destination", source_workload="unknown")[0].labels
     assert s["source_workload_namespace"] == "unknown" and s["source_principal"] == "unknown"
@@ -90,7 +92,8 @@ def test_service_entry_traffic_is_source_reported_only(rates):
 
 
 def test_mtls_labels_inside_bookinfo(rates):
-    s = select(rates, reporter="destination", source_workload="productpage-v1", destination_workload="details-v1")[0].labels
+    s = select(rates, reporter="destination", source_workload="productpage-v1",
+               destination_workload="details-v1")[0].labels
     assert s["source_principal"] == "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-productpage"
     assert s["destination_principal"] == "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-details"
     assert s["destination_service"] == "details.bookinfo.svc.cluster.local"
@@ -136,4 +139,5 @@ def test_grpc_pair(rates):
 
 def test_helloworld_half_and_half(rates):
     for v in ("v1", "v2"):
-        assert total(rates, reporter="source", source_workload="sleep", destination_workload=f"helloworld-{v}") == pytest.approx(1.0)
+        assert total(rates, reporter="source", source_workload="sleep",
+                     destination_workload=f"helloworld-{v}") == pytest.approx(1.0)

@@ -3,6 +3,7 @@ import math
 import re
 import time
 import urllib.request
+from itertools import pairwise
 
 import pytest
 
@@ -61,12 +62,15 @@ EXPECTED = [  # (metric, match, per-second rate) from the pinned table
     ("istio_requests_total", dict(reporter="destination", source_workload="istio-ingressgateway"), 10.0),
     ("istio_requests_total", dict(reporter="destination", source_workload="unknown"), 0.5),
     ("istio_requests_total", dict(reporter="source", destination_workload="details-v1", response_code="503"), 0.2),
-    ("istio_requests_total", dict(reporter="source", source_workload="productpage-v1", destination_service_name="reviews"), 10.0),
-    ("istio_requests_total", dict(reporter="destination", source_workload="reviews-v3", response_code="500"), 10 / 3 * 0.04),
+    ("istio_requests_total",
+     dict(reporter="source", source_workload="productpage-v1", destination_service_name="reviews"), 10.0),
+    ("istio_requests_total", dict(reporter="destination", source_workload="reviews-v3", response_code="500"),
+     10 / 3 * 0.04),
     ("istio_requests_total", dict(reporter="source", destination_service="httpbin.org"), 1.0),
     ("istio_tcp_sent_bytes_total", dict(reporter="source", source_workload="ratings-v1"), 4800.0),
     ("istio_tcp_received_bytes_total", dict(reporter="destination", destination_workload="mongodb-v1"), 1200.0),
-    ("istio_request_duration_milliseconds_count", dict(reporter="destination", destination_workload="details-v1"), 10.0),
+    ("istio_request_duration_milliseconds_count", dict(reporter="destination", destination_workload="details-v1"),
+     10.0),
     ("istio_request_duration_milliseconds_sum", dict(reporter="destination", destination_workload="details-v1"), 40.0),
 ]
 
@@ -85,26 +89,38 @@ def check_histograms(samples):
             by_series.setdefault(labels - {("le", le)}, []).append((float(le), v))
     for buckets in by_series.values():
         values = [v for _, v in sorted(buckets)]
-        assert len(values) == 20 and all(a <= b + 1e-9 for a, b in zip(values, values[1:]))
+        assert len(values) == 20 and all(a <= b + 1e-9 for a, b in pairwise(values))
+
+
+def scrape_twice(mesh, wait, first: float, then: float, instant):
+    """Scrape ``mesh``'s exporter after ``wait(first)`` and again after ``wait(then)``:
+    [(metric types, samples, instant())] for each scrape."""
+    server, port = start_exporter(mesh)
+    try:
+        scrapes = []
+        for seconds in (first, then):
+            wait(seconds)
+            scrapes.append((*parse(scrape(port)), instant()))
+        return scrapes
+    finally:
+        server.stop()
+
+
+def assert_counters_advanced(s1, s2, seconds: float) -> None:
+    """Every expected edge's counter rose by its rate x ``seconds``; histograms stay well formed."""
+    for metric, match, rate in EXPECTED:
+        inc = edge_total(s2, metric, **match) - edge_total(s1, metric, **match)
+        assert inc == pytest.approx(rate * seconds, rel=0.01), (metric, match, inc, seconds)
+    check_histograms(s2)
 
 
 def test_two_scrapes_ten_seconds_apart_fake_clock():
     clock = FakeClock()
     mesh = SimulatedMesh("demo", clock=clock)
-    server, port = start_exporter(mesh)
-    try:
-        clock.advance(5)
-        types1, s1 = parse(scrape(port))
-        clock.advance(10)
-        types2, s2 = parse(scrape(port))
-    finally:
-        server.stop()
+    (_, s1, _), (types2, s2, _) = scrape_twice(mesh, clock.advance, 5, 10, clock)
     assert types2 == {"istio_requests_total": "counter", "istio_request_duration_milliseconds": "histogram",
                       "istio_tcp_sent_bytes_total": "counter", "istio_tcp_received_bytes_total": "counter"}
-    for metric, match, rate in EXPECTED:
-        inc = edge_total(s2, metric, **match) - edge_total(s1, metric, **match)
-        assert inc == pytest.approx(rate * 10, rel=0.01), (metric, match)
-    check_histograms(s2)
+    assert_counters_advanced(s1, s2, 10)
     assert all(("pod", "") not in labels and any(k == "pod" for k, _ in labels) for _, labels in s2)
 
 
@@ -121,24 +137,11 @@ class RecordingClock:
 def test_two_scrapes_with_the_real_clock():
     clock = RecordingClock()
     mesh = SimulatedMesh("bookinfo", clock=clock)
-    server, port = start_exporter(mesh)
-    try:
-        time.sleep(0.5)
-        _, s1 = parse(scrape(port))
-        t1 = clock.last
-        time.sleep(10)
-        _, s2 = parse(scrape(port))
-        t2 = clock.last
-    finally:
-        server.stop()
+    (_, s1, t1), (_, s2, t2) = scrape_twice(mesh, time.sleep, 0.5, 10, lambda: clock.last)
     # The counters must advance by rate x the time between the two renders. On a loaded
     # machine "10 s apart" can be 10.2 s of wall time (seen in CI), so the expectation uses
     # the instants the exporter actually rendered, not the nominal 10 s.
-    elapsed = t2 - t1
-    for metric, match, rate in EXPECTED:
-        inc = edge_total(s2, metric, **match) - edge_total(s1, metric, **match)
-        assert inc == pytest.approx(rate * elapsed, rel=0.01), (metric, match, inc, elapsed)
-    check_histograms(s2)
+    assert_counters_advanced(s1, s2, t2 - t1)
 
 
 def test_healthz_and_404():

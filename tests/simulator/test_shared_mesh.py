@@ -137,7 +137,8 @@ def test_topologies_come_from_the_simulator(sim_cluster):
     assert [v for v, _ in simulator_topology_choices()] == ["demo", "bookinfo", "helloworld", "grpc", "large"]
     with pytest.raises(ClusterInputError, match="Unknown simulator topology 'nope'; choose one of: demo"):
         cluster_create(name="other", kind=Cluster.Kind.SIMULATED, simulator_topology="nope")
-    assert cluster_create(name="other", kind=Cluster.Kind.SIMULATED, simulator_topology="grpc").simulator_topology == "grpc"
+    assert cluster_create(name="other", kind=Cluster.Kind.SIMULATED,
+                          simulator_topology="grpc").simulator_topology == "grpc"
 
 
 # --------------------------------------------------------------------------- two OS processes

@@ -3,16 +3,9 @@ import pytest
 
 from apps.clusters.gateway import ObjectConflict, ObjectNotFound
 from apps.simulator.gateway import SimulatorGateway
-from apps.simulator.mesh import SimulatedMesh, should_inject
+from apps.simulator.mesh import should_inject
 
-from .helpers import FakeClock, select, total
-
-
-@pytest.fixture
-def env():
-    clock = FakeClock()
-    mesh = SimulatedMesh("bookinfo", clock=clock)
-    return clock, mesh, SimulatorGateway(mesh)
+from .helpers import select, total
 
 
 def test_inject_false_removes_mtls_and_destination_series(env):
@@ -20,7 +13,8 @@ def test_inject_false_removes_mtls_and_destination_series(env):
     before = gw.get_workload("Deployment", "bookinfo", "reviews-v2")
     assert before.has_sidecar
     clock.advance(60)
-    after = gw.patch_workload_template("Deployment", "bookinfo", "reviews-v2", labels={"sidecar.istio.io/inject": "false"})
+    after = gw.patch_workload_template("Deployment", "bookinfo", "reviews-v2",
+                                       labels={"sidecar.istio.io/inject": "false"})
     assert not after.has_sidecar and len(after.pods) == 2
     assert not {p.name for p in after.pods} & {p.name for p in before.pods}  # new pods
     assert all(p.name.startswith("reviews-v2-") for p in after.pods)
@@ -120,7 +114,6 @@ def test_inventory_shapes(env):
 
 def test_gateway_implements_the_protocol():
     from apps.clusters.gateway import ClusterGateway
-    from apps.simulator.gateway import SimulatorGateway
 
     wanted = [n for n in vars(ClusterGateway) if not n.startswith("_")]
     assert wanted and all(callable(getattr(SimulatorGateway, n, None)) for n in wanted)

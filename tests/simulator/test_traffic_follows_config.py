@@ -2,10 +2,8 @@
 import pytest
 
 from apps.clusters.gateway import ObjectConflict, ObjectInvalid, ObjectNotFound
-from apps.simulator.gateway import SimulatorGateway
-from apps.simulator.mesh import SimulatedMesh
 
-from .helpers import FakeClock, bucket_sums, prom_quantile, select, total
+from .helpers import bucket_sums, prom_quantile, select, total
 
 DR_REVIEWS = {
     "apiVersion": "networking.istio.io/v1",
@@ -35,13 +33,6 @@ SUSPEND_RATINGS = vs("ratings", [{
 }])
 
 
-@pytest.fixture
-def env():
-    clock = FakeClock()
-    mesh = SimulatedMesh("bookinfo", clock=clock)
-    return clock, mesh, SimulatorGateway(mesh)
-
-
 def test_weighted_shift_80_20(env):
     clock, mesh, gw = env
     clock.advance(60)
@@ -53,8 +44,10 @@ def test_weighted_shift_80_20(env):
     assert total(r, destination_workload="reviews-v1", **pp) == 0
     assert total(r, destination_workload="reviews-v2", **pp) == pytest.approx(8.0)
     assert total(r, destination_workload="reviews-v3", **pp) == pytest.approx(2.0)
-    assert total(r, reporter="destination", source_workload="reviews-v2", destination_workload="ratings-v1") == pytest.approx(8.0)
-    assert total(r, reporter="destination", source_workload="reviews-v3", destination_workload="ratings-v1") == pytest.approx(2.0)
+    assert total(r, reporter="destination", source_workload="reviews-v2",
+                 destination_workload="ratings-v1") == pytest.approx(8.0)
+    assert total(r, reporter="destination", source_workload="reviews-v3",
+                 destination_workload="ratings-v1") == pytest.approx(2.0)
     assert total(r, reporter="destination", source_workload="reviews-v3", response_code="500") == pytest.approx(0.08)
 
 
@@ -109,7 +102,8 @@ def test_suspend_rule_on_ratings(env):
     assert total(r, reporter="source", source_workload="reviews-v2", **to_ratings) == pytest.approx(3.3333, abs=1e-3)
     assert total(r, reporter="source", source_workload="reviews-v3", **to_ratings) == pytest.approx(3.3333, abs=1e-3)
     # ratings no longer serves, but its own TCP traffic to mongodb is unchanged
-    assert total(r, "istio_tcp_received_bytes_total", reporter="source", source_workload="ratings-v1") == pytest.approx(1200)
+    assert total(r, "istio_tcp_received_bytes_total", reporter="source",
+                 source_workload="ratings-v1") == pytest.approx(1200)
     # removing the rule restores the edge
     gw.delete_istio_object("VirtualService", "bookinfo", "ratings")
     clock.advance(60)
@@ -118,7 +112,7 @@ def test_suspend_rule_on_ratings(env):
     assert total(r, reporter="source", response_flags="FI") == 0
 
 
-def test_unknown_subset_gives_503_NC_source_only(env):
+def test_unknown_subset_gives_503_NC_source_only(env):  # noqa: N802 - Envoy's response flag
     clock, mesh, gw = env
     gw.apply_istio_object(vs("details", [{"route": [{"destination": {"host": "details", "subset": "v9"}}]}]))
     clock.advance(60)
@@ -128,7 +122,7 @@ def test_unknown_subset_gives_503_NC_source_only(env):
                  response_flags="NC", destination_workload="unknown") == pytest.approx(10.0)
 
 
-def test_no_matching_route_is_404_NR(env):
+def test_no_matching_route_is_404_NR(env):  # noqa: N802 - Envoy's response flag
     clock, mesh, gw = env
     gw.apply_istio_object(vs("details", [{"match": [{"headers": {"end-user": {"exact": "jason"}}}],
                                           "route": [{"destination": {"host": "details"}}]}]))

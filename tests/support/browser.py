@@ -7,7 +7,8 @@ from pathlib import Path
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOT_DIR = Path(os.environ.get("MESHDECK_SCREENSHOTS", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
+SCREENSHOT_DIR = Path(os.environ.get("MESHDECK_SCREENSHOTS",
+                                     Path(__file__).resolve().parents[2] / "var" / "screenshots"))
 
 
 @contextmanager

@@ -28,7 +28,8 @@ Missing binaries skip the test locally and fail it under CI (see
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 

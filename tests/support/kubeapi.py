@@ -67,9 +67,7 @@ hook stops any server that was not stopped.
 
 from __future__ import annotations
 
-import atexit
 import base64
-import ctypes
 import datetime as _dt
 import ipaddress
 import itertools
@@ -82,8 +80,9 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import requests
 import urllib3
@@ -91,6 +90,7 @@ import yaml
 
 from tests.support import binaries
 from tests.support.net import LOOPBACK, free_port
+from tests.support.processes import StartStop, die_with_parent, log_tail, rss_kib, stopped_at_exit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CRDS = REPO_ROOT / "tests" / "fixtures" / "istio" / "crds-1.30.3-k8s120.yaml"
@@ -117,26 +117,7 @@ class KubeStartupError(RuntimeError):
     """The control plane did not come up; the message carries the log tail."""
 
 
-def _log_tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text[-lines:])
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except Exception:
-        pass
-
-
-_LIVE: "weakref.WeakSet[KubeAPIServer]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[KubeAPIServer] = stopped_at_exit()
 
 
 def _remove_orphaned_etcd_dirs(parent: Path) -> None:
@@ -158,15 +139,6 @@ def _remove_orphaned_etcd_dirs(parent: Path) -> None:
             continue
 
 
-@atexit.register
-def _stop_leftovers() -> None:
-    for server in list(_LIVE):
-        try:
-            server.stop()
-        except Exception:
-            pass
-
-
 class _Proc:
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict | None = None):
         self.name = name
@@ -179,7 +151,7 @@ class _Proc:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def alive(self) -> bool:
@@ -202,13 +174,7 @@ class _Proc:
         self._log.close()
 
     def rss_kib(self) -> int | None:
-        try:
-            for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            return None
-        return None
+        return rss_kib(self.popen.pid)
 
 
 # ------------------------------------------------------------------ certs ----
@@ -221,7 +187,7 @@ def _make_pki(directory: Path) -> dict[str, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(minutes=5)
+    now = _dt.datetime.now(_dt.UTC) - _dt.timedelta(minutes=5)
     later = now + _dt.timedelta(days=7)
 
     def pem_key(key) -> bytes:
@@ -314,7 +280,7 @@ def _make_pki(directory: Path) -> dict[str, Path]:
 # ----------------------------------------------------------------- server ----
 
 
-class KubeAPIServer:
+class KubeAPIServer(StartStop):
     """etcd + kube-apiserver + kube-controller-manager on loopback.
 
     Usage::
@@ -401,13 +367,7 @@ class KubeAPIServer:
         return self.workdir / f"{name}.log"
 
     # ----------------------------------------------------------- lifecycle ----
-    def __enter__(self) -> "KubeAPIServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def start(self) -> "KubeAPIServer":
+    def start(self) -> KubeAPIServer:
         """Start everything, wait until ready; returns self. Retries port clashes."""
         if self.workdir is not None:
             raise RuntimeError("KubeAPIServer already started")
@@ -482,12 +442,12 @@ class KubeAPIServer:
 
     def _fail(self, what: str, proc_name: str) -> KubeStartupError:
         log = self.log_path(proc_name)
-        return KubeStartupError(f"{what}\n---- tail of {log} ----\n{_log_tail(log)}")
+        return KubeStartupError(f"{what}\n---- tail of {log} ----\n{log_tail(log)}")
 
     def _check_alive(self, proc_name: str) -> None:
         proc = self._procs.get(proc_name)
         if proc is not None and not proc.alive():
-            tail = _log_tail(proc.log_path)
+            tail = log_tail(proc.log_path)
             if "address already in use" in tail:
                 raise _PortClash(proc_name)
             raise self._fail(
@@ -528,7 +488,7 @@ class KubeAPIServer:
             "--logger=zap",
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("ETCD")}
-        self._procs["etcd"] = _Proc("etcd", argv, self.log_path("etcd"), env=env)
+        self._spawn("etcd", argv, env=env)
         deadline = time.monotonic() + 20
         session = requests.Session()
         session.trust_env = False
@@ -577,9 +537,10 @@ class KubeAPIServer:
             "--v=1",
             *self.extra_apiserver_args,
         ]
-        self._procs["kube-apiserver"] = _Proc(
-            "kube-apiserver", argv, self.log_path("kube-apiserver")
-        )
+        self._spawn("kube-apiserver", argv)
+
+    def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> None:
+        self._procs[name] = _Proc(name, argv, self.log_path(name), env=env)
 
     def _session(self, token: str | None = None) -> requests.Session:
         s = requests.Session()
@@ -589,23 +550,25 @@ class KubeAPIServer:
         return s
 
     def _wait_apiserver_ready(self, t0: float) -> None:
-        session = self._session()
+        self._wait_for_200(self._session(), self.url, "/readyz", t0, watch=("etcd", "kube-apiserver"),
+                           not_yet="not ready", tail=500)
+
+    def _wait_for_200(self, session: requests.Session, base: str, path: str, t0: float, *,
+                      watch: tuple[str, ...], not_yet: str, tail: int) -> None:
+        """Poll ``base + path`` until it answers 200, failing early if a watched process dies."""
         last = ""
         while time.monotonic() - t0 < self.startup_timeout:
-            self._check_alive("etcd")
-            self._check_alive("kube-apiserver")
+            for name in watch:
+                self._check_alive(name)
             try:
-                r = session.get(f"{self.url}/readyz", timeout=2)
+                r = session.get(f"{base}{path}", timeout=2)
                 if r.status_code == 200:
                     return
-                last = f"/readyz {r.status_code}: {r.text[-500:]}"
+                last = f"{path} {r.status_code}: {r.text[-tail:]}"
             except requests.RequestException as exc:
-                last = f"/readyz: {exc}"
+                last = f"{path}: {exc}"
             time.sleep(0.1)
-        raise self._fail(
-            f"kube-apiserver not ready within {self.startup_timeout:.0f}s (last: {last})",
-            "kube-apiserver",
-        )
+        raise self._fail(f"{watch[-1]} {not_yet} within {self.startup_timeout:.0f}s (last: {last})", watch[-1])
 
     def kubeconfig_path_for(self, token: str | None = None, name: str = "kubeconfig") -> Path:
         """Write :meth:`kubeconfig_text` into the workdir and return its path."""
@@ -644,30 +607,15 @@ class KubeAPIServer:
             "--profiling=false",
             "--v=1",
         ]
-        self._procs["kube-controller-manager"] = _Proc(
-            "kube-controller-manager", argv, self.log_path("kube-controller-manager")
-        )
+        self._spawn("kube-controller-manager", argv)
 
     def _wait_controller_manager_ready(self, t0: float) -> None:
         s = requests.Session()
         s.trust_env = False
         s.verify = False
-        last = ""
-        with _quiet_insecure():
-            while time.monotonic() - t0 < self.startup_timeout:
-                self._check_alive("kube-controller-manager")
-                try:
-                    r = s.get(f"https://{LOOPBACK}:{self.kcm_port}/healthz", timeout=2)
-                    if r.status_code == 200:
-                        return
-                    last = f"/healthz {r.status_code}: {r.text[-300:]}"
-                except requests.RequestException as exc:
-                    last = f"/healthz: {exc}"
-                time.sleep(0.1)
-        raise self._fail(
-            f"kube-controller-manager not healthy within {self.startup_timeout:.0f}s (last: {last})",
-            "kube-controller-manager",
-        )
+        with _QuietInsecure():
+            self._wait_for_200(s, f"https://{LOOPBACK}:{self.kcm_port}", "/healthz", t0,
+                               watch=("kube-controller-manager",), not_yet="not healthy", tail=300)
 
     def _bootstrap_rbac(self) -> None:
         """ClusterRoles/Bindings for the viewer and editor users."""
@@ -731,7 +679,7 @@ class KubeAPIServer:
         if not r.ok:
             raise KubeStartupError(f"creating node {NODE_NAME}: HTTP {r.status_code}: {r.text[:500]}")
         node = r.json()
-        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         resources = {"cpu": "8", "memory": "32Gi", "pods": "250", "ephemeral-storage": "100Gi"}
         node["status"] = {
             "capacity": resources,
@@ -854,7 +802,7 @@ class KubeAPIServer:
         ca_cert = x509.load_pem_x509_certificate(self._pki["ca_crt"].read_bytes())
         ca_key = serialization.load_pem_private_key(self._pki["ca_key"].read_bytes(), password=None)
         key = ec.generate_private_key(ec.SECP256R1())
-        now = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(minutes=5)
+        now = _dt.datetime.now(_dt.UTC) - _dt.timedelta(minutes=5)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user)]
                             + [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups])
         cert = (
@@ -873,7 +821,8 @@ class KubeAPIServer:
             serialization.NoEncryption()))
         config = {
             "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "meshdeck-files", "cluster": {"server": self.url, "certificate-authority": "ca.crt"}}],
+            "clusters": [{"name": "meshdeck-files",
+                          "cluster": {"server": self.url, "certificate-authority": "ca.crt"}}],
             "users": [{"name": user, "user": {"client-certificate": "profiles/meshdeck/client.crt",
                                               "client-key": "profiles/meshdeck/client.key"}}],
             "contexts": [{"name": "meshdeck-files", "context": {"cluster": "meshdeck-files", "user": user}}],
@@ -948,7 +897,7 @@ class KubeAPIServer:
                     )
                 continue  # re-read: binding changed the pod
             old = pod.get("status") or {}
-            now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             ip = pod_ip or old.get("podIP") or self._next_pod_ip()
             flag = "True" if ready else "False"
             statuses = [
@@ -1028,7 +977,7 @@ class _PortClash(KubeStartupError):
     pass
 
 
-class _quiet_insecure:
+class _QuietInsecure:
     def __enter__(self):
         import warnings
 

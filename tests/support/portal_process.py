@@ -42,7 +42,7 @@ class PortalProcess:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def start(self) -> "PortalProcess":
+    def start(self) -> PortalProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._manage("migrate", "--noinput", "-v0")
         out = self._manage("seed_demo")

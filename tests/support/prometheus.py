@@ -21,23 +21,23 @@ are faster with one server scraping all of them than with one server each.
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import requests
 import yaml
 
 from tests.support import binaries
-from tests.support.kubeapi import _die_with_parent, _log_tail
 from tests.support.net import LOOPBACK, free_port
+from tests.support.processes import StartStop, die_with_parent, log_tail, rss_kib, stopped_at_exit
 
 
 class PrometheusError(RuntimeError):
@@ -69,19 +69,10 @@ def _as_target(spec: Any) -> ScrapeTarget:
     raise TypeError(f"bad scrape target {spec!r}")
 
 
-_LIVE: "weakref.WeakSet[PrometheusServer]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[PrometheusServer] = stopped_at_exit()
 
 
-@atexit.register
-def _stop_leftovers() -> None:
-    for server in list(_LIVE):
-        try:
-            server.stop()
-        except Exception:
-            pass
-
-
-class PrometheusServer:
+class PrometheusServer(StartStop):
     """Prometheus scraping ``targets`` every ``scrape_interval``.
 
     ``targets``: ``"host:port"`` strings, ``(address, metrics_path)`` tuples,
@@ -136,12 +127,6 @@ class PrometheusServer:
         assert self.workdir is not None
         return self.workdir / "prometheus.yml"
 
-    def __enter__(self) -> "PrometheusServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     def config(self) -> dict:
         scrape_timeout = self.scrape_timeout or self.scrape_interval
         jobs: dict[tuple[str, str, str], list[ScrapeTarget]] = {}
@@ -177,7 +162,7 @@ class PrometheusServer:
         }
 
     # --------------------------------------------------------- lifecycle ----
-    def start(self) -> "PrometheusServer":
+    def start(self) -> PrometheusServer:
         if self.workdir is not None:
             raise RuntimeError("PrometheusServer already started")
         prom = binaries.find("prometheus")
@@ -210,11 +195,11 @@ class PrometheusServer:
                     stdout=self._log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                 )
                 if self._wait_ready(t0):
                     break
-                tail = _log_tail(self.log_path)
+                tail = log_tail(self.log_path)
                 self._kill()
                 if "address already in use" not in tail or attempt == 2:
                     raise PrometheusError(
@@ -269,13 +254,7 @@ class PrometheusServer:
     def rss_kib(self) -> int | None:
         if self._popen is None:
             return None
-        try:
-            for line in Path(f"/proc/{self._popen.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            return None
-        return None
+        return rss_kib(self._popen.pid)
 
     # ---------------------------------------------------------- HTTP API ----
     def api(self, path: str, **params) -> Any:
@@ -285,7 +264,7 @@ class PrometheusServer:
             body = r.json()
         except ValueError:
             r.raise_for_status()
-            raise PrometheusError(f"non-JSON answer from {r.url}: {r.text[:300]}")
+            raise PrometheusError(f"non-JSON answer from {r.url}: {r.text[:300]}") from None
         if body.get("status") != "success":
             raise PrometheusError(f"{r.url}: {body.get('errorType')}: {body.get('error')}")
         return body["data"]

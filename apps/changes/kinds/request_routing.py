@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from apps.clusters.inventory import Inventory
 
@@ -134,7 +134,10 @@ def _parse_condition(raw: Any, errors: FieldErrors, path: str) -> MatchCondition
         except re.error as exc:
             errors.add(f"{path}.value", f"{value!r} is not a regular expression: {exc}.")
             ok = False
-    return MatchCondition(kind, op, value, name) if ok else None
+    if not ok:
+        return None
+    # ok: op is one of OPS and name a text (checked above)
+    return MatchCondition(kind, cast(str, op), value, cast(str, name))
 
 
 def _parse_rule(raw: Any, target: ServiceTarget | None, errors: FieldErrors, path: str) -> RoutingRule | None:

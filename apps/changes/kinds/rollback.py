@@ -75,7 +75,8 @@ def _parse_prior(raw: Any, errors: FieldErrors, path: str) -> PriorState | None:
     elif t.kind == NAMESPACE_KIND or t.kind in TEMPLATE_KINDS:
         parts = state or {}
         if set(parts) - {"labels", "annotations"} or not all(_key_values(v) for v in parts.values()):
-            errors.add(f"{path}.state", f"The recorded state of {t} must be labels/annotations with text or null values.")
+            errors.add(f"{path}.state",
+                       f"The recorded state of {t} must be labels/annotations with text or null values.")
             return None
     else:
         errors.add(f"{path}.target", f"Cannot restore a {t.kind}: changes write Istio objects, namespace labels "

@@ -44,7 +44,6 @@ def parse_weights(value: Any, target: ServiceTarget | None, errors: FieldErrors,
     if not pairs:
         errors.add(path, "Give at least one version and its weight.")
         return None
-    known = target.version_names if target else None
     out: list[tuple[str, int]] = []
     ok = True
     for version, weight in pairs:
@@ -56,9 +55,9 @@ def parse_weights(value: Any, target: ServiceTarget | None, errors: FieldErrors,
             errors.add(path, f"Version {version} is listed twice: give each version once.")
             ok = False
             continue
-        if known is not None and version not in known:
+        if target is not None and version not in target.version_names:
             errors.add(path, f"Service {target.label()} has no version {version}; "
-                             f"its versions are {', '.join(known)}.")
+                             f"its versions are {', '.join(target.version_names)}.")
             ok = False
         number = whole_number(weight)
         if number is None:
@@ -143,7 +142,7 @@ def destination_rule_manifest(target: ServiceTarget, change_id: str | None) -> d
     """One subset per version (``name: v2, labels: {version: v2}``); subsets of other names,
     the traffic policy and everything else of an existing DestinationRule are kept."""
     routing = target.destination_rule
-    spec = copy.deepcopy(routing.spec) if routing else {"host": target.host}
+    spec: dict[str, Any] = copy.deepcopy(routing.spec) if routing else {"host": target.host}
     ours = {v.version: v.subset() for v in target.versions}
     subsets = []
     for subset in spec.get("subsets") or []:

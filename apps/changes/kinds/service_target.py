@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from apps.clusters.inventory import (
     Inventory,
@@ -211,7 +211,8 @@ def service_field(data: Mapping[str, Any], inventory: Inventory, namespace: str 
     return target
 
 
-def require_versions(target: ServiceTarget | None, errors: FieldErrors, field: str = "service") -> bool:
+def require_versions(target: ServiceTarget | None, errors: FieldErrors,
+                     field: str = "service") -> TypeGuard[ServiceTarget]:
     if target is None:
         return False
     if not target.versions:

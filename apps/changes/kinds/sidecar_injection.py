@@ -126,8 +126,9 @@ def parse_sidecar_injection(data: Mapping[str, Any], inventory: Inventory) -> Si
         if data.get("restart") not in (None, [], ""):
             errors.add("restart", "Changing a workload's pod template restarts its pods already: omit restart.")
         if workload is not None and state and _workload_already(workload, state):
+            value = _WORKLOAD_VALUE[state]
             errors.add("state", f"{workload.kind} {namespace}/{workload.name} already has "
-                                f"{WORKLOAD_KEY}{'=' + _WORKLOAD_VALUE[state] if _WORKLOAD_VALUE[state] else ' unset'}"
+                                f"{WORKLOAD_KEY}{'=' + value if value else ' unset'}"
                                 ": nothing to change.")
     elif namespace is not None:
         restart = _parse_restart(data.get("restart"), inventory, namespace, errors)
@@ -151,7 +152,7 @@ def render_sidecar_injection(params: SidecarInjection, inventory: Inventory,
     if params.workload:
         wl = next(w for w in inventory.workloads if (w.kind, w.namespace, w.name) ==
                   (params.workload_kind, params.namespace, params.workload))
-        annotations = None
+        annotations: dict[str, str | None] | None = None
         if WORKLOAD_KEY in wl.annotations:
             annotations = {WORKLOAD_KEY: None}
             warnings.append(f"The pod-template annotation {WORKLOAD_KEY}={wl.annotations[WORKLOAD_KEY]} is removed "

@@ -5,6 +5,8 @@ cluster but are not its admins get 403, and a refused write is an audit event.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -81,7 +83,7 @@ class ClusterGrantListView(APIView):
         values = validated_input(self.GrantCreateInputSerializer, request)
         if bool(values.get("user")) == bool(values.get("team")):
             raise AccountInputError("non_field_errors", "Give either user or team.")
-        who = {"user": None, "team": None}
+        who: dict[str, Any] = {"user": None, "team": None}
         if values.get("user"):
             who["user"] = get_user_model().objects.filter(username=values["user"]).first()
             if who["user"] is None:

@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 from . import grants
 from .views import ClusterViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter(trailing_slash="/?")  # type: ignore[arg-type]  # DRF takes a regex here; its stubs say bool
 router.register("clusters", ClusterViewSet, basename="api-cluster")
 urlpatterns = [
     # A cluster's grants: its admins.

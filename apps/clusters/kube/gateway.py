@@ -21,8 +21,9 @@ sits in a thread-safe ``IstioDiscovery``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from kubernetes import client as k8s
@@ -95,7 +96,7 @@ class KubernetesGateway(KubernetesWrites):
         self._discovery = IstioDiscovery(lambda group, version: self._resources_of(group, version))
 
     @classmethod
-    def from_kubeconfig(cls, text: str, context: str | None = None, **kwargs: Any) -> "KubernetesGateway":
+    def from_kubeconfig(cls, text: str, context: str | None = None, **kwargs: Any) -> KubernetesGateway:
         found = parse_kubeconfig(text, context)
         return cls(
             found.server, token=found.token, ca_pem=found.ca_pem, verify=found.verify,
@@ -106,7 +107,7 @@ class KubernetesGateway(KubernetesWrites):
     @classmethod
     def from_token(
         cls, url: str, token: str, ca_pem: str | None = None, verify: bool = True, **kwargs: Any
-    ) -> "KubernetesGateway":
+    ) -> KubernetesGateway:
         return cls(url, token=token, ca_pem=ca_pem, verify=verify, **kwargs)
 
     def close(self) -> None:
@@ -136,7 +137,7 @@ class KubernetesGateway(KubernetesWrites):
         items: list[dict[str, Any]] = []
         cont: str | None = None
         while True:
-            extra = {"limit": LIST_PAGE_SIZE}
+            extra: dict[str, Any] = {"limit": LIST_PAGE_SIZE}
             if cont:
                 extra["_continue"] = cont
             page = self._call(fn, what, **kwargs, **extra) or {}
@@ -166,10 +167,14 @@ class KubernetesGateway(KubernetesWrites):
     def list_workloads(self, namespace: str | None = None) -> list[Workload]:
         a, c = self.apps, self.core
         return workloads_from_json(
-            self._list_kind(a.list_deployment_for_all_namespaces, a.list_namespaced_deployment, "deployments", namespace),
-            self._list_kind(a.list_stateful_set_for_all_namespaces, a.list_namespaced_stateful_set, "statefulsets", namespace),
-            self._list_kind(a.list_daemon_set_for_all_namespaces, a.list_namespaced_daemon_set, "daemonsets", namespace),
-            self._list_kind(a.list_replica_set_for_all_namespaces, a.list_namespaced_replica_set, "replicasets", namespace),
+            self._list_kind(a.list_deployment_for_all_namespaces, a.list_namespaced_deployment, "deployments",
+                            namespace),
+            self._list_kind(a.list_stateful_set_for_all_namespaces, a.list_namespaced_stateful_set, "statefulsets",
+                            namespace),
+            self._list_kind(a.list_daemon_set_for_all_namespaces, a.list_namespaced_daemon_set, "daemonsets",
+                            namespace),
+            self._list_kind(a.list_replica_set_for_all_namespaces, a.list_namespaced_replica_set, "replicasets",
+                            namespace),
             self._list_kind(c.list_pod_for_all_namespaces, c.list_namespaced_pod, "pods", namespace),
         )
 

@@ -5,7 +5,8 @@ expensive part of the official client) and maps them here.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..inventory import IstioObject, Namespace, Pod, Service, ServicePort, Workload
 

@@ -7,8 +7,9 @@ later change).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 from kubernetes import client as k8s
 

@@ -63,7 +63,7 @@ class _NodeFlags(serializers.Serializer):
     isInaccessible = serializers.BooleanField(required=False)
     isServiceEntry = ServiceEntrySerializer(required=False)
     isBox = serializers.ChoiceField(choices=BOXES, help_text="Compound (box) nodes", required=False)
-    parent = serializers.CharField(help_text="The id of the box this node is drawn in", required=False)
+    parent = serializers.CharField(help_text="The id of the box this node is drawn in", required=False)  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     healthStatus = serializers.ChoiceField(choices=HEALTH, required=False)
 
 
@@ -74,7 +74,7 @@ class GraphNodeDataSerializer(_NodeFlags):
 
 class GraphEdgeDataSerializer(serializers.Serializer):
     id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     target = serializers.CharField()
     protocol = serializers.ChoiceField(choices=list(PROTOCOLS))
     rates = _rates(help_text="http, http3xx, http4xx, http5xx, httpNoResponse, grpc, grpcErr (req/s); "
@@ -98,6 +98,18 @@ def _elements(node_data, edge_data, name: str):
     return type(f"{name}Elements", (serializers.Serializer,), {"nodes": node(many=True), "edges": edge(many=True)})
 
 
+class SourceSnapshotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    taken_at = serializers.FloatField(help_text="The moment the snapshot describes (its window's end), unix seconds")
+    age_seconds = serializers.FloatField(help_text="How long before the requested time (or now) it was taken")
+
+
+class SourceWindowSerializer(serializers.Serializer):
+    exact = serializers.BooleanField(help_text="The snapshots' windows tile the duration exactly (docs/history.md)")
+    snapshots = serializers.ListField(child=serializers.IntegerField(), help_text="The snapshots merged")
+    coverage = serializers.FloatField(help_text="Share of the duration their windows cover")
+
+
 class GraphSourceSerializer(serializers.Serializer):
     """Which source answered, and whether its inventory is of the traffic's moment (docs/graph-api.md).
     A stored source may add keys of its own."""
@@ -108,6 +120,8 @@ class GraphSourceSerializer(serializers.Serializer):
     trafficAt = serializers.FloatField(help_text="The traffic window's end, unix seconds")
     inventoryMatchesTraffic = serializers.BooleanField()
     description = serializers.CharField()
+    snapshot = SourceSnapshotSerializer(required=False, help_text="A snapshot answered (time travel, or the latest)")
+    window = SourceWindowSerializer(required=False, help_text="Which snapshots' windows the traffic comes from")
 
 
 class GraphSerializer(serializers.Serializer):
@@ -119,7 +133,7 @@ class GraphSerializer(serializers.Serializer):
     graphType = serializers.ChoiceField(choices=list(GRAPH_TYPES))
     namespaces = serializers.ListField(child=serializers.CharField())
     elements = _elements(GraphNodeDataSerializer, GraphEdgeDataSerializer, "Graph")()
-    source = GraphSourceSerializer()
+    source = GraphSourceSerializer()  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
 
 
 class GraphSeriesSerializer(serializers.Serializer):
@@ -161,12 +175,13 @@ class KialiResponseDetailSerializer(serializers.Serializer):
 class KialiEdgeTrafficSerializer(serializers.Serializer):
     protocol = serializers.ChoiceField(choices=list(PROTOCOLS))
     rates = _string_rates(help_text="http, http5xx, httpPercentErr, httpPercentReq, grpc, tcp, ...", required=False)
-    responses = serializers.DictField(child=KialiResponseDetailSerializer(), help_text="response code ->", required=False)
+    responses = serializers.DictField(child=KialiResponseDetailSerializer(), help_text="response code ->",
+                                      required=False)
 
 
 class KialiEdgeDataSerializer(serializers.Serializer):
     id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     target = serializers.CharField()
     isMTLS = serializers.CharField(help_text="% mutual TLS, a whole number as a string", required=False)
     responseTime = serializers.CharField(help_text="ms as a string: the quantile, or the mean for avg", required=False)

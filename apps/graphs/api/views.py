@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,14 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.clusters.selectors import clusters_for_user, get_cluster_for_user
+from apps.clusters.sources import parse_at, stored_resolver
 from apps.core.api import error_responses
+from apps.core.errors import MeshdeckError
 from apps.core.renderers import FastJSONRenderer
 
 from ..builder.render import to_cytoscape, to_kiali
-from ..selectors import GraphRequestError, graph_for_user, parse_graph_params, series_for_user
+from ..selectors import CLOCK_SKEW, GraphParams, GraphRequestError, graph_for_user, parse_graph_params, series_for_user
 from ..sources import live_source, source_json
 from .serializers import GraphSerializer, GraphSeriesSerializer, KialiGraphSerializer
-
 
 GRAPH_PARAMETERS = [
     OpenApiParameter("namespaces", str, description="Comma-separated namespaces (default: all you may see)."),
@@ -32,7 +35,32 @@ GRAPH_PARAMETERS = [
     OpenApiParameter("idleNodes", bool, description="Add inventory nodes that had no traffic."),
     OpenApiParameter("responseTime", str, enum=["50", "95", "99", "avg"],
                      description="Edge latency: quantile 50, 95 (default) or 99, or avg, the mean (as in Kiali)."),
+    OpenApiParameter("at", float, description="Time travel: unix seconds; the graph of the nearest snapshot at or "
+                     "before it (404 if none), its `duration` built from the snapshots covering it. Takes the "
+                     "place of queryTime. See docs/history.md."),
 ]
+
+
+def graph_source(request, cluster, params: GraphParams):
+    """(source, params, requested_at): ``at=`` -> the snapshot at or before it; no time asked for ->
+    the latest snapshot while it is fresh and holds the window; else the live cluster."""
+    at = parse_at(request.query_params.get("at"))
+    resolver = stored_resolver()
+    if at is not None:
+        if at > time.time() + CLOCK_SKEW:
+            raise GraphRequestError("at is in the future")
+        if resolver is None:
+            raise MeshdeckError("this portal keeps no history", code="no_snapshot", http_status=404)
+        source = resolver.graph_at(cluster, at, params.duration)
+    elif resolver is not None and not request.query_params.get("queryTime"):
+        source = resolver.latest(cluster, params.duration)
+        if source is None:
+            return live_source(cluster), params, None
+        at = time.time()
+    else:
+        return live_source(cluster), params, None
+    duration, end = source.traffic.fixed_window
+    return source, replace(params, duration=duration, query_time=int(round(end))), at
 
 SOURCE_HEADER = "X-Meshdeck-Source"  # the Kiali-compatible answer's ``source``, as JSON
 
@@ -54,11 +82,10 @@ class GraphView(APIView):
     )
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
-        params = parse_graph_params(request.query_params)
-        source = live_source(cluster)
+        source, params, requested_at = graph_source(request, cluster, parse_graph_params(request.query_params))
         graph = graph_for_user(request.user, source, params)
         body = to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name)
-        body["source"] = source_json(source, params.query_time)
+        body["source"] = source_json(source, params.query_time, requested_at)
         return Response(body)
 
 
@@ -75,7 +102,8 @@ class GraphSeriesView(APIView):
             OpenApiParameter("sourceNamespace", str, description="Edge source ('unknown' for outside the mesh)."),
             OpenApiParameter("sourceWorkload", str), OpenApiParameter("sourceApp", str),
             OpenApiParameter("sourceVersion", str), OpenApiParameter("sourceService", str),
-            OpenApiParameter("direction", str, enum=["inbound", "outbound"], description="For a node (default inbound)."),
+            OpenApiParameter("direction", str, enum=["inbound", "outbound"],
+                             description="For a node (default inbound)."),
             OpenApiParameter("duration", str), OpenApiParameter("queryTime", int),
         ],
         responses={200: GraphSeriesSerializer, **error_responses(*ERROR_STATUSES)},
@@ -124,11 +152,12 @@ class KialiGraphView(APIView):
         if not request.query_params.get("namespaces"):
             raise GraphRequestError("namespaces is required (comma-separated)")
         params = parse_graph_params(request.query_params, default_graph_type="workload", default_inject=False)
-        source = live_source(cluster)
+        source, params, requested_at = graph_source(request, cluster, params)
         graph = graph_for_user(request.user, source, params)
         # Kiali's body exactly; which source answered goes in a header (see docs/graph-api.md)
         return Response(to_kiali(graph, secret=settings.SECRET_KEY),
-                        headers={SOURCE_HEADER: json.dumps(source_json(source, params.query_time), sort_keys=True)})
+                        headers={SOURCE_HEADER: json.dumps(source_json(source, params.query_time, requested_at),
+                                                            sort_keys=True)})
 
     def handle_exception(self, exc):
         """Kiali's error shape, ``{"error": message}`` (plus our request_id), so Kiali clients read it."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from apps.clusters.inventory import Inventory
 from apps.clusters.tolerances import compile_tolerances

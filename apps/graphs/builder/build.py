@@ -1,7 +1,8 @@
 """build_graph: inventory + traffic + options -> Graph. Pure: no ORM, no HTTP."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from apps.clusters.inventory import Inventory
 

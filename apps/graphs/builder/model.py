@@ -57,7 +57,8 @@ class Edge:
     source: str
     dest: str
     protocol: str
-    rates: dict[str, float] = field(default_factory=dict)  # http, http4xx, http5xx, httpNoResponse, grpc, grpcErr, tcp, tcpReceived
+    # http, http4xx, http5xx, httpNoResponse, grpc, grpcErr, tcp, tcpReceived
+    rates: dict[str, float] = field(default_factory=dict)
     # response code -> {"flags": {flag: rate}, "hosts": {host: rate}}
     responses: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     code_rates: dict[str, float] = field(default_factory=dict)  # response code -> rate
@@ -110,9 +111,6 @@ class Graph:
         if e is None:
             e = self.edges[key] = Edge(source, dest, protocol)
         return e
-
-    def out_edges(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.source == node_id]
 
     def response_time(self, edge: Edge) -> float | None:
         """The edge's responseTime (ms): the chosen quantile, or the mean for responseTime=avg."""

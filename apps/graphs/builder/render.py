@@ -59,7 +59,7 @@ def _boxes(graph: Graph, nodes: list[dict[str, Any]], app_box: bool) -> list[dic
     box_by = set(graph.options.box_by)
     added: list[dict[str, Any]] = []
 
-    def group(key_fn, kind, min_groups):
+    def group(key_fn, kind: str, min_groups: int) -> None:
         members: dict[str, list[dict[str, Any]]] = {}
         for data in nodes + added:
             if data.get("isInaccessible") and data["nodeType"] != "unknown" or data.get("isBox") == kind:
@@ -145,7 +145,9 @@ def _edge_data(graph: Graph, e: Edge, ids: dict[str, str]) -> dict[str, Any]:
         "healthStatus": e.health_status,
     }
     if e.protocol != "tcp":
-        pct = (lambda v: _round(v / total * 100.0) if total > 0 else None)
+        def pct(v):
+            return _round(v / total * 100.0) if total > 0 else None
+
         data.update(
             percentErr=_round(e.percent_err),
             responseTime=_round(graph.response_time(e)),
@@ -200,14 +202,14 @@ def to_kiali(graph: Graph, *, secret: str) -> dict[str, Any]:
     edges = []
     for e in graph.edges.values():
         source, target = ids[e.source], ids[e.dest]
-        data: dict[str, Any] = {"id": _hash(f"{source}.{target}.{e.protocol}"), "source": source, "target": target}
+        edge_data: dict[str, Any] = {"id": _hash(f"{source}.{target}.{e.protocol}"), "source": source, "target": target}
         if e.mtls_percent:
-            data["isMTLS"] = f"{e.mtls_percent:.0f}"
+            edge_data["isMTLS"] = f"{e.mtls_percent:.0f}"
         response_time = graph.response_time(e)
         if response_time is not None:
-            data["responseTime"] = f"{response_time:.0f}"
-        data["healthStatus"] = e.health_status
-        traffic: dict[str, Any] = {"protocol": e.protocol}
+            edge_data["responseTime"] = f"{response_time:.0f}"
+        edge_data["healthStatus"] = e.health_status
+        edge_traffic: dict[str, Any] = {"protocol": e.protocol}
         total = e.total
         rates = {k: _precision(e.rates[k], 2) for k in _EDGE_RATES[e.protocol] if e.rates.get(k, 0) > 0}
         if rates and total > 0:
@@ -215,17 +217,19 @@ def to_kiali(graph: Graph, *, secret: str) -> dict[str, Any]:
                 rates[f"{e.protocol}PercentErr"] = f"{e.percent_err:.1f}"
             if e.percent_req:
                 rates[f"{e.protocol}PercentReq"] = f"{e.percent_req:.1f}"
-            traffic["rates"] = rates
+            edge_traffic["rates"] = rates
             hide_hosts = graph.nodes[e.dest].is_inaccessible or graph.nodes[e.source].is_inaccessible
-            traffic["responses"] = {
+            edge_traffic["responses"] = {
                 code: {
                     "flags": {f: f"{v / total * 100:.1f}" for f, v in detail["flags"].items()},
-                    "hosts": {} if hide_hosts else {hst: f"{v / total * 100:.1f}" for hst, v in detail["hosts"].items()},
+                    "hosts": {} if hide_hosts else {
+                        hst: f"{v / total * 100:.1f}" for hst, v in detail["hosts"].items()
+                    },
                 }
                 for code, detail in e.responses.items()
             }
-        data["traffic"] = traffic
-        edges.append(data)
+        edge_data["traffic"] = edge_traffic
+        edges.append(edge_data)
     edges.sort(key=lambda d: (d["source"], d["target"], d["traffic"]["protocol"]))
     return {
         "timestamp": opts.query_time,

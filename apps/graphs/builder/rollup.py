@@ -14,8 +14,8 @@ acts on (scale it, roll it back, shift traffic away from it):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from apps.clusters.inventory import Workload
 
@@ -112,4 +112,5 @@ def namespace_health(workloads: Iterable[Workload], graph: Graph | None,
     return result
 
 
-__all__ = ["NamespaceHealth", "WorkloadHealth", "availability", "namespace_health", "workload_health", "HEALTHY", "DEGRADED", "FAILURE", "NA"]
+__all__ = ["NamespaceHealth", "WorkloadHealth", "availability", "namespace_health", "workload_health", "HEALTHY",
+           "DEGRADED", "FAILURE", "NA"]

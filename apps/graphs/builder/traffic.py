@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..telemetry.query import Row
 from .model import UNKNOWN, Graph, Node, is_ok, new_node, node_identity
@@ -61,7 +61,8 @@ def edge_endpoints(
     src_app, src_ver = g("source_canonical_service", ""), g("source_canonical_revision", "")
     if _is_bad_source(src_ns, src_wl, src_app):
         return
-    svc_ns, svc, svc_name = g("destination_service_namespace", ""), g("destination_service", ""), g("destination_service_name", "")
+    svc_ns = g("destination_service_namespace", "")
+    svc, svc_name = g("destination_service", ""), g("destination_service_name", "")
     dst_ns, dst_wl = g("destination_workload_namespace", ""), g("destination_workload", "")
     dst_app, dst_ver = g("destination_canonical_service", ""), g("destination_canonical_revision", "")
     if _is_bad_dest(svc, svc_name, dst_wl):
@@ -141,7 +142,8 @@ def add_tcp_rows(graph: Graph, sent: list[Row], received: list[Row]) -> None:
                 _add(edge.rates, key, row.value)
                 if key == "tcp":
                     _add_response(
-                        edge, "-", row.labels.get("response_flags", ""), row.labels.get("destination_service", ""), row.value
+                        edge, "-", row.labels.get("response_flags", ""), row.labels.get("destination_service", ""),
+                        row.value
                     )
 
 
@@ -192,19 +194,21 @@ def add_latency_quantiles(graph: Graph, by_grouping: dict[str, list[Row]]) -> No
             if math.isnan(row.value) or math.isinf(row.value):
                 continue
             labels = dict(row.labels)
-            pairs = []
+            pairs: list[tuple[Node | None, Node | None]] = []
             if grouping == "edge":
                 pairs = list(edge_endpoints(graph, labels, inject=False, create=False))
             elif grouping == "in":
                 labels.update(destination_workload=UNKNOWN, destination_workload_namespace="",
                               destination_canonical_service=UNKNOWN, destination_canonical_revision=UNKNOWN)
-                svc_ns, svc_name = labels.get("destination_service_namespace", ""), labels.get("destination_service_name", "")
+                svc_ns = labels.get("destination_service_namespace", "")
+                svc_name = labels.get("destination_service_name", "")
                 sources = list(edge_endpoints(graph, labels, inject=False, create=False))
                 if sources and is_ok(svc_name):
                     sid = node_identity(opts.cluster, svc_ns, svc_name, "", "", "", "", opts.graph_type)[0]
                     pairs = [(sources[0][0], graph.nodes.get(sid))]
             elif grouping == "out":
-                svc_ns, svc_name = labels.get("destination_service_namespace", ""), labels.get("destination_service_name", "")
+                svc_ns = labels.get("destination_service_namespace", "")
+                svc_name = labels.get("destination_service_name", "")
                 if not is_ok(svc_name):
                     continue
                 sid = node_identity(opts.cluster, svc_ns, svc_name, "", "", "", "", opts.graph_type)[0]

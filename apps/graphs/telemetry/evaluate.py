@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from .query import Quantile, Query, RateSum, Row
 
@@ -45,7 +46,7 @@ def _rate_sum_groups(query: RateSum, index) -> dict[tuple[str, ...], float]:
 
 def _rate_sum(query: RateSum, index) -> list[Row]:
     return [
-        Row({b: v for b, v in zip(query.by, key) if v != ""}, value)
+        Row({b: v for b, v in zip(query.by, key, strict=True) if v != ""}, value)
         for key, value in _rate_sum_groups(query, index).items()
     ]
 
@@ -65,7 +66,7 @@ def _quantile(query: Quantile, index) -> list[Row]:
     rows = []
     for key, buckets in histograms.items():
         value = bucket_quantile(query.q, buckets)
-        rows.append(Row({n: v for n, v in zip(names, key) if v != ""}, value))
+        rows.append(Row({n: v for n, v in zip(names, key, strict=True) if v != ""}, value))
     return rows
 
 
@@ -89,10 +90,10 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
             merged.append([upper, count])
     # Counts are cumulative; floating point noise must not make them decrease.
     peak = -math.inf
-    for b in merged:
-        if b[1] < peak:
-            b[1] = peak
-        peak = b[1]
+    for bucket in merged:
+        if bucket[1] < peak:
+            bucket[1] = peak
+        peak = bucket[1]
     if len(merged) < 2:
         return math.nan
     observations = merged[-1][1]

@@ -163,7 +163,7 @@ class MeshTraffic:
                 "edges": [list(e) for e in table], "metrics": metrics}
 
     @classmethod
-    def from_dict(cls, data: Any) -> "MeshTraffic":
+    def from_dict(cls, data: Any) -> MeshTraffic:
         """What ``to_dict`` wrote. FormatError (naming the field) for another version or bad data."""
         check_format(data, MESH_TRAFFIC_FORMAT, (MESH_TRAFFIC_VERSION,))
         r = Reader(data, "mesh traffic")
@@ -207,7 +207,8 @@ def _histograms_from_json(part: Reader, table: list[dict[str, str]], where: str)
                 and len(item[1]) == len(bounds)):
             raise FormatError(f"{w}: expected [edge index, [{len(bounds)} rates or null]]")
         base = table[_edge_index(item[0], table, w)]
-        out.extend(Row({**base, "le": le}, decode_float(v, w)) for le, v in zip(bounds, item[1]) if v is not None)
+        out.extend(Row({**base, "le": le}, decode_float(v, w))
+                   for le, v in zip(bounds, item[1], strict=True) if v is not None)
     return out
 
 
@@ -218,7 +219,7 @@ def _rows_from_json(items: list[Any], table: list[dict[str, str]], extra: tuple[
         if not (isinstance(item, list) and len(item) == width and all(isinstance(v, str) for v in item[1:-1])):
             raise FormatError(f"{where}.rows[{n}]: expected [edge index, {len(extra)} label values, rate]")
         labels = dict(table[_edge_index(item[0], table, f"{where}.rows[{n}]")])
-        labels.update((k, v) for k, v in zip(extra, item[1:-1]) if v != "")
+        labels.update((k, v) for k, v in zip(extra, item[1:-1], strict=True) if v != "")
         out.append(Row(labels, decode_float(item[-1], f"{where}.rows[{n}]")))
     return out
 
@@ -239,7 +240,7 @@ def _edge_labels(item: Any, where: str) -> dict[str, str]:
     """One edge of the table as labels (empty values left out, as Prometheus leaves them out)."""
     if not (isinstance(item, list) and len(item) == len(EDGE_KEY) and all(isinstance(v, str) for v in item)):
         raise FormatError(f"{where}: expected {len(EDGE_KEY)} label values")
-    return {k: v for k, v in zip(EDGE_KEY, item) if v != ""}
+    return {k: v for k, v in zip(EDGE_KEY, item, strict=True) if v != ""}
 
 
 def capture_traffic(source: TelemetrySource, *, window: int, query_time: float,

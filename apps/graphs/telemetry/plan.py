@@ -29,8 +29,22 @@ from typing import Any
 from apps.core.stored import FormatError, Reader, check_format, encode_float
 
 from .base import TelemetrySource
-from .query import (EQ, NE, NRE, RE, Matcher, Quantile, Query, RateSum, Row, Selector, regex_any, rows_from_json,
-                    rows_to_json, sel)
+from .query import (
+    EQ,
+    NE,
+    NRE,
+    RE,
+    Matcher,
+    Quantile,
+    Query,
+    RateSum,
+    Row,
+    Selector,
+    regex_any,
+    rows_from_json,
+    rows_to_json,
+    sel,
+)
 
 REQUESTS = "istio_requests_total"
 TCP_SENT = "istio_tcp_sent_bytes_total"
@@ -98,7 +112,7 @@ class TrafficData:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> "TrafficData":
+    def from_dict(cls, data: Any) -> TrafficData:
         """What ``to_dict`` wrote; missing parts are empty. FormatError for an unknown version or bad rows."""
         check_format(data, TRAFFIC_DATA_FORMAT, (TRAFFIC_DATA_VERSION,))
         r = Reader(data, "traffic")

@@ -100,7 +100,7 @@ def fetch_series(
         "step": step,
         "window": window,
         "requestRate": [clean(v) for v in rate],
-        "errorRate": [clean((e or 0.0) / r * 100.0) if r else None for r, e in zip(rate, errors)],
+        "errorRate": [clean((e or 0.0) / r * 100.0) if r else None for r, e in zip(rate, errors, strict=True)],
         "p50": [clean(v) for v in aligned("p50")],
         "p95": [clean(v) for v in aligned("p95")],
         "p99": [clean(v) for v in aligned("p99")],

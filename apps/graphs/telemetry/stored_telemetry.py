@@ -97,7 +97,8 @@ class StoredTelemetry:
             acc = groups.setdefault(tuple(h.labels.get(n, "") for n in names), {})
             for upper, rate in h.buckets:
                 acc[upper] = acc.get(upper, 0.0) + rate * hits
-        return [Row({n: v for n, v in zip(names, key) if v != ""}, bucket_quantile(query.q, list(acc.items())))
+        return [Row({n: v for n, v in zip(names, key, strict=True) if v != ""},
+                    bucket_quantile(query.q, list(acc.items())))
                 for key, acc in groups.items()]
 
     def _evaluate(self, query: Query) -> list[Row]:

@@ -1,6 +1,8 @@
 """Output shapes of the inventory API (read-only; they serialise the inventory dataclasses)."""
 from __future__ import annotations
 
+from typing import cast
+
 from rest_framework import serializers
 
 
@@ -102,6 +104,7 @@ class ServiceSerializer(serializers.Serializer):
     resource_version = serializers.CharField(allow_blank=True)
 
 
+# The nested lists below: with many=True, .data is a list (cast: the type stubs cannot tell).
 class WorkloadDetailSerializer(WorkloadSerializer):
     annotations = serializers.DictField(child=serializers.CharField())
     pods = PodSerializer(many=True)
@@ -113,10 +116,10 @@ class WorkloadDetailSerializer(WorkloadSerializer):
         super().__init__(detail.workload if detail is not None else None, **kwargs)
 
     def get_services(self, obj) -> list[dict]:
-        return ServiceSerializer(self._detail.services, many=True).data
+        return cast(list[dict], ServiceSerializer(self._detail.services, many=True).data)
 
     def get_istio_objects(self, obj) -> list[dict]:
-        return ObjectRefSerializer(self._detail.istio_objects, many=True).data
+        return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)
 
 
 class ServiceDetailSerializer(ServiceSerializer):
@@ -128,7 +131,7 @@ class ServiceDetailSerializer(ServiceSerializer):
         super().__init__(detail.service if detail is not None else None, **kwargs)
 
     def get_workloads(self, obj) -> list[dict]:
-        return WorkloadSerializer(self._detail.workloads, many=True).data
+        return cast(list[dict], WorkloadSerializer(self._detail.workloads, many=True).data)
 
     def get_istio_objects(self, obj) -> list[dict]:
-        return ObjectRefSerializer(self._detail.istio_objects, many=True).data
+        return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)

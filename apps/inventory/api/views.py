@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
-from apps.graphs.selectors import workload_health_for_user
+from apps.graphs.selectors import graph_source_at, workload_health_for_user
 from apps.graphs.sources import live_source
 from apps.inventory import selectors
 from apps.meshconfig.api.mixins import ALL, CLUSTER_ERRORS, NS_DOC, ClusterMeshMixin
@@ -23,10 +23,19 @@ Q_PARAM = OpenApiParameter("q", str, description="Case-insensitive name filter")
 ERRORS = CLUSTER_ERRORS
 
 
+def namespace_list_schema(summary: str, serializer):
+    """The OpenAPI description of a list of one namespace's (or every namespace's) objects."""
+    return extend_schema_view(get=extend_schema(
+        summary=summary,
+        parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
+        responses={200: serializer(many=True), **ERRORS}, tags=["inventory"]))
+
+
 class InventoryMixin(ClusterMeshMixin):
     """The caller's MeshView read with its traffic (health): the graphs app's live source."""
 
     source_for = staticmethod(live_source)
+    source_at = staticmethod(graph_source_at)  # ?at=: a snapshot with traffic (health needs it)
 
 
 @extend_schema_view(get=extend_schema(
@@ -47,15 +56,14 @@ class NamespaceListAPI(InventoryMixin, generics.ListAPIView):
         return page  # health computed for this page only
 
 
-@extend_schema_view(get=extend_schema(
-    summary="Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
-    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
-    responses={200: WorkloadSerializer(many=True), **ERRORS}, tags=["inventory"]))
+@namespace_list_schema("Workloads (Deployments, StatefulSets, DaemonSets, bare Pods) with sidecar state",
+                       WorkloadSerializer)
 class WorkloadListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = WorkloadSerializer
 
     def get_queryset(self):
-        return selectors.workload_list(self.mesh(), self.namespace_arg(), self.request.query_params.get("q", "").strip())
+        return selectors.workload_list(self.mesh(), self.namespace_arg(),
+                                       self.request.query_params.get("q", "").strip())
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
@@ -83,10 +91,7 @@ class WorkloadDetailAPI(InventoryMixin, generics.GenericAPIView):
         return Response(WorkloadDetailSerializer(detail).data)
 
 
-@extend_schema_view(get=extend_schema(
-    summary="Services",
-    parameters=[Q_PARAM, OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC)],
-    responses={200: ServiceSerializer(many=True), **ERRORS}, tags=["inventory"]))
+@namespace_list_schema("Services", ServiceSerializer)
 class ServiceListAPI(InventoryMixin, generics.ListAPIView):
     serializer_class = ServiceSerializer
 

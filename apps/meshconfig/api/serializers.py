@@ -14,7 +14,8 @@ class CheckSerializer(serializers.Serializer):
     kiali_code = serializers.CharField(allow_blank=True, help_text="The nearest Kiali code, e.g. KIA1107")
     severity = serializers.ChoiceField(choices=["error", "warning", "info"])
     message = serializers.CharField()
-    path = serializers.CharField(help_text="YAML path the check points at, e.g. spec.http[0].route[1].destination.subset")
+    path = serializers.CharField(
+        help_text="YAML path the check points at, e.g. spec.http[0].route[1].destination.subset")
     references = serializers.SerializerMethodField()
 
     def get_references(self, obj) -> list[dict]:
@@ -24,17 +25,22 @@ class CheckSerializer(serializers.Serializer):
 class ValidationSerializer(serializers.Serializer):
     valid = serializers.BooleanField(help_text="False when any check is an error (warnings keep it valid)")
     status = serializers.CharField(help_text="valid, warning or error")
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     warnings = serializers.IntegerField()
     checks = CheckSerializer(many=True)
 
 
-class ConfigRowSerializer(serializers.Serializer):
+# Which Istio object a row or a detail is about (read from its ``object``). A comment, not a
+# docstring: drf-spectacular would give the subclasses' schemas its text as their description.
+class _IstioObjectIdentitySerializer(serializers.Serializer):
     kind = serializers.CharField(source="object.kind")
     namespace = serializers.CharField(source="object.namespace")
     name = serializers.CharField(source="object.name")
     api_version = serializers.CharField(source="object.api_version")
     resource_version = serializers.CharField(source="object.resource_version")
+
+
+class ConfigRowSerializer(_IstioObjectIdentitySerializer):
     validation = ValidationSerializer()
 
 
@@ -47,12 +53,7 @@ class AnnotatedCheckSerializer(CheckSerializer):
         return data
 
 
-class ConfigDetailSerializer(serializers.Serializer):
-    kind = serializers.CharField(source="object.kind")
-    namespace = serializers.CharField(source="object.namespace")
-    name = serializers.CharField(source="object.name")
-    api_version = serializers.CharField(source="object.api_version")
-    resource_version = serializers.CharField(source="object.resource_version")
+class ConfigDetailSerializer(_IstioObjectIdentitySerializer):
     spec = serializers.JSONField(source="object.spec")
     labels = serializers.SerializerMethodField()
     annotations = serializers.SerializerMethodField()

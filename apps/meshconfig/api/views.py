@@ -10,7 +10,6 @@ from apps.meshconfig import selectors
 
 from .mixins import CLUSTER_ERRORS as ERRORS
 from .mixins import ClusterMeshMixin
-
 from .serializers import ConfigDetailSerializer, ConfigRowSerializer
 
 

@@ -7,8 +7,8 @@ docs/validation.md.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from apps.clusters.inventory import Inventory
 

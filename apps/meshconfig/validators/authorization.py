@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from .. import hosts
 from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check

@@ -8,9 +8,9 @@ functions on hand-built inventories.
 """
 from __future__ import annotations
 
-import fnmatch
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from apps.clusters.inventory import Inventory, IstioObject, Service, Workload
 
@@ -75,9 +75,9 @@ class CheckSpec:
     severity: str
     kind: str
     title: str
-    fn: Callable[["MeshIndex"], Iterable[Finding]]
+    fn: Callable[[MeshIndex], Iterable[Finding]]
 
-    def run(self, index: "MeshIndex") -> list[Check]:
+    def run(self, index: MeshIndex) -> list[Check]:
         return [
             Check(
                 code=self.code,
@@ -100,7 +100,7 @@ REGISTRY: dict[str, CheckSpec] = {}
 def check(code: str, *, kiali: str, severity: str, kind: str, title: str):
     """Register a check function under a stable code."""
 
-    def register(fn: Callable[["MeshIndex"], Iterable[Finding]]) -> Callable[["MeshIndex"], Iterable[Finding]]:
+    def register(fn: Callable[[MeshIndex], Iterable[Finding]]) -> Callable[[MeshIndex], Iterable[Finding]]:
         if code in REGISTRY:
             raise ValueError(f"duplicate check code {code}")
         REGISTRY[code] = CheckSpec(code, kiali, severity, kind, title, fn)
@@ -245,10 +245,6 @@ class MeshIndex:
             if mode_of(pa) == "STRICT":
                 return pa
         return None
-
-
-def glob_match(pattern: str, value: str) -> bool:
-    return fnmatch.fnmatchcase(value, pattern)
 
 
 def iter_routes(vs: IstioObject) -> Iterator[tuple[str, str, list[Any]]]:

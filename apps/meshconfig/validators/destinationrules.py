@@ -1,7 +1,7 @@
 """DestinationRule checks (Kiali: business/checkers/destinationrules)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .. import hosts
 from .base import (
@@ -61,7 +61,8 @@ def dr_subset_without_labels(index: MeshIndex) -> Iterator[Finding]:
         for i, subset in enumerate(as_list(dr.spec.get("subsets"))):
             if not as_dict(as_dict(subset).get("labels")):
                 yield Finding(dr, f"spec.subsets[{i}]",
-                              f"Subset {as_dict(subset).get('name')!r} has no labels, so it is every endpoint of the host.")
+                              f"Subset {as_dict(subset).get('name')!r} has no labels, "
+                              "so it is every endpoint of the host.")
 
 
 @check("DR-MULTI-MATCH", kiali="KIA0201", severity=WARNING, kind="DestinationRule",

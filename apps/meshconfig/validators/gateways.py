@@ -1,7 +1,8 @@
 """Gateway checks (Kiali: business/checkers/gateways)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import hosts
 from .base import WARNING, Finding, MeshIndex, as_dict, as_list, check, key_of
@@ -19,8 +20,8 @@ def gw_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
             yield Finding(gw, "spec.selector", f"No workload has the labels {pairs}: this Gateway configures nothing.")
 
 
-def _server_hosts(gw) -> list[tuple[str, int, str]]:
-    """(path, port number, host without namespace prefix) for every server host."""
+def _server_hosts(gw) -> list[tuple[str, Any, str]]:
+    """(path, port number as written, host without namespace prefix) for every server host."""
     out = []
     for s, server in enumerate(as_list(gw.spec.get("servers"))):
         port = as_dict(as_dict(server).get("port")).get("number")
@@ -34,7 +35,8 @@ def _server_hosts(gw) -> list[tuple[str, int, str]]:
        title="Two Gateways on the same workload serve the same host and port")
 def gw_duplicate_host_port(index: MeshIndex) -> Iterator[Finding]:
     gws = index.objects("Gateway")
-    entries = [(gw, *e, tuple(sorted(as_dict(gw.spec.get("selector")).items()))) for gw in gws for e in _server_hosts(gw)]
+    entries = [(gw, *e, tuple(sorted(as_dict(gw.spec.get("selector")).items())))
+               for gw in gws for e in _server_hosts(gw)]
     for gw, path, port, host, selector in entries:
         others = sorted({
             key_of(o) for (o, _, p, h, sel) in entries

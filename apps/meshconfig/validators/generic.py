@@ -1,7 +1,7 @@
 """Checks that apply to several kinds (Kiali: business/checkers/common, sidecars)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .. import hosts
 from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check

@@ -1,7 +1,7 @@
 """Workload selectors that select nothing, and selector-less duplicates (Kiali: checkers/common)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .base import (
     ERROR,

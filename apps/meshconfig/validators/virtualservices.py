@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import hosts
 from .base import (
@@ -56,11 +57,11 @@ def vs_gateway_not_found(index: MeshIndex) -> Iterator[Finding]:
 def vs_subset_not_found(index: MeshIndex) -> Iterator[Finding]:
     subsets: dict[str, set[str]] = defaultdict(set)
     for dr in index.objects("DestinationRule"):
-        host = hosts.resolve(str(dr.spec.get("host") or ""), dr.namespace)
+        dr_host = hosts.resolve(str(dr.spec.get("host") or ""), dr.namespace)
         for subset in as_list(dr.spec.get("subsets")):
             name = as_dict(subset).get("name")
             if isinstance(name, str):
-                subsets[host].add(name)
+                subsets[dr_host].add(name)
     for vs in index.objects("VirtualService"):
         for _, path, route in iter_routes(vs):
             for j, dest in enumerate(route):
@@ -79,7 +80,7 @@ def vs_subset_not_found(index: MeshIndex) -> Iterator[Finding]:
                     )
 
 
-def _weights(route: list) -> list[tuple[int, object]]:
+def _weights(route: list) -> list[tuple[int, Any]]:
     return [(j, as_dict(dest).get("weight")) for j, dest in enumerate(route)]
 
 

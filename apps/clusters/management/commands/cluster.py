@@ -19,7 +19,8 @@ from apps.clusters.services import (
 
 
 class Command(BaseCommand):
-    help = "Manage clusters: add, set (settings, health tolerances), test, list; genkey makes a credentials encryption key."
+    help = ("Manage clusters: add, set (settings, health tolerances), test, list; "
+            "genkey makes a credentials encryption key.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -69,7 +70,7 @@ class Command(BaseCommand):
     def _read_kubeconfig(self, path: str | None, context: str | None) -> tuple[str | None, list[EmbeddedFile]]:
         """The kubeconfig with the files it names embedded: they are on this machine, not the portal's."""
         text = self._read(path, "kubeconfig")
-        if text is None:
+        if path is None or text is None:
             return None, []
         try:
             return embed_referenced_files(text, base_dir=Path(path).resolve().parent, context=context)
@@ -98,6 +99,8 @@ class Command(BaseCommand):
         if raw == "default":
             return None
         text = self._read(raw[1:], "tolerances file") if raw.startswith("@") else raw
+        if text is None:  # "@" with no file name
+            raise CommandError("Name the tolerances file after @, e.g. --health-tolerances @tolerances.json.")
         try:
             return json.loads(text)
         except ValueError as exc:
@@ -125,7 +128,8 @@ class Command(BaseCommand):
     def _cluster(self, name: str) -> Cluster:
         cluster = Cluster.objects.filter(name=name).first()
         if cluster is None:
-            raise CommandError(f"No cluster named '{name}'. Known: " + ", ".join(Cluster.objects.values_list("name", flat=True)))
+            known = ", ".join(Cluster.objects.values_list("name", flat=True))
+            raise CommandError(f"No cluster named '{name}'. Known: " + known)
         return cluster
 
     def do_test(self, name, json: bool = False, **_):

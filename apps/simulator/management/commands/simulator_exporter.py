@@ -56,7 +56,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         which = parser.add_mutually_exclusive_group()
-        which.add_argument("--cluster", help="a simulated cluster of the portal: its shared mesh, following its changes")
+        which.add_argument("--cluster",
+                           help="a simulated cluster of the portal: its shared mesh, following its changes")
         which.add_argument("--topology", default="demo",
                            help="a standalone mesh: bookinfo, helloworld, grpc, demo, large or large:N:M")
         parser.add_argument("--host", default="127.0.0.1")
