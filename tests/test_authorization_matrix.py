@@ -282,6 +282,7 @@ class People:
     clients: dict[str, Client]
     revoke: Callable[[], None]
     users: dict = field(default_factory=dict)
+    token_clients: dict[str, Client] = field(default_factory=dict)  # API only: a write-scope bearer token each
 
     def session_cookie(self, name: str) -> str | None:
         cookie = self.clients[name].cookies.get(django_settings.SESSION_COOKIE_NAME)
@@ -289,18 +290,21 @@ class People:
 
 
 PASSWORD = "matrix-persona-passphrase"
+# API routes are also called with a bearer token of these (write scope, so the same expectations as
+# their sessions hold: the inactive user's token is refused, the revoked user's token sees nothing).
+TOKEN_PERSONAS = ("inactive", "revoked", "viewer", "cluster-admin")
 
 
 def build_people(cluster) -> People:
     from django.contrib.auth import get_user_model
 
     from apps.accounts.models import Grant, Team
-    from apps.accounts.services import grant_delete, user_deactivate
+    from apps.accounts.services import api_token_create, grant_delete, user_deactivate
     from apps.audit.actor import Actor
     from apps.audit.services import Target, audit_record
 
     User = get_user_model()
-    clients, users = {}, {}
+    clients, users, token_clients = {}, {}, {}
     for who in PERSONAS:
         client = Client()
         clients[who.name] = client
@@ -311,6 +315,9 @@ def build_people(cluster) -> People:
         users[who.name] = user
         if who.role is not None:
             Grant.objects.create(user=user, cluster=cluster, role=who.role, namespace_pattern=who.pattern)
+        if who.name in TOKEN_PERSONAS:  # made before the deactivation or revocation below
+            _, secret = api_token_create(user=user, name="matrix", scope="write")
+            token_clients[who.name] = Client(headers={"Authorization": f"Bearer {secret}"})
         if who.kind == "locked_out":
             for _ in range(django_settings.LOCKOUT_THRESHOLD):
                 client.post("/accounts/login/", {"username": who.name, "password": "wrong"})
@@ -332,7 +339,7 @@ def build_people(cluster) -> People:
         assert clients["revoked"].get("/clusters/demo/").status_code == 200, "the revoked persona never had access"
         grant_delete(grant=Grant.objects.get(user=users["revoked"]))
 
-    return People(clients=clients, revoke=revoke, users=users)
+    return People(clients=clients, revoke=revoke, users=users, token_clients=token_clients)
 
 
 @pytest.fixture
@@ -417,10 +424,10 @@ def _body(response) -> str:
     return (b"".join(response.streaming_content) if response.streaming else response.content).decode()
 
 
-def _problems(route: Route, who: Persona, namespace: str, response) -> list[str]:
+def _problems(route: Route, who: Persona, namespace: str, response, label: str) -> list[str]:
     want = expected(route, who, namespace)
     got = response.status_code
-    where = f"{who.name} on {namespace}"
+    where = f"{label} on {namespace}"
     if want == LOGIN:
         if route.api:
             return [] if got == 401 else [f"{where}: {got}, expected 401"]
@@ -454,11 +461,14 @@ def test_every_route_answers_every_persona_as_declared(people):
     for pattern in _in_order(ROUTES):
         route = ROUTES[pattern]
         namespaces = NAMESPACES if _names_namespace(route.url) else ("bookinfo",)
-        for who in PERSONAS:
-            client = people.clients[who.name]
+        callers = [(who, people.clients[who.name], who.name) for who in PERSONAS]
+        if route.api:
+            callers += [(who, people.token_clients[who.name], f"{who.name} (token)") for who in PERSONAS
+                        if who.name in people.token_clients]
+        for who, client, label in callers:
             for namespace in namespaces:
                 response = getattr(client, route.method)(_url(route, namespace))
-                found = _problems(route, who, namespace, response)
+                found = _problems(route, who, namespace, response, label)
                 if found:
                     problems.setdefault(pattern, []).extend(found)
     assert not problems, "\n".join(f"{pattern}:\n  " + "\n  ".join(lines) for pattern, lines in problems.items())
