@@ -30,8 +30,8 @@ for what only admins over ``*`` and superusers do; ``superuser=True`` for what o
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -416,7 +416,7 @@ def _url(route: Route, namespace: str) -> str:
 
         changes = ChangeRequest.objects.filter(cluster__name="demo", namespace=namespace)
         extra["change_id"] = changes.filter(status=Status.DRAFT).values_list("pk", flat=True).first() or 0
-        extra["closed_id"] = changes.filter(status=Status.CANCELLED).values_list("pk", flat=True).first() or 0
+        extra["closed_id"] = changes.filter(status=ChangeRequest.Status.CANCELLED).values_list("pk", flat=True).first() or 0
     return route.url.format(ns=namespace, **extra, **OBJECTS[namespace])
 
 

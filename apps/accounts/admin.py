@@ -12,10 +12,10 @@ from django.forms import ModelForm
 
 from .models import ApiToken, Grant, LoginAttempt, Team
 from .services import (
+    LastAdminError,
     grant_create,
     grant_delete,
     grant_update,
-    LastAdminError,
     lockout_clear,
     refuse_losing_the_last_cluster_admin,
     refuse_losing_the_last_superuser,
