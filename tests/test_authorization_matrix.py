@@ -412,11 +412,9 @@ def _url(route: Route, namespace: str) -> str:
     if "{change_id}" in route.url or "{closed_id}" in route.url:  # the fixture's change requests in {ns}
         from apps.changes.models import ChangeRequest
 
-        Status = ChangeRequest.Status
-
         changes = ChangeRequest.objects.filter(cluster__name="demo", namespace=namespace)
-        extra["change_id"] = changes.filter(status=Status.DRAFT).values_list("pk", flat=True).first() or 0
-        extra["closed_id"] = changes.filter(status=ChangeRequest.Status.CANCELLED).values_list("pk", flat=True).first() or 0
+        for key, status in (("change_id", ChangeRequest.Status.DRAFT), ("closed_id", ChangeRequest.Status.CANCELLED)):
+            extra[key] = changes.filter(status=status).values_list("pk", flat=True).first() or 0
     return route.url.format(ns=namespace, **extra, **OBJECTS[namespace])
 
 
