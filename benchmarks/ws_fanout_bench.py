@@ -62,6 +62,13 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _figures(latencies: list[float]) -> str:
+    first = min(latencies, default=float("nan"))
+    last = max(latencies, default=float("nan"))
+    return (f"first {first * 1000:.0f} ms, p50 {_pct(latencies, 0.5) * 1000:.0f} ms, "
+            f"p95 {_pct(latencies, 0.95) * 1000:.0f} ms, max {last * 1000:.0f} ms")
+
+
 def _free_port() -> int:
     import socket
 
@@ -116,6 +123,7 @@ class Client:
     def __init__(self, ws):
         self.ws = ws
         self.arrivals: dict[int, float] = {}  # snapshot id -> when its delta arrived (time.time())
+        self.sizes: dict[int, int] = {}  # snapshot id -> the delta's size in bytes
         self.errors: list[str] = []
 
     async def listen(self) -> None:
@@ -125,6 +133,7 @@ class Client:
                 message = json.loads(text)
                 if message.get("type") == "graph.delta":
                     self.arrivals[message["snapshot"]["id"]] = now
+                    self.sizes[message["snapshot"]["id"]] = len(text)
                 elif message.get("type") in ("graph.error", "closing"):
                     self.errors.append(text[:200])
         except Exception as exc:  # noqa: BLE001 - a dropped socket: counted as not delivered
@@ -212,14 +221,11 @@ async def _run(args, secrets: list[str], port: int, cluster_id: int) -> int:
         missing_total += missing
         all_latencies += latencies
         worst_round = max(worst_round, max(latencies, default=float("inf")))
-        print(f"round {round_}               received {len(latencies)}/{len(clients)}; "
-              f"first {min(latencies, default=float('nan')) * 1000:.0f} ms, p50 {_pct(latencies, 0.5) * 1000:.0f} ms, p95 {_pct(latencies, 0.95) * 1000:.0f} ms, "
-              f"max {max(latencies, default=float('nan')) * 1000:.0f} ms", flush=True)
+        print(f"round {round_}               received {len(latencies)}/{len(clients)}; {_figures(latencies)}; "
+              f"delta {clients[0].sizes.get(snapshot_id, 0) / 1000:.1f} KB", flush=True)
     errors = [e for c in clients for e in c.errors]
-    print(f"all rounds            {len(all_latencies)} deliveries; p50 {_pct(all_latencies, 0.5) * 1000:.0f} ms, "
-          f"p95 {_pct(all_latencies, 0.95) * 1000:.0f} ms, "
-          f"max {max(all_latencies, default=float('nan')) * 1000:.0f} ms, "
-          f"mean {statistics.fmean(all_latencies or [float('nan')]) * 1000:.0f} ms")
+    mean = statistics.fmean(all_latencies) * 1000 if all_latencies else float("nan")
+    print(f"all rounds            {len(all_latencies)} deliveries; {_figures(all_latencies)}, mean {mean:.0f} ms")
     ok = missing_total == 0 and worst_round <= TARGET_SECONDS
     print(f"target                every client within {TARGET_SECONDS:.0f} s of the commit: "
           f"{'met' if ok else 'NOT met'} (missing {missing_total}, errors {len(errors)})")

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "apps.core.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.accounts.ratelimit.LoginRateLimitMiddleware",  # before CSRF: an over-limit address is refused first
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.accounts.selectors.GrantCacheMiddleware",
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.portal",
                 "apps.inventory.navigation.navigation",  # the left navigation of every page
+                "apps.changes.context_processors.nav_changes_waiting",  # its "Changes" badge
             ],
         },
     },
@@ -144,7 +146,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.clusters.tasks.clusters_check_all",
         "schedule": timedelta(seconds=env_int("CLUSTER_CHECK_INTERVAL_SECONDS", 300, minimum=1)),
     },
+    # change requests past their time to live (apps.changes)
+    "changes-expire": {"task": "apps.changes.tasks.expire_changes", "schedule": timedelta(minutes=5)},
 }
+# Change requests: time to live (hours) of an open change; seconds a UI password confirmation lasts.
+MESHDECK_CHANGE_TTL_HOURS = env_int("MESHDECK_CHANGE_TTL_HOURS", 72, minimum=1)
+MESHDECK_REAUTH_SECONDS = env_int("MESHDECK_REAUTH_SECONDS", 300, minimum=1)
 # `manage.py runportal` runs the schedule in-process when tasks run eagerly (the embedded
 # default); set it on or off explicitly to override (off: nothing periodic runs there).
 MESHDECK_INPROCESS_SCHEDULER = env_bool("MESHDECK_INPROCESS_SCHEDULER", CELERY_TASK_ALWAYS_EAGER)
@@ -162,13 +169,34 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 # Lockout: N failed logins within the window, keyed by username AND client IP.
 LOCKOUT_THRESHOLD = env_int("LOCKOUT_THRESHOLD", 5)
 LOCKOUT_WINDOW_MINUTES = env_int("LOCKOUT_WINDOW_MINUTES", 15)
+# Per client IP, beyond the lockout: this many failed logins (all entry points together) within
+# the window and that address gets 429 + Retry-After on every login entry point until it ends.
+# Counted in this cache (Redis when REDIS_URL is set, so all web processes share the count).
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 20, minimum=1)
+LOGIN_RATE_LIMIT_WINDOW_SECONDS = env_int("LOGIN_RATE_LIMIT_WINDOW_SECONDS", 900, minimum=1)
+LOGIN_RATE_LIMIT_CACHE = "default"
+LOGIN_RATE_LIMIT_KEY_PREFIX = "ratelimit"
 # Number of reverse proxies in front of the portal whose X-Forwarded-For we trust.
 MESHDECK_TRUSTED_PROXY_COUNT = env_int("MESHDECK_TRUSTED_PROXY_COUNT", 0)
+# Every password set through the services (pages, admin, API, `manage.py user`) passes these.
+# 12 characters at least (OWASP ASVS 2.1.1); no common, all-digit or username-like passwords.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 12, minimum=8)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Cookies and headers (production adds Secure cookies, HSTS and the HTTPS redirect).
+# No script reads the CSRF cookie (forms carry {% csrf_token %}), so it is HttpOnly too.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # Fernet keys for cluster credentials: first encrypts, all decrypt (rotation).
 MESHDECK_ENCRYPTION_KEYS = env_list("MESHDECK_ENCRYPTION_KEYS", "")
@@ -201,6 +229,9 @@ SPECTACULAR_SETTINGS = {
         "HealthStatusEnum": "apps.graphs.api.serializers.HEALTH",
         "SourceKindEnum": "apps.graphs.api.serializers.SOURCE_KINDS",
         "ClusterKindEnum": "apps.clusters.models.Cluster.Kind",
+        "ChangeKindEnum": "apps.changes.api.serializers.CHANGE_KIND_CHOICES",
+        "ChangeCreateKindEnum": "apps.changes.api.serializers.CREATE_KIND_CHOICES",
+        "ChangeStatusEnum": "apps.changes.models.ChangeRequest.Status",
     },
     # Path parameters as Django's converters accept them (a slug; one path segment).
     "PATH_CONVERTER_OVERRIDES": {
@@ -318,3 +349,4 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SnapshotStatusEnum"] = "apps.histor
 # what any graph shows) and stored relative to a key frame of the same topology, a new one every N windows.
 MESHDECK_SNAPSHOT_RATE_BITS = env_int("MESHDECK_SNAPSHOT_RATE_BITS", 20, minimum=1)
 MESHDECK_SNAPSHOT_KEYFRAME_EVERY = env_int("MESHDECK_SNAPSHOT_KEYFRAME_EVERY", 30, minimum=1)
+MESHDECK_SNAPSHOT_PROMETHEUS_TIMEOUT = env_int("MESHDECK_SNAPSHOT_PROMETHEUS_TIMEOUT", 30, minimum=1)  # per query

@@ -39,4 +39,7 @@ urlpatterns = [
     # History: snapshots, time travel, diff, timeline (apps.history).
     path("api/", include("apps.history.api.urls")),
     path("", include("apps.history.urls")),
+    # Change requests (apps.changes): the API and the pages.
+    path("api/", include("apps.changes.api.urls")),
+    path("", include("apps.changes.urls")),
 ]

@@ -17,3 +17,6 @@ cp node_modules/cytoscape/dist/cytoscape.min.js static/vendor/
 cp node_modules/dagre/dist/dagre.min.js static/vendor/
 cp node_modules/cytoscape-dagre/cytoscape-dagre.js static/vendor/
 cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/
+# Its source map too: the file names it, and production's collectstatic (manifest storage) fails
+# on a reference to a missing file.
+cp node_modules/chart.js/dist/chart.umd.min.js.map static/vendor/

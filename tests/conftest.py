@@ -30,6 +30,14 @@ def _fresh_simulated_meshes():
 
 
 @pytest.fixture(autouse=True)
+def _own_login_rate_limit(settings):
+    """Each test counts failed logins per address from zero (the cache may be a shared Redis)."""
+    import uuid
+
+    settings.LOGIN_RATE_LIMIT_KEY_PREFIX = f"ratelimit-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(autouse=True)
 def _shared_clients_closed():
     """Each test's clusters get their own gateways and telemetry clients, closed after it."""
     yield

@@ -6,14 +6,19 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.forms import ModelForm
 
 from .models import ApiToken, Grant, LoginAttempt, Team
 from .services import (
+    LastAdminError,
     grant_create,
     grant_delete,
     grant_update,
     lockout_clear,
+    refuse_losing_the_last_cluster_admin,
+    refuse_losing_the_last_superuser,
     team_create,
     team_delete,
     team_set_members,
@@ -56,13 +61,38 @@ class TeamAdmin(_ServiceDeletes, admin.ModelAdmin):
         team_set_members(team=form.instance, users=form.cleaned_data.get("members") or [])
 
 
+class GrantAdminForm(ModelForm):
+    class Meta:
+        model = Grant
+        fields = "__all__"
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk:  # self.instance still holds the saved grant here
+            try:
+                refuse_losing_the_last_cluster_admin(self.instance, role=data.get("role"),
+                                                     namespace_pattern=data.get("namespace_pattern"))
+            except LastAdminError as exc:
+                raise ValidationError(exc.message) from exc
+        return data
+
+
 @admin.register(Grant)
 class GrantAdmin(_ServiceDeletes, admin.ModelAdmin):
+    form = GrantAdminForm
     list_display = ("__str__", "cluster", "namespace_pattern", "role", "user", "team")
     list_filter = ("cluster", "role")
     search_fields = ("namespace_pattern", "user__username", "team__name")
     autocomplete_fields = ("user", "team")
     delete_service = staticmethod(lambda grant: grant_delete(grant=grant))
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None:
+            try:
+                refuse_losing_the_last_cluster_admin(obj, deleting=True)
+            except LastAdminError:
+                return False  # the cluster's last admin grant: the service would refuse it
+        return super().has_delete_permission(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         # Who and where are the grant's identity: change the role or pattern, or add another grant.
@@ -105,8 +135,8 @@ class LoginAttemptAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "key_prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
-    list_filter = ("revoked_at",)
+    list_display = ("name", "user", "scope", "key_prefix", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("scope", "revoked_at")
     search_fields = ("name", "user__username", "key_prefix")
     exclude = ("key_hash",)
     actions = ["revoke"]
@@ -137,10 +167,23 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 
 
+class LastSuperuserCheckedChangeForm(UserChangeForm):
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk:  # self.instance still holds the saved user here
+            try:
+                refuse_losing_the_last_superuser(self.instance, {f: data[f] for f in ("is_active", "is_superuser")
+                                                                 if f in data})
+            except LastAdminError as exc:
+                raise ValidationError(exc.message) from exc
+        return data
+
+
 @admin.register(User)
 class AuditedUserAdmin(UserAdmin):
     """Django's user admin, minus permissions and groups (Meshdeck uses grants), through the services."""
 
+    form = LastSuperuserCheckedChangeForm
     change_password_form = AuditedPasswordChangeForm
     fieldsets = (
         (None, {"fields": ("username", "password")}),
@@ -166,6 +209,14 @@ class AuditedUserAdmin(UserAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass  # no groups or permissions here
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None:
+            try:
+                refuse_losing_the_last_superuser(obj, {"is_active": False})
+            except LastAdminError:
+                return False  # deleting deactivates, and this is the last active superuser
+        return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
         user_update(user=obj, is_active=False)

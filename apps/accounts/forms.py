@@ -3,6 +3,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from .lockout import client_ip, is_locked_out, lockout_message
+from .models import ApiToken
 
 
 class _LockoutMixin:
@@ -32,3 +33,10 @@ class ApiTokenForm(forms.Form):
     expires_in_days = forms.IntegerField(
         min_value=1, max_value=365, required=False, help_text="Leave empty for a token that does not expire."
     )
+    scope = forms.ChoiceField(
+        choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ, widget=forms.RadioSelect, required=False,
+        help_text="Read only: the token can only read. Read and write: it can do whatever your grants allow.",
+    )
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or ApiToken.Scope.READ  # none chosen: the least

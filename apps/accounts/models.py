@@ -85,12 +85,22 @@ def _hash_token(raw: str) -> str:
 
 
 class ApiToken(models.Model):
-    """A bearer token. Only its hash is stored; the secret is shown once."""
+    """A bearer token. Only its hash is stored; the secret is shown once.
+
+    Its scope bounds what it may do on top of its owner's grants: a ``read`` token
+    only reads (GET, HEAD, OPTIONS), whatever roles its owner holds.
+    """
 
     PREFIX = "mdk_"
 
+    class Scope(models.TextChoices):
+        READ = "read", "read only"
+        WRITE = "write", "read and write"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ,
+                             help_text="read: GET only; write: everything its owner's grants allow")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     key_prefix = models.CharField(max_length=12, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -102,7 +112,11 @@ class ApiToken(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.key_prefix}…) for {self.user}"
+        return f"{self.name} ({self.key_prefix}…, {self.scope}) for {self.user}"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
 
     @classmethod
     def new_secret(cls) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,18 +14,102 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actor import Actor, actor_from_request
-from apps.audit.services import Target, assign_changes, audit_record
+from apps.audit.services import Target, assign_changes, audit_denied, audit_record
 from apps.core.client_ip import client_ip
-from apps.core.errors import FieldInputError
+from apps.core.errors import FieldInputError, MeshdeckError
 
 from .access_signals import api_token_revoked
 from .lockout import clear_failures, recent_failures
 from .models import ApiToken, Grant, LoginAttempt, Team
+from .ratelimit import failure_counted
 from .roles import Role
 
 
 class AccountInputError(FieldInputError):
     """Bad input for a user, team or grant; ``field`` names the offending field."""
+
+
+class LastAdminError(MeshdeckError):
+    """The change would leave nobody able to manage users and teams, or a cluster's grants."""
+
+    code = "last_admin"
+    http_status = 409
+
+
+def _active_superusers():
+    return get_user_model().objects.filter(is_superuser=True, is_active=True)
+
+
+def refuse_losing_the_last_superuser(user, changes: dict) -> None:
+    """Raises LastAdminError if ``changes`` (is_superuser/is_active) would take away the last
+    active superuser: nobody could then manage clusters, users and teams (or undo it)."""
+    if not (user.pk and user.is_active and user.is_superuser):
+        return
+    if changes.get("is_superuser", True) and changes.get("is_active", True):
+        return
+    # Locks the superusers' rows: two of them demoting each other at once cannot both succeed.
+    superusers = _active_superusers()
+    if transaction.get_connection().in_atomic_block:
+        superusers = superusers.select_for_update()
+    others = [pk for pk in superusers.values_list("pk", flat=True) if pk != user.pk]
+    if not others:
+        what = "deactivate" if changes.get("is_active", True) is False else "remove the superuser flag of"
+        raise LastAdminError(
+            f"You cannot {what} {user.get_username()}: it is the last active superuser, and nobody could manage "
+            f"clusters, users and teams any more. Make another user a superuser first.")
+
+
+def _gives_cluster_admin(role, pattern: str) -> bool:
+    return role is not None and int(role) >= Role.ADMIN and pattern == "*"
+
+
+def _cluster_admin_remains(grant: Grant) -> bool:
+    """Someone other than this grant still manages the grant's cluster (an active superuser, or
+    another admin-on-'*' grant held by an active user or a team with an active member)."""
+    if _active_superusers().exists():
+        return True
+    in_atomic = transaction.get_connection().in_atomic_block
+    grants = Grant.objects.select_for_update(of=("self",)) if in_atomic else Grant.objects
+    others = (grants.filter(cluster_id=grant.cluster_id, role__gte=Role.ADMIN,
+                                                       namespace_pattern="*").exclude(pk=grant.pk))
+    for other in others.select_related("user", "team"):
+        if other.user_id and other.user.is_active:
+            return True
+        if other.team_id and other.team.members.filter(is_active=True).exists():
+            return True
+    return False
+
+
+def refuse_losing_the_last_cluster_admin(grant: Grant, *, role=None, namespace_pattern: str | None = None,
+                                         deleting: bool = False) -> None:
+    """Raises LastAdminError if the change takes away the cluster's last admin."""
+    if not grant.pk or not _gives_cluster_admin(grant.role, grant.namespace_pattern):
+        return
+    if not deleting and _gives_cluster_admin(grant.role if role is None else role,
+                                             grant.namespace_pattern if namespace_pattern is None
+                                             else namespace_pattern.strip()):
+        return
+    if _cluster_admin_remains(grant):
+        return
+    holder = f"user {grant.user.get_username()}" if grant.user_id else f"team {grant.team.name}"
+    raise LastAdminError(
+        f"This grant makes {holder} the last admin of cluster {grant.cluster.name}: "
+        f"{'deleting' if deleting else 'changing'} it would leave nobody to manage the cluster's settings and "
+        f"grants. Grant admin on '*' to someone else first.")
+
+
+def _refused_audited(action: str, target_of):
+    """Runs the service; a LastAdminError is recorded as a denied attempt (after the rollback)."""
+    def decorate(func):
+        @wraps(func)
+        def wrapper(**kwargs):
+            try:
+                return func(**kwargs)
+            except LastAdminError as exc:
+                audit_denied(action, actor=kwargs.get("actor"), target=target_of(kwargs), message=exc.message)
+                raise
+        return wrapper
+    return decorate
 
 
 def user_target(user) -> Target:
@@ -86,6 +171,11 @@ def login_failed(*, username: str, request, entry_point: str) -> None:
         audit_record("auth.lockout", actor=actor, target=target,
                      after={"ip": ip, "failures": settings.LOCKOUT_THRESHOLD,
                             "window_minutes": settings.LOCKOUT_WINDOW_MINUTES})
+    if failure_counted(ip) == settings.LOGIN_RATE_LIMIT:  # once per window, not per refused attempt
+        audit_record("auth.rate_limited", actor=actor, target=Target(type="address", name=ip or "unknown"),
+                     outcome="denied", message="too many failed logins from this address",
+                     after={"ip": ip, "failures": settings.LOGIN_RATE_LIMIT,
+                            "window_seconds": settings.LOGIN_RATE_LIMIT_WINDOW_SECONDS})
 
 
 def login_refused_locked_out(*, username: str, request, entry_point: str) -> None:
@@ -116,19 +206,25 @@ def _token_target(token: ApiToken) -> Target:
 
 
 @transaction.atomic
-def api_token_create(*, user, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
-    """Creates a token and returns it with its secret (shown once, never stored)."""
+def api_token_create(*, user, name: str, expires_in_days: int | None = None,
+                     scope: str = ApiToken.Scope.READ) -> tuple[ApiToken, str]:
+    """Creates a token and returns it with its secret (shown once, never stored).
+
+    ``scope`` is ``read`` (the default: GET only) or ``write`` (whatever the owner's grants allow)."""
+    if scope not in ApiToken.Scope.values:
+        raise AccountInputError("scope", f"A token's scope is one of: {', '.join(ApiToken.Scope.values)}.")
     secret = ApiToken.new_secret()
     token = ApiToken.objects.create(
         user=user,
         name=name,
+        scope=scope,
         key_hash=ApiToken.hash(secret),
         key_prefix=secret[:10],
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     audit_record("token.create", target=_token_target(token),
                  after={"name": name, "key_prefix": token.key_prefix, "expires_at": token.expires_at,
-                        "user": user.get_username()})
+                        "user": user.get_username(), "scope": scope})
     return token, secret
 
 
@@ -194,12 +290,16 @@ def user_create(*, username: str, password: str | None, email: str = "", teams: 
 _USER_FIELDS = ("email", "first_name", "last_name", "is_active", "is_staff", "is_superuser")
 
 
+@_refused_audited("user.update", lambda kw: user_target(kw["user"]))
 @transaction.atomic
 def user_update(*, user, password: str | None = None, actor: Actor | None = None, **changes) -> object:
-    """Changes ``email``, names, ``is_staff``/``is_superuser``/``is_active`` or the password."""
+    """Changes ``email``, names, ``is_staff``/``is_superuser``/``is_active`` or the password.
+
+    Refuses (LastAdminError, 409) to demote or deactivate the last active superuser."""
     unknown = set(changes) - set(_USER_FIELDS)
     if unknown:
         raise AccountInputError(sorted(unknown)[0], f"Cannot change {', '.join(sorted(unknown))} of a user.")
+    refuse_losing_the_last_superuser(user, changes)
     before, after = assign_changes(user, changes)
     if password is not None:
         _check_password(password, user)
@@ -214,7 +314,14 @@ def user_update(*, user, password: str | None = None, actor: Actor | None = None
 
 
 def user_deactivate(*, user, actor: Actor | None = None) -> object:
-    return user_update(user=user, is_active=False, actor=actor)
+    try:
+        return _user_update_unaudited_refusal(user=user, is_active=False, actor=actor)
+    except LastAdminError as exc:
+        audit_denied("user.deactivate", actor=actor, target=user_target(user), message=exc.message)
+        raise
+
+
+_user_update_unaudited_refusal = user_update.__wrapped__  # the atomic service, without the refusal event
 
 
 # --- teams -----------------------------------------------------------------
@@ -315,9 +422,12 @@ def grant_create(*, cluster, role: Role, namespace_pattern: str = "*", user=None
     return grant
 
 
+@_refused_audited("grant.update", lambda kw: grant_target(kw["grant"]))
 @transaction.atomic
 def grant_update(*, grant: Grant, role: Role | None = None, namespace_pattern: str | None = None,
                  actor: Actor | None = None) -> Grant:
+    """Refuses (LastAdminError, 409) to take away the cluster's last admin."""
+    refuse_losing_the_last_cluster_admin(grant, role=role, namespace_pattern=namespace_pattern)
     before = grant_snapshot(grant)
     if role is not None:
         grant.role = role
@@ -334,8 +444,11 @@ def grant_update(*, grant: Grant, role: Role | None = None, namespace_pattern: s
     return grant
 
 
+@_refused_audited("grant.delete", lambda kw: grant_target(kw["grant"]))
 @transaction.atomic
 def grant_delete(*, grant: Grant, actor: Actor | None = None) -> None:
+    """Refuses (LastAdminError, 409) to delete the cluster's last admin grant."""
+    refuse_losing_the_last_cluster_admin(grant, deleting=True)
     target, before = grant_target(grant), grant_snapshot(grant)
     grant.delete()
     audit_record("grant.delete", actor=actor, target=target, before=before)

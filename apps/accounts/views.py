@@ -29,7 +29,7 @@ def profile(request):
         if form.is_valid():
             _, new_secret = api_token_create(
                 user=request.user, name=form.cleaned_data["name"],
-                expires_in_days=form.cleaned_data.get("expires_in_days"),
+                expires_in_days=form.cleaned_data.get("expires_in_days"), scope=form.cleaned_data["scope"],
             )
             messages.success(request, "Token created. Copy it now: it will not be shown again.")
             form = ApiTokenForm()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.core.errors import FieldInputError
+from apps.core.errors import MeshdeckError
 
 from .actor import Actor, acting_as
 
@@ -15,7 +15,8 @@ class AuditedCommand(BaseCommand):
     its actor; ``input_errors`` become a CommandError with their message.
     """
 
-    input_errors: tuple[type[Exception], ...] = (FieldInputError,)
+    # Errors with a message a person can act on (bad input, a refused change): a CommandError, no traceback.
+    input_errors: tuple[type[Exception], ...] = (MeshdeckError,)
 
     def handle(self, *args, action, **opts):
         command = self.__module__.rsplit(".", 1)[-1]

@@ -78,7 +78,7 @@ def parse_graph_params(query, *, default_graph_type="versionedApp", default_inje
     else:
         try:
             query_time = int(float(raw_time))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number; or inf / 1e400, which no int holds
             raise GraphRequestError("queryTime must be a unix time in seconds") from None
         if query_time > now + CLOCK_SKEW:
             raise GraphRequestError("queryTime is in the future")

@@ -12,10 +12,16 @@ from apps.clusters.models import Cluster
 def _cluster_saved(sender, instance: Cluster, raw=False, **kwargs):
     if raw:
         return
+    cluster_id = instance.pk
+    transaction.on_commit(lambda: _sync(cluster_id))
+
+
+def _sync(cluster_id: int) -> None:
     from .services import snapshot_schedule_sync
 
-    # renames leave the old PeriodicTask behind: the full sync drops it
-    transaction.on_commit(lambda: snapshot_schedule_sync(instance))
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is not None:  # (deleted meanwhile); a rename renames its PeriodicTask
+        snapshot_schedule_sync(cluster)
 
 
 @receiver(post_delete, sender=Cluster, dispatch_uid="history-schedule-on-cluster-delete")

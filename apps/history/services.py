@@ -33,6 +33,7 @@ from apps.graphs.builder.rollup import namespace_health
 from apps.graphs.telemetry.factory import telemetry_for
 from apps.graphs.telemetry.mesh_traffic import MeshTraffic, capture_traffic
 from apps.graphs.telemetry.plan import fetch_traffic
+from apps.graphs.telemetry.prometheus import PrometheusTelemetry
 from apps.graphs.telemetry.stored_telemetry import StoredTelemetry
 from apps.meshconfig.validators import validate
 
@@ -296,11 +297,19 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
         except Exception as exc:  # any failure of the cluster: recorded, never raised at the worker
             status, reason = Snapshot.Status.UNREACHABLE, f"API server: {_reason(exc)}"
         if inventory is not None:
+            telemetry = None
             try:
-                traffic = capture_traffic(telemetry_for(cluster), window=window, query_time=at,
+                # not the graph's deadline: nobody waits for a snapshot, and a big mesh's window is large
+                telemetry = (PrometheusTelemetry(cluster.prometheus_url,
+                                                 timeout=settings.MESHDECK_SNAPSHOT_PROMETHEUS_TIMEOUT)
+                             if cluster.prometheus_url else telemetry_for(cluster))
+                traffic = capture_traffic(telemetry, window=window, query_time=at,
                                           mesh_namespaces=[n.name for n in inventory.namespaces])
             except Exception as exc:
                 status, reason = Snapshot.Status.PARTIAL, f"Prometheus: {_reason(exc)}"
+            finally:
+                if isinstance(telemetry, PrometheusTelemetry):
+                    telemetry.close()
         packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
                                          snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
         with transaction.atomic():
@@ -390,5 +399,7 @@ def snapshots_prune(*, now: float | None = None) -> dict[str, int]:
             sha256__in=Snapshot.objects.filter(traffic_values__isnull=False).values("traffic_values_id"),
             base__isnull=False).values("base_id"))
         young = dt.datetime.fromtimestamp(now - 600, dt.timezone.utc)  # may be in a snapshot being stored now
-        parts = SnapshotPart.objects.exclude(used).filter(created_at__lt=young).delete()[0]
+        unused = SnapshotPart.objects.exclude(used).filter(created_at__lt=young)
+        # parts stored against a key frame first: the key frame is protected while they exist
+        parts = unused.filter(base__isnull=False).delete()[0] + unused.delete()[0]
     return {"snapshots": deleted, "parts": parts}

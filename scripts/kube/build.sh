@@ -5,6 +5,7 @@
 #
 # Output (cached outside the checkout, keyed by version):
 #   ${MESHDECK_CACHE:-$HOME/.cache/meshdeck}/kube-1.20.2/bin/{kube-apiserver,kube-controller-manager}
+#   and bin/kubectl when the machine has no kubectl (or MESHDECK_BUILD_KUBECTL is set).
 # If both binaries exist this exits 0 at once. Concurrent callers are
 # serialised with flock, so only one builds.
 #
@@ -31,6 +32,11 @@ CACHE_ROOT=${MESHDECK_CACHE:-$HOME/.cache/meshdeck}
 DEST=$CACHE_ROOT/kube-$KUBE_VERSION
 BIN=$DEST/bin
 BINARIES=(kube-apiserver kube-controller-manager)
+# kubectl (tests/deploy: kustomize, apply --dry-run=server, auth can-i) only when the machine
+# has none: then it is built from the same source, v1.20.2 like the server.
+if ! command -v kubectl >/dev/null 2>&1 || [[ -n ${MESHDECK_BUILD_KUBECTL:-} ]]; then
+  BINARIES+=(kubectl)
+fi
 
 log() { echo "kube-build: $*"; }
 die() { echo "kube-build: ERROR: $*" >&2; exit 1; }
@@ -159,7 +165,7 @@ export HOME=$WORK/home        # the kube Makefile may write under $HOME
 export KUBE_VERBOSE=0
 unset GOPATH GOROOT
 
-declare -A ETA=([kube-apiserver]="about 4 min" [kube-controller-manager]="about 1.5 min")
+declare -A ETA=([kube-apiserver]="about 4 min" [kube-controller-manager]="about 1.5 min" [kubectl]="about 1.5 min")
 start_all=$SECONDS
 for b in "${BINARIES[@]}"; do
   if [[ -x $SRC/_output/bin/$b ]]; then continue; fi

@@ -20,7 +20,7 @@ def _login(client, username, password, request_id="req-login", path="/accounts/l
 
 
 def _bearer(user):
-    token, secret = api_token_create(user=user, name="script")
+    token, secret = api_token_create(user=user, name="script", scope="write")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client, token

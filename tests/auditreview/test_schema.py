@@ -10,7 +10,8 @@ EXPECTED = {
     ("/api/clusters/{cluster}/grants/", "get"): {"200", "401", "403", "404"},
     # 415 with every request body (apps.core.openapi): a body that is not JSON
     ("/api/clusters/{cluster}/grants/", "post"): {"201", "400", "401", "403", "404", "415"},
-    ("/api/clusters/{cluster}/grants/{grant_id}/", "delete"): {"204", "400", "401", "403", "404"},
+    # 409: deleting the cluster's last admin grant (tests/security/test_last_admin.py)
+    ("/api/clusters/{cluster}/grants/{grant_id}/", "delete"): {"204", "400", "401", "403", "404", "409"},
     ("/api/users/", "post"): {"201", "400", "401", "403", "404", "415"},
     ("/api/teams/{name}/members/", "post"): {"200", "400", "401", "403", "404", "415"},
 }

@@ -7,6 +7,9 @@ from apps.simulator.gateway import SimulatorGateway
 from apps.simulator.mesh import SimulatedMesh
 from tests.simulator.helpers import FakeClock
 
+from .flow_helpers import approver2, eager_tasks  # noqa: F401  (the flow tests' fixtures)
+from .test_kube_apiserver import bookinfo, bookinfo_configured  # noqa: F401  (the flow's kube tests)
+
 
 @pytest.fixture
 def clock():

@@ -81,6 +81,15 @@ def test_keep_ids_downsamples_by_age():
 
 def test_prune_applies_retention_and_drops_parts_nothing_uses(take, sim_cluster):
     now = time.time()
+    from apps.history import codec
+
+    # a key frame and rates stored against it, used by no snapshot: both go
+    frame = codec.pack_floats([1.0, 2.0], bits=20)
+    delta = codec.pack_floats([1.0, 2.5], bits=20, base=codec.quantize([1.0, 2.0], 20))
+    base = SnapshotPart.objects.create(sha256=frame.sha256, kind="traffic_values", encoding=frame.encoding,
+                                       data=frame.data, raw_size=16, stored_size=len(frame.data))
+    SnapshotPart.objects.create(sha256=delta.sha256, kind="traffic_values", encoding=delta.encoding,
+                                data=delta.data, raw_size=16, stored_size=len(delta.data), base=base)
     for age in (10, 100, 2 * D, 2 * D + 60, 400 * D):
         take(at=now - age)
     assert Snapshot.objects.count() == 5
@@ -91,3 +100,24 @@ def test_prune_applies_retention_and_drops_parts_nothing_uses(take, sim_cluster)
     for s in Snapshot.objects.all():
         used |= {s.inventory_id, s.config_id, s.findings_id, s.traffic_shape_id, s.traffic_values_id}
     assert set(SnapshotPart.objects.values_list("sha256", flat=True)) == used
+
+
+def test_the_embedded_default_snapshots_each_cluster_once_per_bucket(sim_cluster, settings):
+    """The in-process scheduler's task (eager, as in the embedded default): a snapshot when the bucket
+    has none, else nothing."""
+    from celery import current_app
+
+    from apps.core.scheduler import load_tasks
+    from apps.history.tasks import snapshots_due
+
+    settings.MESHDECK_SNAPSHOT_INTERVAL = 3600
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    try:
+        assert snapshots_due() == 1
+        assert snapshots_due() == 0
+    finally:
+        current_app.conf.task_always_eager = eager
+    assert Snapshot.objects.filter(cluster=sim_cluster).count() == 1
+    schedule = {"history-snapshots-due": {"task": "apps.history.tasks.snapshots_due", "schedule": 5}}
+    assert load_tasks(schedule)["history-snapshots-due"].name == "apps.history.tasks.snapshots_due"

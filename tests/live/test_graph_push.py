@@ -300,3 +300,45 @@ async def test_a_browser_that_logs_out_stops_receiving_graphs(channel_layer, vie
     assert await expect_closing(ws, 4401) == "You logged out."
     await snapshots.commit()
     assert await ws.receive_nothing(timeout=0.5)
+
+
+@pytest.mark.redis
+async def test_a_process_joins_the_snapshot_group_once_whatever_the_number_of_sockets(
+        channel_layer, viewer, sim_cluster, snapshots):
+    if channel_layer != "redis":
+        pytest.skip("counts the members of a Redis group")
+    from channels.layers import get_channel_layer
+
+    from apps.live.graphpush.fanout import fanout_for
+    from apps.live.groups import graph_group
+
+    layer = get_channel_layer()
+    group = graph_group(sim_cluster.pk)
+
+    redis = layer.connection(layer.consistent_hash(group))
+
+    async def members() -> int:
+        return await redis.zcard(layer._group_key(group))
+
+    await redis.delete(layer._group_key(group))  # what earlier test runs' processes left there
+
+    sockets = [(await graph_socket(viewer))[0] for _ in range(5)]
+    assert await members() == 1
+    snapshot = await snapshots.commit()
+    for ws in sockets:
+        assert (await receive(ws, "graph.delta"))["snapshot"]["id"] == snapshot["id"]
+    for ws in sockets[:4]:
+        await ws.disconnect()
+    assert await members() == 1  # one socket still listens
+    await snapshots.commit()
+    await receive(sockets[4], "graph.delta")
+    await sockets[4].disconnect()
+    assert await members() == 0  # nothing left behind
+    assert fanout_for(layer)._receiver is None
+
+
+async def test_a_namespace_that_does_not_exist_closes_the_socket_as_not_found(channel_layer, operator, sim_cluster):
+    # the operator may see every namespace ("*"), but there is no such one: as the graph API's 404
+    ws, hello = await subscribe(PATH.format("no-such-ns"), token=await token_for(operator))
+    assert hello["namespaces"] == ["no-such-ns"]
+    assert "no-such-ns" in await expect_closing(ws, 4404)

@@ -26,6 +26,8 @@ from ..services import (
 # 403: not a superuser; 404: no such user or team.
 ERRORS = error_responses(400, 401, 403, 404)
 READ_ERRORS = error_responses(401, 403, 404)
+# 409: the change would take away the last admin (the last superuser; a cluster's last admin).
+CHANGE_ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
 def require_superuser(request, action: str | None, target: Target) -> None:
@@ -89,7 +91,7 @@ class UserDetailView(APIView):
         require_superuser(request, None, Target(type="user"))
         return Response(UserOutputSerializer(_user(username)).data)
 
-    @extend_schema(request=UserUpdateInputSerializer, responses={200: UserOutputSerializer, **ERRORS})
+    @extend_schema(request=UserUpdateInputSerializer, responses={200: UserOutputSerializer, **CHANGE_ERRORS})
     def patch(self, request, username: str):
         require_superuser(request, "user.update", Target(type="user", name=username))
         user = _user(username)
@@ -99,7 +101,8 @@ class UserDetailView(APIView):
             changes["is_staff"] = changes["is_superuser"]
         return Response(UserOutputSerializer(user_update(user=user, **changes)).data)
 
-    @extend_schema(responses={204: None, **ERRORS}, description="Deactivates the user (kept for the audit trail).")
+    @extend_schema(responses={204: None, **CHANGE_ERRORS},
+                   description="Deactivates the user (kept for the audit trail).")
     def delete(self, request, username: str):
         require_superuser(request, "user.deactivate", Target(type="user", name=username))
         user_deactivate(user=_user(username))

@@ -10,6 +10,7 @@ from apps.audit.actor import acting_as, actor_from_request
 from apps.core.api import error_response, error_responses
 
 from ..lockout import client_ip, is_locked_out, lockout_message
+from ..models import ApiToken
 from ..roles import Role
 from ..selectors import grants_for_user
 from ..services import api_token_create, login_refused_locked_out, login_succeeded
@@ -27,10 +28,13 @@ class TokenIssueView(APIView):
         password = serializers.CharField(style={"input_type": "password"})
         name = serializers.CharField(default="api", max_length=100)
         expires_in_days = serializers.IntegerField(required=False, min_value=1, max_value=365)
+        scope = serializers.ChoiceField(choices=ApiToken.Scope.values, default=ApiToken.Scope.READ,
+                                        help_text="read (default): GET only; write: whatever your grants allow")
 
     class TokenIssueOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
         name = serializers.CharField()
+        scope = serializers.ChoiceField(choices=ApiToken.Scope.values)
         expires_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema(request=TokenIssueInputSerializer, auth=[],
@@ -50,11 +54,10 @@ class TokenIssueView(APIView):
             login_succeeded(user=user, request=request, entry_point="api")
             token, secret = api_token_create(
                 user=user, name=data.validated_data["name"],
-                expires_in_days=data.validated_data.get("expires_in_days"),
+                expires_in_days=data.validated_data.get("expires_in_days"), scope=data.validated_data["scope"],
             )
-        return Response(
-            {"token": secret, "name": token.name, "expires_at": token.expires_at}, status=status.HTTP_201_CREATED
-        )
+        return Response({"token": secret, "name": token.name, "scope": token.scope, "expires_at": token.expires_at},
+                        status=status.HTTP_201_CREATED)
 
 
 class MeGrantSerializer(serializers.Serializer):

@@ -27,6 +27,8 @@ ROLE_CHOICES = [r.label for r in Role]
 # 403: not an admin of this cluster; 404: no such cluster (or not one you see) or grant.
 ERRORS = error_responses(400, 401, 403, 404)
 READ_ERRORS = error_responses(401, 403, 404)
+# 409: the change would take away the last admin (the last superuser; a cluster's last admin).
+CHANGE_ERRORS = error_responses(400, 401, 403, 404, 409)
 
 
 class GrantOutputSerializer(serializers.Serializer):
@@ -106,7 +108,7 @@ class ClusterGrantDetailView(APIView):
     def get(self, request, cluster: str, grant_id: int):
         return Response(GrantOutputSerializer(_grant(_admin_cluster(request, cluster, None), grant_id)).data)
 
-    @extend_schema(request=GrantUpdateInputSerializer, responses={200: GrantOutputSerializer, **ERRORS})
+    @extend_schema(request=GrantUpdateInputSerializer, responses={200: GrantOutputSerializer, **CHANGE_ERRORS})
     def patch(self, request, cluster: str, grant_id: int):
         grant = _grant(_admin_cluster(request, cluster, "grant.update"), grant_id)
         data = validated_input(self.GrantUpdateInputSerializer, request)
@@ -115,7 +117,7 @@ class ClusterGrantDetailView(APIView):
                              namespace_pattern=data.get("namespace_pattern"))
         return Response(GrantOutputSerializer(grant).data)
 
-    @extend_schema(responses={204: None, **ERRORS})
+    @extend_schema(responses={204: None, **CHANGE_ERRORS})
     def delete(self, request, cluster: str, grant_id: int):
         grant_delete(grant=_grant(_admin_cluster(request, cluster, "grant.delete"), grant_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

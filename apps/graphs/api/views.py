@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import replace
 
 from django.conf import settings
@@ -12,6 +14,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.selectors import namespace_visibility
 from apps.clusters.selectors import clusters_for_user, get_cluster_for_user
 from apps.clusters.sources import parse_at, stored_resolver
 from apps.core.api import error_responses
@@ -39,6 +42,48 @@ GRAPH_PARAMETERS = [
                      "before it (404 if none), its `duration` built from the snapshots covering it. Takes the "
                      "place of queryTime. See docs/history.md."),
 ]
+
+
+class StoredAnswers:
+    """Answers built from stored sources, kept per process: a snapshot never changes, so every viewer
+    who may see the same namespaces gets the same graph for the same parameters (the auto-refreshing
+    graph page of N viewers costs one build per snapshot, not N)."""
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(request, source, params: GraphParams, kind: str):
+        details = getattr(getattr(source, "mesh", source), "details", None) or {}
+        snap = details.get("snapshot")
+        if source.kind == "live" or not snap:
+            return None
+        visible = namespace_visibility(request.user, source.cluster)
+        seen = tuple(n.name for n in source.namespaces() if visible(n.name))
+        window = tuple((details.get("window") or {}).get("snapshots") or ())
+        return (kind, source.cluster.pk, snap["id"], window, params, seen)
+
+    def get(self, key):
+        if key is None:
+            return None
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key, body) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._items[key] = body
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+stored_answers = StoredAnswers()
 
 
 def graph_source(request, cluster, params: GraphParams):
@@ -83,9 +128,13 @@ class GraphView(APIView):
     def get(self, request, name: str):
         cluster = get_cluster_for_user(request.user, name)
         source, params, requested_at = graph_source(request, cluster, parse_graph_params(request.query_params))
-        graph = graph_for_user(request.user, source, params)
-        body = to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name)
-        body["source"] = source_json(source, params.query_time, requested_at)
+        key = stored_answers.key(request, source, params, "cytoscape")
+        body = stored_answers.get(key)
+        if body is None:
+            graph = graph_for_user(request.user, source, params)
+            body = to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name)
+            stored_answers.put(key, body)
+        body = {**body, "source": source_json(source, params.query_time, requested_at)}
         return Response(body)
 
 

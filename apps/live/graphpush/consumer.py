@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
@@ -20,11 +21,15 @@ from ..authorized import AuthorizedConsumer, Subscription
 from ..groups import cluster_access_group, graph_group, is_namespace_name
 from .build import build_graph_answer
 from .builds import Built, GraphBuilds
+from .fanout import fanout_for
 from .spec import GraphKey, SpecError, parse_options, parse_since
 
 MAX_NAMESPACES = 100
 EVERY_NAMESPACE = "*"  # the item of a socket that asked for no namespace: all it may see
 GRAPH_STALE = "graph.stale"
+GRAPH_GROUP_PREFIX = graph_group(0)[:-1]  # "graph.cluster."
+
+logger = logging.getLogger(__name__)
 
 
 
@@ -85,11 +90,49 @@ class GraphLiveConsumer(AuthorizedConsumer):
         context = subscription.context
         return GraphKey(context["cluster_id"], namespaces, context["options"], context["visibility"])
 
+    # --- the graph group: joined once per process (fanout.py), the others as the base does ---
+
+    async def _join(self, groups) -> None:
+        groups = list(groups)
+        for group in [g for g in groups if g.startswith(GRAPH_GROUP_PREFIX)]:
+            if group not in self.groups:
+                await fanout_for(self.channel_layer).add(group, self, self._deliver)
+                self.groups.append(group)
+        await super()._join([g for g in groups if not g.startswith(GRAPH_GROUP_PREFIX)])
+
+    async def _leave(self, groups) -> None:
+        groups = list(groups)
+        for group in [g for g in groups if g.startswith(GRAPH_GROUP_PREFIX)]:
+            if group in self.groups:
+                self.groups.remove(group)
+                await fanout_for(self.channel_layer).discard(group, self)
+        await super()._leave([g for g in groups if not g.startswith(GRAPH_GROUP_PREFIX)])
+
+    async def websocket_disconnect(self, message) -> None:
+        await self._leave([g for g in self.groups if g.startswith(GRAPH_GROUP_PREFIX)])
+        await super().websocket_disconnect(message)
+
+    def _deliver(self, message: dict) -> None:
+        """Called by the process's fan-out: handle the snapshot as a task of this socket's own."""
+        task = asyncio.create_task(self._handle_snapshot(message))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _handle_snapshot(self, message: dict) -> None:
+        try:
+            await self.graph_snapshot(message)
+        except Exception:  # the socket went away while the graph was sent
+            logger.debug("A graph update was not delivered", exc_info=True)
+
     # --- hello and catch-up -------------------------------------------------------------
 
-    async def on_subscribed(self, subscription: Subscription) -> None:
+    async def connect(self) -> None:
         self._base: Built | None = None  # the last answer this client received
-        self._push_lock = asyncio.Lock()
+        self._push_lock = asyncio.Lock()  # one update at a time, in the order they came
+        self._deliveries: set[asyncio.Task] = set()
+        await super().connect()
+
+    async def on_subscribed(self, subscription: Subscription) -> None:
         await self.send_json({
             "type": "subscribed", "cluster": subscription.context["cluster"],
             "namespaces": [ns for ns in subscription.items if ns != EVERY_NAMESPACE],
@@ -137,9 +180,13 @@ class GraphLiveConsumer(AuthorizedConsumer):
                 "detail": "The cluster could not be read for this snapshot: the graph shows the last one taken.",
             })
             return
-        new = await builds.at_snapshot(self.graph_key(), snapshot)
-        if self._closing:
-            return
+        while True:
+            key = self.graph_key()
+            new = await builds.at_snapshot(key, snapshot)
+            if self._closing or self.subscription is None:
+                return
+            if self.graph_key() == key:
+                break  # else a re-check narrowed the view meanwhile: build what it allows now
         if new.error is not None:
             await self.send(text_data=new.error_text())
             return

@@ -1,0 +1,219 @@
+"""History benchmark: snapshots of the large simulated mesh through a real Prometheus.
+
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/history_bench.py [--snapshots 100] [--runs 5]
+
+Needs PostgreSQL (a database of its own: the bench's cluster is created there and removed after).
+The large mesh (about 1,000 services, 4,400 edges) is served by the simulator's exporter and
+scraped every 5 s by a real Prometheus. After enough data for every window, the bench takes
+``--snapshots`` snapshots through ``apps.history.services.snapshot_take``, one per second of
+query time (their rates differ as Prometheus's rate() does from one window end to the next; the
+topology and config do not), and prints, each a median of ``--runs`` after one warm-up:
+
+  snapshot         wall time, and this process's CPU time (Meshdeck's own: Prometheus is another
+                   process) per snapshot; the targets are <= 2.5 s and <= 1 s;
+  storage          bytes stored per snapshot (new parts only), averaged over all of them (<= 100 KB);
+  latest           GET /api/clusters/<c>/graph (whole-mesh workload graph) answered from the latest
+                   snapshot, first answer (cold: decode and build) and the following ones (<= 150 ms),
+                   and the ratio to Kiali's query plan measured in this run (>= 15x);
+  past T           GET .../graph?at=T for a T that needs another snapshot decoded each time (cold)
+                   and repeated (warm) (<= 200 ms);
+  diff             GET .../diff between the first and the last snapshot (<= 300 ms);
+  floor            reading and decoding the latest snapshot alone (inventory + traffic).
+
+Results go in docs/benchmarks.md. Not part of CI.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from apps.clusters.models import Cluster  # noqa: E402
+from apps.history import store  # noqa: E402
+from apps.history.models import Snapshot, SnapshotPart  # noqa: E402
+from apps.history.services import snapshot_schedule_update, snapshot_take  # noqa: E402
+from apps.simulator.exporter import start_exporter  # noqa: E402
+from apps.simulator.mesh import SimulatedMesh  # noqa: E402
+from benchmarks.graph_bench import kiali_plan  # noqa: E402
+from tests.support.prometheus import PrometheusServer  # noqa: E402
+
+NAME = "bench-history"
+WINDOW = 60
+
+
+def median_of(fn, runs: int, warm: bool = True) -> tuple[float, list[float]]:
+    if warm:
+        fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), times
+
+
+def fmt(xs) -> str:
+    return ", ".join(f"{x:.3f}" for x in xs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--snapshots", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--scrape-interval", default="15s",
+                    help="scrape interval and timeout (default 15s: the large mesh's 230k series take a while)")
+    args = ap.parse_args()
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        print("set DATABASE_URL to a PostgreSQL database of its own")
+        return 2
+    interval = float(args.scrape_interval.rstrip("s"))
+    started = time.time()
+    mesh = SimulatedMesh("large", start=started - 3600)
+    exporter, port = start_exporter(mesh)
+    prom = PrometheusServer([f"127.0.0.1:{port}"], scrape_interval=args.scrape_interval,
+                            scrape_timeout=args.scrape_interval, startup_timeout=60)
+    Cluster.objects.filter(name=NAME).delete()
+    user = get_user_model().objects.filter(username="bench-root").first() or \
+        get_user_model().objects.create_superuser("bench-root", password="bench-" + os.urandom(8).hex())
+    try:
+        prom.start()
+        prom.wait_for_targets_up(timeout=120)
+        cluster = Cluster.objects.create(name=NAME, kind=Cluster.Kind.SIMULATED, simulator_topology="large",
+                                         prometheus_url=prom.url)
+        snapshot_schedule_update(cluster=cluster, interval_seconds=1)
+        inventory = cluster.gateway().inventory()  # (builds the cluster's copy of the mesh once)
+        namespaces = sorted(n.name for n in inventory.namespaces)
+        print(f"large mesh: {len(namespaces)} namespaces, {len(inventory.workloads)} workloads, "
+              f"{len(inventory.services)} services; scrape {args.scrape_interval}", flush=True)
+        up = time.time()  # the first scrapes succeeded: every window must start after this
+        need = up + WINDOW + args.snapshots + 3 * interval
+        print(f"waiting {need - time.time():.0f}s for {args.snapshots} windows of data ...", flush=True)
+        time.sleep(max(0.0, need - time.time()))
+        last = int(time.time() - interval)
+        exporter.stop()  # quiet: the windows are stored; scraping 230k series eats a core
+        time.sleep(2 * interval)
+
+        walls, cpus, stored = [], [], []
+        for i, q in enumerate(range(last - args.snapshots + 1, last + 1)):
+            before = SnapshotPart.objects.aggregate(s=Sum("stored_size"))["s"] or 0
+            w, c = time.perf_counter(), time.process_time()
+            result = snapshot_take(cluster, now=q)
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+            assert result.created and result.snapshot.status == "ok", (result.skipped, result.snapshot.reason)
+            stored.append((SnapshotPart.objects.aggregate(s=Sum("stored_size"))["s"] or 0) - before)
+            if i < 3 or i % 20 == 0:
+                print(f"  snapshot {i + 1}: {walls[-1]:.2f}s wall, {cpus[-1]:.2f}s CPU, {stored[-1] / 1e3:.0f} KB",
+                      flush=True)
+        snaps = list(Snapshot.objects.filter(cluster=cluster).order_by("taken_at"))
+        latest = snaps[-1]
+        print(f"edges {latest.counts['edges']}, rates per window {latest.counts['rates']}")
+        if not latest.counts.get("edges"):
+            print("Prometheus holds no traffic (scrapes failing? try a longer --scrape-interval)")
+            return 1
+
+        client = Client()
+        client.force_login(user)
+        # the snapshots must count as fresh for the latest-graph path
+        settings.MESHDECK_SNAPSHOT_FRESH_SECONDS = int(time.time() - latest.taken_at.timestamp()) + 600
+        url = f"/api/clusters/{NAME}/graph"
+        q = {"graphType": "workload", "injectServiceNodes": "false", "duration": "60s"}
+
+        def latest_graph():
+            r = client.get(url, q)
+            assert r.status_code == 200 and r.json()["source"]["snapshot"]["id"] == latest.pk, r.content[:300]
+
+        store.clear_caches()
+        t = time.perf_counter()
+        latest_graph()
+        latest_cold = time.perf_counter() - t
+        lat, lat_runs = median_of(latest_graph, args.runs, warm=False)
+
+        kiali, kiali_runs = median_of(lambda: kiali_plan(prom.url, namespaces, float(latest.taken_at.timestamp())),
+                                      args.runs)
+
+        past_ts = [s.taken_at.timestamp() + 0.5 for s in snaps[-2 - args.runs:-1]]
+
+        def past_graph(at):
+            r = client.get(url, {**q, "at": f"{at:.1f}"})
+            assert r.status_code == 200 and r.json()["source"]["kind"] == "snapshot", r.content[:300]
+
+        cold_times = []
+        for at in past_ts:  # each needs another snapshot decoded and its graph built
+            t = time.perf_counter()
+            past_graph(at)
+            cold_times.append(time.perf_counter() - t)
+        past_warm, past_runs = median_of(lambda: past_graph(past_ts[0]), args.runs, warm=False)
+
+        first = snaps[0]
+        diff_q = {"from": f"{first.taken_at.timestamp():.0f}", "to": f"{latest.taken_at.timestamp():.0f}"}
+
+        def diff():
+            r = client.get(f"/api/clusters/{NAME}/diff", diff_q)
+            assert r.status_code == 200, r.content[:300]
+
+        diff_t, diff_runs = median_of(diff, args.runs)
+
+        def floor():
+            store.clear_caches()
+            store.inventory_of(latest)
+            store.traffic_of(latest)
+
+        floor_t, floor_runs = median_of(floor, args.runs)
+
+        per_snapshot = sum(stored) / len(stored)
+        wall, cpu = statistics.median(walls), statistics.median(cpus)
+        print()
+        print(f"snapshot                 wall median {wall:.2f}s  CPU median {cpu:.2f}s   (n={len(walls)})")
+        print(f"storage                  {per_snapshot / 1e3:.1f} KB per snapshot over {len(stored)} "
+              f"(first {stored[0] / 1e3:.0f} KB, later median {statistics.median(stored[1:]) / 1e3:.1f} KB)")
+        print(f"latest from snapshot     cold {latest_cold:.3f}s, median {lat:.3f}s   runs [{fmt(lat_runs)}]")
+        print(f"Kiali's plan             median {kiali:.3f}s   runs [{fmt(kiali_runs)}]")
+        print(f"graph at past T          cold median {statistics.median(cold_times):.3f}s [{fmt(cold_times)}], "
+              f"warm median {past_warm:.3f}s")
+        print(f"diff (first -> last)     median {diff_t:.3f}s   runs [{fmt(diff_runs)}]")
+        print(f"floor (read + decode)    median {floor_t:.3f}s   runs [{fmt(floor_runs)}]")
+        print()
+        checks = [
+            (f"snapshot wall {wall:.2f}s", wall <= 2.5, "<= 2.5 s"),
+            (f"snapshot own CPU {cpu:.2f}s", cpu <= 1.0, "<= 1 s"),
+            (f"storage {per_snapshot / 1e3:.1f} KB/snapshot", per_snapshot <= 100e3, "<= 100 KB"),
+            (f"latest graph {lat * 1000:.0f} ms", lat <= 0.150, "<= 150 ms"),
+            (f"latest graph {kiali / lat:.1f}x faster than Kiali's plan", kiali / lat >= 15, ">= 15x"),
+            (f"graph at past T (cold) {statistics.median(cold_times) * 1000:.0f} ms",
+             statistics.median(cold_times) <= 0.200, "<= 200 ms"),
+            (f"diff {diff_t * 1000:.0f} ms", diff_t <= 0.300, "<= 300 ms"),
+        ]
+        for text, ok, target in checks:
+            print(f"  {'OK  ' if ok else 'MISS'} {text} ({target})")
+        return 0
+    finally:
+        Cluster.objects.filter(name=NAME).delete()
+        from apps.history.services import snapshots_prune
+
+        snapshots_prune(now=time.time() + 3600)
+        prom.stop()
+        try:
+            exporter.stop()
+        except Exception:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
