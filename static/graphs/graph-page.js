@@ -26,6 +26,8 @@ const hideError = document.getElementById("graph-hide-error");
 const focusBanner = document.getElementById("graph-focus");
 
 const defaults = { ...DEFAULTS, namespaces: config.defaultNamespaces };
+// ?live=poll keeps to polling (a proxy without WebSocket; tests of the polling source).
+const forcePolling = new URLSearchParams(window.location.search).get("live") === "poll";
 let state = parseState(window.location.search, defaults);
 state.namespaces = state.namespaces.filter((ns) => config.namespaces.includes(ns));
 if (!state.namespaces.length) { state.namespaces = [...config.defaultNamespaces]; }
@@ -102,7 +104,7 @@ function updateNamespaceSummary() {
 }
 
 function saveUrl() {
-  window.history.replaceState(null, "", `?${stateToQuery(state, defaults)}`);
+  window.history.replaceState(null, "", `?${stateToQuery(state, defaults)}${forcePolling ? "&live=poll" : ""}`);
 }
 
 // -- layout memory -----------------------------------------------------------------
@@ -379,8 +381,9 @@ function showLive({ state: s, message, retryIn, login, at, via }) {
 // Live: the WebSocket push when the portal has it, polling otherwise (live-source.js). A moment of
 // history is a fixed answer: while one is shown nothing is refreshed.
 const liveInterval = () => (state.at ? 0 : state.refresh);
-const source = liveSource({ api: config.api, socket: config.graphSocket, interval: liveInterval(),
+const source = liveSource({ api: config.api, socket: forcePolling ? "" : config.graphSocket, interval: liveInterval(),
   onGraph: applyGraph, onState: showLive });
+window.meshdeckGraph.source = () => source.fallback || source;
 source.setQuery(apiQuery(state));
 
 // -- control changes --------------------------------------------------------------------

@@ -197,18 +197,20 @@ export class WebSocketSource {
   async refreshNow(reason = "refresh") {
     if (this.fallback) { return this.fallback.refreshNow(reason); }
     if (!this.running) { return undefined; }
-    if (this.interval > 0 && this.ws) { return undefined; } // the socket delivers (a new query reconnected it)
-    if (this.interval > 0) { this.connect(); return undefined; }
+    if (this.interval > 0 && !this.ws) { this.connect(); return undefined; }
+    // Paused (or a moment of history), or the person asked for a refresh: one answer from the
+    // graph API. Deltas keep applying to what the socket sent last (this.body), not to this one.
     const requestedAt = performance.now();
     const query = this.query;
     const result = await fetchGraph(`${this.api}?${query}`);
     if (!this.running || query !== this.query) { return undefined; }
     if (!result.ok) {
+      if (result.fatal) { this.disconnect(); }
       this.emitState("lost", { message: result.message, retryIn: 0, login: Boolean(result.login) });
       return undefined;
     }
     this.onGraph(result.body, { reason, requestedAt, receivedAt: performance.now() });
-    this.emitState("paused");
+    this.emitState(this.ws ? "live" : "paused");
     return undefined;
   }
 
@@ -282,8 +284,21 @@ export class WebSocketSource {
       this.fallback.start();
       return;
     }
+    this.probe();
+  }
+
+  // A drop the server did not explain (1006: also what a socket refused at reconnect reports):
+  // the graph API says whether the login or the grant is gone; if not, reconnect in a moment.
+  async probe() {
     this.lost = true;
-    this.emitState("lost", { message: "The live connection dropped.", retryIn: RETRY_SECONDS });
+    const result = await fetchGraph(`${this.api}?${this.query}`);
+    if (!this.running || this.ws) { return; }
+    if (!result.ok && result.fatal) {
+      this.emitState("lost", { message: result.message, retryIn: 0, login: Boolean(result.login) });
+      return;
+    }
+    const why = result.ok ? "The live connection dropped." : `The live connection dropped: ${result.message}`;
+    this.emitState("lost", { message: why, retryIn: RETRY_SECONDS });
     this.retry = setTimeout(() => { if (this.running && this.interval > 0) { this.connect(); } }, RETRY_SECONDS * 1000);
   }
 }

@@ -1,5 +1,6 @@
 """The open graph follows the mesh without a reload, keeps layout, zoom and selection, and says
-when its connection drops and when it has caught up."""
+when its connection drops and when it has caught up: the polling source (``live=poll``; the
+WebSocket push has its own tests in test_browser_push.py)."""
 from __future__ import annotations
 
 import json
@@ -68,7 +69,7 @@ def test_a_poll_updates_the_open_graph_in_place(portal, chromium_path):
                           headers={**response.headers, "content-type": "application/json"})
 
         page.route(GRAPH_API, answer)
-        page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10")
+        page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10&live=poll")
         wait_for_graph(page)
         page.evaluate("() => { window.cy.__mark = 'first'; window.__notReloaded = true; }")
         point = rendered_point(page, "reviews-v2")
@@ -113,7 +114,7 @@ def test_the_indicator_says_when_the_connection_drops_and_when_it_catches_up(por
         watch = ConsoleWatch(page)
         watch.expected_failures.add("/api/clusters/demo/graph")
         login(page, portal, "viewer")
-        page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10")
+        page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10&live=poll")
         wait_for_graph(page)
         page.evaluate("() => { window.cy.__mark = 'first'; window.__notReloaded = true; }")
         drawn = labels_of(page)
@@ -143,7 +144,7 @@ def test_a_stale_namespace_and_an_ended_session_are_explained_in_the_page(portal
         login(page, portal, "viewer")
         # the namespace filter is checked by the server: a stale URL with a namespace the
         # viewer lost is not drawn and the page says what it shows instead
-        page.goto(portal.url + "/clusters/demo/graph/?namespaces=grpc-demo")
+        page.goto(portal.url + "/clusters/demo/graph/?namespaces=grpc-demo&live=poll")
         wait_for_graph(page)
         assert "namespaces=bookinfo" in page.url
         # the session ends elsewhere (another tab logs out): the next answer is refused and the
@@ -173,7 +174,7 @@ def test_a_hidden_tab_neither_polls_nor_animates_and_catches_up_when_shown(porta
     with browser_page(chromium_path, 1280, 800) as page:
         watch = ConsoleWatch(page)
         login(page, portal, "viewer")
-        page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10&anim=1")
+        page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10&anim=1&live=poll")
         wait_for_graph(page)
         page.wait_for_function("() => window.meshdeckOverlay.stats().fps > 0")
         fetches = []
