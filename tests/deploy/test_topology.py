@@ -72,7 +72,7 @@ def test_a_login_through_the_balancer_holds_on_both_web_processes(topology):
 
 def _cause_on_a(topology, web_a: str) -> None:
     """Admin, on web process A, revokes the viewer's grant on cluster demo."""
-    token = token_for(topology, web_a, "admin")
+    token = token_for(topology, web_a, "admin", scope="write")
     session = session_for(topology, web_a, "admin")
     auth = {"Authorization": f"Bearer {token}"}
     listing = session.get(web_a + "/api/clusters/demo/grants/", headers=auth, timeout=30).json()
