@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from django.urls import NoReverseMatch, reverse
 
@@ -29,6 +29,10 @@ MAX_TIMELINE_SNAPSHOTS = 2000
 CHANGE_ACTIONS = ("change.applied", "change.rolled_back")
 
 
+@overload
+def parse_time(raw: Any, name: str, default: float) -> float: ...
+@overload
+def parse_time(raw: Any, name: str, default: None = None) -> float | None: ...
 def parse_time(raw: Any, name: str, default: float | None = None) -> float | None:
     if raw in (None, ""):
         return default

@@ -225,7 +225,7 @@ def snapshot_parts(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic 
         keyframe = keyframe_for(shape_part.sha256)
         bits = settings.MESHDECK_SNAPSHOT_RATE_BITS
         values_part = codec.pack_floats(values, bits=bits, base=keyframe[1] if keyframe else None)
-        if values_part.encoding == codec.DELTA_FLOATS and keyframe[0] != values_part.sha256:
+        if values_part.encoding == codec.DELTA_FLOATS and keyframe is not None and keyframe[0] != values_part.sha256:
             bases[values_part.sha256] = keyframe[0]
         elif values_part.encoding == codec.DELTA_FLOATS:  # the key frame itself again: store it as one
             values_part = codec.pack_floats(values, bits=bits)
@@ -249,7 +249,10 @@ def keyframe_finder(cluster: Cluster) -> Callable[[str], tuple[str, Any] | None]
                 .order_by("-taken_at").select_related("traffic_values").first())
         if last is None:
             return None
-        frame = last.traffic_values.base_id or last.traffic_values_id
+        values = last.traffic_values
+        if values is None:
+            return None
+        frame = values.base_id or values.pk
         if SnapshotPart.objects.filter(base_id=frame).count() >= every - 1:
             return None  # time for a new key frame
         return frame, quantized_rates(frame)
@@ -340,7 +343,7 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
 def snapshot_take_by_hand(cluster: Cluster, *, actor=None) -> TakeResult:
     """``manage.py snapshot take``: audited."""
     result = snapshot_take(cluster)
-    if result.created:
+    if result.created and result.snapshot is not None:
         with transaction.atomic():
             audit_record("snapshot.take", actor=actor,
                          target=Target(type="cluster", cluster=cluster.name, name=cluster.name, id=str(cluster.pk)),
