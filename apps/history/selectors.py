@@ -26,7 +26,7 @@ from .sources import graph_source_for, nearest
 
 DEFAULT_SPAN = 24 * 3600
 MAX_TIMELINE_SNAPSHOTS = 2000
-CHANGE_ACTIONS = ("change.applied", "change.rolled_back")
+CHANGE_ACTIONS = ("change.applied",)  # a rollback is a change of its own (kind rollback), applied too
 
 
 @overload
