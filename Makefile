@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install lock vendor test-deps migrate bench clean
+.PHONY: run test lint install lock vendor test-deps migrate bench screenshots clean
 
 # Installs exactly the versions (and hashes) in requirements.lock; pyproject.toml keeps the ranges.
 $(STAMP): pyproject.toml $(LOCK)
@@ -64,6 +64,10 @@ bench: install vendor test-deps
 	@$(PY) benchmarks/graph_bench.py
 	@$(PY) benchmarks/browser_bench.py
 	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) benchmarks/audit_bench.py
+
+# Every page to var/screenshots/readme-run/, the README's three to docs/screenshots/ (PostgreSQL: DATABASE_URL's server).
+screenshots: install vendor test-deps
+	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor var
