@@ -66,6 +66,7 @@ def _shifted(django_db_setup, django_db_blocker):
         from apps.history.models import Snapshot, SnapshotPart
 
         Snapshot.objects.all().delete()
+        SnapshotPart.objects.filter(base__isnull=False).delete()  # (key frames are protected while used)
         SnapshotPart.objects.all().delete()
         cluster.delete()
         admin.delete()
