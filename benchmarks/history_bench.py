@@ -211,7 +211,7 @@ def main() -> int:
         prom.stop()
         try:
             exporter.stop()
-        except Exception:
+        except Exception:  # noqa: BLE001 - best effort at exit
             pass
 
 

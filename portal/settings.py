@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "ChangeKindEnum": "apps.changes.api.serializers.CHANGE_KIND_CHOICES",
         "ChangeCreateKindEnum": "apps.changes.api.serializers.CREATE_KIND_CHOICES",
         "ChangeStatusEnum": "apps.changes.models.ChangeRequest.Status",
+        "SnapshotStatusEnum": "apps.history.models.Snapshot.Status",
     },
     # Path parameters as Django's converters accept them (a slug; one path segment).
     "PATH_CONVERTER_OVERRIDES": {
@@ -344,7 +345,6 @@ if MESHDECK_INPROCESS_SCHEDULER:
         "task": "apps.history.tasks.snapshots_due",
         "schedule": timedelta(seconds=min(5, MESHDECK_SNAPSHOT_INTERVAL)),
     }
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["SnapshotStatusEnum"] = "apps.history.models.Snapshot.Status"
 # Rates are kept to this many mantissa bits (52: bit for bit; 20: one part in a million, far below
 # what any graph shows) and stored relative to a key frame of the same topology, a new one every N windows.
 MESHDECK_SNAPSHOT_RATE_BITS = env_int("MESHDECK_SNAPSHOT_RATE_BITS", 20, minimum=1)

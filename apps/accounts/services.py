@@ -73,9 +73,9 @@ def _cluster_admin_remains(grant: Grant) -> bool:
     others = (grants.filter(cluster_id=grant.cluster_id, role__gte=Role.ADMIN,
                                                        namespace_pattern="*").exclude(pk=grant.pk))
     for other in others.select_related("user", "team"):
-        if other.user_id and other.user.is_active:
+        if other.user is not None and other.user.is_active:
             return True
-        if other.team_id and other.team.members.filter(is_active=True).exists():
+        if other.team is not None and other.team.members.filter(is_active=True).exists():
             return True
     return False
 
@@ -91,7 +91,8 @@ def refuse_losing_the_last_cluster_admin(grant: Grant, *, role=None, namespace_p
         return
     if _cluster_admin_remains(grant):
         return
-    holder = f"user {grant.user.get_username()}" if grant.user_id else f"team {grant.team.name}"
+    holder = f"user {grant.user.get_username()}" if grant.user is not None else \
+        f"team {grant.team.name if grant.team is not None else '?'}"
     raise LastAdminError(
         f"This grant makes {holder} the last admin of cluster {grant.cluster.name}: "
         f"{'deleting' if deleting else 'changing'} it would leave nobody to manage the cluster's settings and "

@@ -1,6 +1,8 @@
 """Admin pages for the change flow. Every write goes through apps.changes.services (audited)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 
 from apps.core.errors import MeshdeckError
@@ -65,8 +67,9 @@ class ChangeLockAdmin(ReadOnlyAdmin):
 
 
 class ServiceWritesAdmin(admin.ModelAdmin):
-    save_fn = None
-    delete_fn = None
+    save_fn: Callable[..., object]  # each admin names the services that save and delete its model
+    delete_fn: Callable[..., object]
+    arg: str  # the services' keyword for the object
 
     def save_model(self, request, obj, form, change):
         type(self).save_fn(**{self.arg: obj})

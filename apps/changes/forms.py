@@ -229,7 +229,7 @@ class DeleteRoutingForm(ChangeForm):
 
 class SidecarInjectionForm(ChangeForm):
     kind = "sidecar_injection"
-    take_over = None  # labels, not routing objects
+    take_over = None  # type: ignore[assignment]  # labels, not routing objects: Django drops the field
     state = forms.ChoiceField(label="Automatic sidecar injection", choices=[
         ("enabled", "Enable"), ("disabled", "Disable"), ("removed", "Remove the label")])
     restart = forms.CharField(label="Restart workloads (namespace only: names, comma-separated, or all)",

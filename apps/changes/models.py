@@ -75,6 +75,12 @@ class ChangeRequest(models.Model):
     def target_list(self) -> list[Target]:
         return [Target(t["kind"], t.get("namespace") or "", t["name"]) for t in self.targets]
 
+    def bound_targets(self) -> list[tuple[Target, str | None]]:
+        """Each target with the resourceVersion bound at submit: '' for an object the change creates,
+        None before submit (nothing bound yet)."""
+        bound = self.bound_versions or {}
+        return [(t, bound.get(target_key(t), "") if bound else None) for t in self.target_list()]
+
     def valid_approvals(self):
         """Approvals that still count: for this payload, not voided."""
         return self.approvals.filter(decision=Approval.Decision.APPROVE, payload_hash=self.payload_hash,

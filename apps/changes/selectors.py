@@ -70,7 +70,7 @@ def namespace_approvers(cluster, namespace: str) -> list[int]:
             continue
         if grant.user_id:
             users[grant.user_id] = None
-        elif grant.team_id:
+        elif grant.team is not None:
             for member in grant.team.members.all():
                 users[member.pk] = None
     active = get_user_model().objects.filter(is_active=True).filter(Q(pk__in=list(users)) | Q(is_superuser=True))

@@ -475,7 +475,8 @@ def change_expire(*, change_id: int) -> bool:
         change.save()
         _release(change)
         audit_record("change.expired", target=change_audit_target(change), before=before,
-                     after={"status": change.status, "expires_at": change.expires_at.isoformat()})
+                     after={"status": change.status,
+                            "expires_at": change.expires_at.isoformat() if change.expires_at else None})
         _notify(change, "change.status")
     return True
 

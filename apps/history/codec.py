@@ -207,7 +207,7 @@ def join_traffic(shape: Any, values: list[float], *, window: int, query_time: fl
         raise FormatError("stored traffic shape: not a meshdeck.traffic-shape version 1 document")
     if tuple(shape.get("edge_labels") or ()) != EDGE_KEY:
         raise FormatError(f"stored traffic shape: edge labels are not {list(EDGE_KEY)}")
-    edges = [{k: v for k, v in zip(EDGE_KEY, e) if v != ""} for e in shape["edges"]]
+    edges = [{k: v for k, v in zip(EDGE_KEY, e, strict=False) if v != ""} for e in shape["edges"]]
     it = iter(values)
     series: dict[str, list[Row]] = {}
     try:
@@ -219,14 +219,14 @@ def join_traffic(shape: Any, values: list[float], *, window: int, query_time: fl
                 bounds = part["bounds"]
                 for index, mask in part["rows"]:
                     base = edges[index]
-                    for le, bit in zip(bounds, mask):
+                    for le, bit in zip(bounds, mask, strict=False):
                         if bit == "1":
                             rows.append(Row({**base, "le": le}, next(it)))
             else:
                 extra = part["labels"]
                 for key in part["keys"]:
                     labels = dict(edges[key[0]])
-                    for k, v in zip(extra, key[1:]):
+                    for k, v in zip(extra, key[1:], strict=False):
                         if v != "":
                             labels[k] = v
                     rows.append(Row(labels, next(it)))

@@ -79,8 +79,8 @@ def graph_diff(a: Graph, b: Graph, options: DiffOptions) -> dict[str, Any]:
                        healthBefore=ea.health_status)
             changed_edges.append(row)
     health = []
-    for key in sorted(a.nodes.keys() & b.nodes.keys()):
-        na, nb = a.nodes[key], b.nodes[key]
+    for node_id in sorted(a.nodes.keys() & b.nodes.keys()):
+        na, nb = a.nodes[node_id], b.nodes[node_id]
         if nb.is_inaccessible or nb.is_box:
             continue
         if _health(na) != _health(nb):
@@ -162,6 +162,8 @@ def _yaml(o: IstioObject | None) -> list[str]:
 
 def yaml_diff(a: IstioObject | None, b: IstioObject | None) -> str:
     obj = b or a
+    if obj is None:
+        return ""
     name = f"{obj.kind}/{obj.namespace}/{obj.name}"
     return "".join(difflib.unified_diff(_yaml(a), _yaml(b), fromfile=f"a/{name}" if a else "/dev/null",
                                         tofile=f"b/{name}" if b else "/dev/null"))

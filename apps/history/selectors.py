@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from django.urls import NoReverseMatch, reverse
 
@@ -26,9 +26,13 @@ from .sources import graph_source_for, nearest
 
 DEFAULT_SPAN = 24 * 3600
 MAX_TIMELINE_SNAPSHOTS = 2000
-CHANGE_ACTIONS = ("change.applied", "change.rolled_back")
+CHANGE_ACTIONS = ("change.applied",)  # a rollback is a change of its own (kind rollback), applied too
 
 
+@overload
+def parse_time(raw: Any, name: str, default: float) -> float: ...
+@overload
+def parse_time(raw: Any, name: str, default: None = None) -> float | None: ...
 def parse_time(raw: Any, name: str, default: float | None = None) -> float | None:
     if raw in (None, ""):
         return default

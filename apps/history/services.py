@@ -15,8 +15,9 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -145,7 +146,7 @@ class TakeResult:
 
 def bucket_of(at: float, interval: int) -> dt.datetime:
     start = int(at) - int(at) % interval
-    return dt.datetime.fromtimestamp(start, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(start, dt.UTC)
 
 
 def _lock_key(cluster: Cluster, bucket: dt.datetime) -> str:
@@ -224,7 +225,7 @@ def snapshot_parts(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic 
         keyframe = keyframe_for(shape_part.sha256)
         bits = settings.MESHDECK_SNAPSHOT_RATE_BITS
         values_part = codec.pack_floats(values, bits=bits, base=keyframe[1] if keyframe else None)
-        if values_part.encoding == codec.DELTA_FLOATS and keyframe[0] != values_part.sha256:
+        if values_part.encoding == codec.DELTA_FLOATS and keyframe is not None and keyframe[0] != values_part.sha256:
             bases[values_part.sha256] = keyframe[0]
         elif values_part.encoding == codec.DELTA_FLOATS:  # the key frame itself again: store it as one
             values_part = codec.pack_floats(values, bits=bits)
@@ -248,7 +249,10 @@ def keyframe_finder(cluster: Cluster) -> Callable[[str], tuple[str, Any] | None]
                 .order_by("-taken_at").select_related("traffic_values").first())
         if last is None:
             return None
-        frame = last.traffic_values.base_id or last.traffic_values_id
+        values = last.traffic_values
+        if values is None:
+            return None
+        frame = values.base_id or values.pk
         if SnapshotPart.objects.filter(base_id=frame).count() >= every - 1:
             return None  # time for a new key frame
         return frame, quantized_rates(frame)
@@ -262,7 +266,7 @@ def _backoff(schedule: SnapshotSchedule, status: str, reason: str, now: float, i
     else:
         schedule.failures += 1
         delay = min(interval * 2 ** (schedule.failures - 1), max(MAX_BACKOFF_SECONDS, interval))
-        schedule.next_attempt_at = dt.datetime.fromtimestamp(now + delay, dt.timezone.utc)
+        schedule.next_attempt_at = dt.datetime.fromtimestamp(now + delay, dt.UTC)
     schedule.last_status, schedule.last_reason = status, reason[:2000]
     schedule.save(update_fields=["failures", "next_attempt_at", "last_status", "last_reason"])
 
@@ -294,7 +298,7 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
         status, reason, inventory, traffic = Snapshot.Status.OK, "", None, None
         try:
             inventory = gateway_for(cluster).inventory()
-        except Exception as exc:  # any failure of the cluster: recorded, never raised at the worker
+        except Exception as exc:  # noqa: BLE001 - any failure of the cluster: recorded, never raised at the worker
             status, reason = Snapshot.Status.UNREACHABLE, f"API server: {_reason(exc)}"
         if inventory is not None:
             telemetry = None
@@ -305,7 +309,7 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
                              if cluster.prometheus_url else telemetry_for(cluster))
                 traffic = capture_traffic(telemetry, window=window, query_time=at,
                                           mesh_namespaces=[n.name for n in inventory.namespaces])
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - Prometheus failing leaves a partial snapshot
                 status, reason = Snapshot.Status.PARTIAL, f"Prometheus: {_reason(exc)}"
             finally:
                 if isinstance(telemetry, PrometheusTelemetry):
@@ -315,11 +319,11 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
         with transaction.atomic():
             parts = _store_parts(packed, bases)
             previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
-                at, dt.timezone.utc)).order_by("-taken_at").values_list("pk", flat=True).first())
+                at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
             try:
                 with transaction.atomic():
                     snapshot = Snapshot.objects.create(
-                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.timezone.utc),
+                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
                         status=status, reason=reason, window=window, counts=counts, health=health,
                         duration_ms=int((time.perf_counter() - started) * 1000), **parts)
             except IntegrityError:
@@ -339,7 +343,7 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
 def snapshot_take_by_hand(cluster: Cluster, *, actor=None) -> TakeResult:
     """``manage.py snapshot take``: audited."""
     result = snapshot_take(cluster)
-    if result.created:
+    if result.created and result.snapshot is not None:
         with transaction.atomic():
             audit_record("snapshot.take", actor=actor,
                          target=Target(type="cluster", cluster=cluster.name, name=cluster.name, id=str(cluster.pk)),
@@ -398,7 +402,7 @@ def snapshots_prune(*, now: float | None = None) -> dict[str, int]:
         used |= Q(sha256__in=SnapshotPart.objects.filter(
             sha256__in=Snapshot.objects.filter(traffic_values__isnull=False).values("traffic_values_id"),
             base__isnull=False).values("base_id"))
-        young = dt.datetime.fromtimestamp(now - 600, dt.timezone.utc)  # may be in a snapshot being stored now
+        young = dt.datetime.fromtimestamp(now - 600, dt.UTC)  # may be in a snapshot being stored now
         unused = SnapshotPart.objects.exclude(used).filter(created_at__lt=young)
         # parts stored against a key frame first: the key frame is protected while they exist
         parts = unused.filter(base__isnull=False).delete()[0] + unused.delete()[0]

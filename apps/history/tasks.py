@@ -32,7 +32,8 @@ def snapshot_cluster(cluster_id: int) -> str:
     except Exception:  # never kill the worker; the next run tries again
         log.exception("snapshot of cluster %s failed", cluster.name)
         return "failed"
-    return f"#{result.snapshot.pk} {result.snapshot.status}" if result.created else result.skipped
+    snap = result.snapshot
+    return f"#{snap.pk} {snap.status}" if result.created and snap is not None else result.skipped
 
 
 @shared_task(name="apps.history.tasks.snapshots_due", ignore_result=True)

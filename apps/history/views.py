@@ -16,6 +16,12 @@ from . import selectors
 PAGE_SIZE = 50
 
 
+def _form_value(raw: str | None, default: str) -> str:
+    """What a time field of the diff form shows again: the time asked for, else ``default``."""
+    text = _form_time(raw)
+    return default if text is None or text == "bad" else _local(float(text))
+
+
 def _form_time(raw: str | None) -> str | None:
     """A form's time (``2026-12-01T11:14``, UTC, or unix seconds) as unix seconds text; None when empty."""
     raw = (raw or "").strip()
@@ -86,8 +92,7 @@ def diff_page(request, cluster: str):
     default_to = time.time()
     return render(request, "history/diff.html", {
         "cluster": c, "diff": body, "error": error,
-        "from_value": _local(float(_form_time(raw_from))) if raw_from and _form_time(raw_from) != "bad" else
-        _local(default_to - 3600),
-        "to_value": _local(float(_form_time(raw_to))) if raw_to and _form_time(raw_to) != "bad" else "",
+        "from_value": _form_value(raw_from, _local(default_to - 3600)),
+        "to_value": _form_value(raw_to, ""),
         **params,
     })

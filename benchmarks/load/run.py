@@ -27,6 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 from tests.deploy.topology_support import running_topology, session_for  # noqa: E402 - after sys.path
 
+# Beat's periodic work during the run (connection checks, snapshots every 10 s), and a login rate
+# limit above the user count: here every simulated person logs in from 127.0.0.1, where the
+# per-address limit (LOGIN_RATE_LIMIT, 20 per 15 min) would refuse the 21st.
+LOAD_ENV = {"CLUSTER_CHECK_INTERVAL_SECONDS": "5", "MESHDECK_SNAPSHOT_INTERVAL": "10",
+            "LOGIN_RATE_LIMIT": "100000"}
+
 
 def log_in_everyone(runner, users: int) -> list[dict]:
     """One session per simulated person, logged in through the balancer before the measured run."""
@@ -53,7 +59,7 @@ def main() -> int:
         tmp_path = Path(tmp)
         print(f"load: starting the topology ({args.web} web processes, worker, beat)...", flush=True)
         with running_topology(tmp_path / "run", database_url, redis_url, web=args.web, worker_concurrency=1,
-                              env={"CLUSTER_CHECK_INTERVAL_SECONDS": "5"}) as runner:
+                              env=LOAD_ENV) as runner:
             env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
             env.update(MESHDECK_LOAD_CA=str(runner.ca_path), MESHDECK_LOAD_PASSWORDS=json.dumps(runner.passwords))
             prefix = tmp_path / "locust"

@@ -131,6 +131,9 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
+# Not a speed requirement: pytest's default 300 s would interrupt a run on a busy machine half way, and
+# Hypothesis reports that interruption as a flaky failure of whichever operation was running.
+@pytest.mark.timeout(1200)
 def test_every_operation_answers_as_its_schema_says(api_schema, portal, token):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 17, [op.label for op in operations]
@@ -147,7 +150,8 @@ def test_every_operation_answers_as_its_schema_says(api_schema, portal, token):
         seconds[operation.label] = time.monotonic() - begun
     assert not failures, "\n\n".join(f"== {label}\n{text}" for label, text in failures.items())
     total = sum(sent.values())
-    slowest = ", ".join(f"{label} {seconds[label]:.1f}s" for label in sorted(seconds, key=seconds.get)[-int(os.environ.get("MESHDECK_FUZZ_SHOW_SLOWEST", "3")):])
+    show = int(os.environ.get("MESHDECK_FUZZ_SHOW_SLOWEST", "3"))
+    slowest = ", ".join(f"{label} {seconds[label]:.1f}s" for label in sorted(seconds, key=seconds.get)[-show:])
     print(f"{total} requests over {len(sent)} operations in {time.monotonic() - started:.0f}s (slowest: {slowest})")
     assert only or total >= MINIMUM_TOTAL, f"only {total} generated requests; the floor is {MINIMUM_TOTAL}"
     thin = {label: n for label, n in sent.items() if n < EXAMPLES}

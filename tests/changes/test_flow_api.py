@@ -331,6 +331,10 @@ def test_ui_take_over_of_an_object_meshdeck_did_not_create(ui, operator, sim_clu
     assert ChangeRequest.objects.get().status == "submitted"
     page = c.get(r["Location"]).content.decode()
     assert "not Meshdeck&#x27;s: whole object shown" in page or "not Meshdeck's" in page
+    # what the review binds to: the existing DestinationRule's resourceVersion, the new VirtualService
+    rv = ChangeRequest.objects.get().bound_versions["DestinationRule/bookinfo/reviews"]
+    assert rv and f"DestinationRule bookinfo/reviews</code> (bound to resourceVersion {rv})" in page
+    assert "VirtualService bookinfo/reviews</code> (created by this change)" in page
 
 
 def test_api_filed_and_submitted_at_once_leaves_nothing_when_it_cannot_be_submitted(op, sim_cluster):

@@ -7,9 +7,8 @@ production settings (TLS, secure cookies).
   exists today; when change requests land, replace ``_cause_on_a`` / ``_expect_on_b`` with
   "approve a change through A" / "B's socket receives change.approved" (the test is built so
   only those two functions change).
-* Work scheduled by beat runs in the worker, and both web processes serve its result (today the
-  periodic connection check; a stored snapshot when apps.history has its snapshot task: not yet
-  on this branch, so that half is not here).
+* Work scheduled by beat runs in the worker, and both web processes serve its result: the periodic
+  connection check, and the snapshots (django-celery-beat's database schedule, every 5 s here).
 """
 from __future__ import annotations
 
@@ -27,7 +26,9 @@ from tests.deploy.topology_support import (
 )
 from tests.support.services import require_redis
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+# Setting up migrates a new database and, when static/ changed, collects and compresses the static
+# files once (var/topology-static): minutes on a busy 2-core machine, more than the default 300 s.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,8 @@ def topology(tmp_path_factory):
         pytest.skip(message)
     redis_url = require_redis()
     with running_topology(tmp_path_factory.mktemp("topology"), database_url, redis_url, web=2,
-                          worker_concurrency=1, env={"CLUSTER_CHECK_INTERVAL_SECONDS": "2"}) as runner:
+                          worker_concurrency=1, env={"CLUSTER_CHECK_INTERVAL_SECONDS": "2",
+                                                    "MESHDECK_SNAPSHOT_INTERVAL": "5"}) as runner:
         yield runner
         runner.check_alive()
 
@@ -70,7 +72,7 @@ def test_a_login_through_the_balancer_holds_on_both_web_processes(topology):
 
 def _cause_on_a(topology, web_a: str) -> None:
     """Admin, on web process A, revokes the viewer's grant on cluster demo."""
-    token = token_for(topology, web_a, "admin")
+    token = token_for(topology, web_a, "admin", scope="write")
     session = session_for(topology, web_a, "admin")
     auth = {"Authorization": f"Bearer {token}"}
     listing = session.get(web_a + "/api/clusters/demo/grants/", headers=auth, timeout=30).json()
@@ -126,3 +128,25 @@ def test_beats_schedule_runs_in_the_worker_and_both_web_processes_serve_the_resu
     worker_log = topology.processes["worker"].log()
     assert "apps.clusters.tasks.cluster_check_connection" in worker_log and "succeeded" in worker_log
     assert "Sending due task clusters-check-connections" in topology.processes["beat"].log()
+
+
+def test_snapshots_taken_by_the_worker_are_served_by_both_web_processes(topology):
+    sessions = [session_for(topology, url, "admin") for url in topology.web_urls]
+
+    def snapshots(session, url):
+        response = session.get(url + "/api/clusters/demo/snapshots/", timeout=30)
+        response.raise_for_status()
+        body = response.json()
+        return body["results"] if isinstance(body, dict) else body
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        seen = [snapshots(s, url) for s, url in zip(sessions, topology.web_urls, strict=True)]
+        if len(seen[0]) >= 2 and seen[0][:2] == seen[1][:2]:
+            break
+        time.sleep(2)
+    else:
+        pytest.fail(f"the web processes did not serve the same two snapshots within 120 s: {seen}")
+    newest = seen[0][0]
+    assert newest["status"] == "ok" and newest["counts"], newest
+    assert "apps.history.tasks.snapshot_cluster" in topology.processes["worker"].log()

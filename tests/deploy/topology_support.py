@@ -59,11 +59,12 @@ def session_for(runner, base_url: str, username: str) -> requests.Session:
     return session
 
 
-def token_for(runner, base_url: str, username: str) -> str:
+def token_for(runner, base_url: str, username: str, scope: str = "read") -> str:
+    """An API token of a demo user (``scope`` ``write`` to change anything)."""
     s = requests.Session()
     s.trust_env = False
-    r = s.post(base_url + "/api/auth/token/", json={"username": username, "password": runner.passwords[username]},
-               verify=str(runner.ca_path), timeout=30)
+    r = s.post(base_url + "/api/auth/token/", verify=str(runner.ca_path), timeout=30,
+               json={"username": username, "password": runner.passwords[username], "scope": scope})
     r.raise_for_status()
     return r.json()["token"]
 

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from apps.audit.actions import register_actions
 from apps.audit.actor import Actor
 from apps.audit.services import Target, audit_record
 
@@ -58,7 +57,6 @@ def _shifted(django_db_setup, django_db_blocker):
         gateway.apply_istio_object(DR)
         t1 = snapshot_take(cluster, now=time.time()).snapshot
         gateway.apply_istio_object(VS)
-        register_actions({"change.applied": "A reviewed change was applied to the cluster."})
         audit_record("change.applied", actor=Actor(auth="session", user_id=admin.pk, username="operator-ann"),
                      target=Target(type="change", cluster="demo", namespace="bookinfo", name="reviews", id="12"),
                      message="change #12: traffic shift reviews v2 80% / v3 20%")

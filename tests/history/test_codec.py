@@ -59,7 +59,7 @@ def test_rates_against_a_key_frame_read_back_and_take_little_room_when_they_bare
     assert len(delta.data) < len(full.data) / 5
     back = codec.unpack_floats(delta.data, delta.encoding, base)
     assert back == codec.unpack_floats(full.data, full.encoding)
-    assert all(abs(x - y) <= abs(y) * 2 ** -20 for x, y in zip(back, moved))
+    assert all(abs(x - y) <= abs(y) * 2 ** -20 for x, y in zip(back, moved, strict=False))
 
 
 def test_quantizing_keeps_nan_infinities_and_zero():

@@ -30,7 +30,7 @@ def test_the_embedded_default_snapshots_every_10_seconds(portal_every_10s):
         time.sleep(2)
     assert len(rows) >= 3, rows
     times = sorted(r["taken_at"] for r in rows)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert all(r["status"] == "ok" for r in rows)
     # one per 10 s bucket: never two in a bucket, none skipped while the portal ran
     assert {int(t) // 10 for t in times} == set(range(int(times[0]) // 10, int(times[-1]) // 10 + 1)), gaps

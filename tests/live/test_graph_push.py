@@ -342,3 +342,38 @@ async def test_a_namespace_that_does_not_exist_closes_the_socket_as_not_found(ch
     ws, hello = await subscribe(PATH.format("no-such-ns"), token=await token_for(operator))
     assert hello["namespaces"] == ["no-such-ns"]
     assert "no-such-ns" in await expect_closing(ws, 4404)
+
+
+async def test_a_real_snapshot_is_pushed_as_the_graph_of_that_snapshot(channel_layer, viewer, sim_cluster, settings):
+    from apps.history.services import snapshot_take
+
+    settings.MESHDECK_SNAPSHOT_INTERVAL = 1  # a bucket a second: two snapshots a few seconds apart
+
+    ws, _, full = await graph_socket(viewer)
+    first = (await database_sync_to_async(snapshot_take)(sim_cluster, window=60)).snapshot
+    update = await receive(ws, "graph.delta")
+    assert update["snapshot"]["id"] == first.pk
+    drawn = apply_delta(full["graph"], update)
+    assert drawn["source"]["kind"] == "snapshot" and drawn["source"]["snapshot"]["id"] == first.pk
+
+    await suspend_ratings(sim_cluster)
+    second = (await database_sync_to_async(snapshot_take)(sim_cluster, window=60)).snapshot
+    assert second.pk != first.pk
+    update = await receive(ws, "graph.delta")
+    assert update["snapshot"] == {"id": second.pk, "previous_id": first.pk,
+                                  "taken_at": second.taken_at.timestamp(), "status": "ok"}
+    drawn = apply_delta(drawn, update)
+
+    def at(snapshot):
+        client = APIClient()
+        client.force_authenticate(viewer)
+        response = client.get(f"/api/clusters/demo/graph?namespaces=bookinfo&{VIEW}"
+                              f"&at={snapshot.taken_at.timestamp()}")
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    expected = await database_sync_to_async(at)(second)
+    assert expected["source"]["snapshot"]["id"] == second.pk
+    assert elements(drawn) == elements(expected)
+    assert any(e["data"]["rates"].get("http5xx") for e in update["added"]["edges"])
+    await ws.disconnect()

@@ -59,7 +59,7 @@ class ChangeOutputSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField(help_text="The change's page.")
 
     def get_approvals(self, obj) -> list[dict]:
-        return ApprovalOutputSerializer(obj.approvals.select_related("reviewer"), many=True).data
+        return list(ApprovalOutputSerializer(obj.approvals.select_related("reviewer"), many=True).data)
 
     def get_url(self, obj) -> str:
         return f"/changes/{obj.pk}/"

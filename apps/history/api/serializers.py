@@ -11,7 +11,7 @@ class CountsSerializer(serializers.Serializer):
     workloads = serializers.IntegerField()
     services = serializers.IntegerField()
     istio_objects = serializers.IntegerField()
-    errors = serializers.IntegerField(help_text="Validation findings of severity error")
+    errors = serializers.IntegerField(help_text="Validation findings of severity error")  # type: ignore[assignment]  # a field: DRF's metaclass takes it off the class
     warnings = serializers.IntegerField(help_text="Validation findings of severity warning")
 
 

@@ -68,6 +68,7 @@ class Built:
     def error_text(self) -> str:
         """The ``graph.error`` message: the snapshot came, its graph could not be built."""
         if self._error_text is None:
+            assert self.error is not None, "error_text() of a build that succeeded"
             self._error_text = _encode({
                 "type": GRAPH_ERROR, "snapshot": self.snapshot, "code": self.error.code,
                 "status": self.error.status, "detail": self.error.detail,
@@ -180,6 +181,7 @@ class GraphBuilds:
         if text is not None:
             self._deltas.move_to_end(entry)
             return text
+        assert base.answer is not None and new.answer is not None, "a delta between failed builds"
         delta = graph_delta(base.answer, new.answer)
         text = _encode({
             "type": GRAPH_DELTA, "snapshot": new.snapshot,

@@ -86,6 +86,7 @@ class GraphLiveConsumer(AuthorizedConsumer):
 
     def graph_key(self) -> GraphKey:
         subscription = self.subscription
+        assert subscription is not None, "graph_key() of a socket that is not subscribed"
         namespaces = None if EVERY_NAMESPACE in subscription.items else tuple(sorted(subscription.items))
         context = subscription.context
         return GraphKey(context["cluster_id"], namespaces, context["options"], context["visibility"])
@@ -165,6 +166,7 @@ class GraphLiveConsumer(AuthorizedConsumer):
         if not self.still_subscribed(event):
             return
         snapshot = event["payload"]
+        assert self.subscription is not None  # still_subscribed() says so
         builds.note_snapshot(self.subscription.context["cluster_id"], snapshot)
         async with self._push_lock:
             await self._push(snapshot)

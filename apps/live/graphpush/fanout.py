@@ -24,7 +24,7 @@ Deliver = Callable[[dict], None]
 
 
 class LocalFanout:
-    def __init__(self, layer):
+    def __init__(self, layer) -> None:
         self.layer = layer
         self.channel: str | None = None
         self.members: dict[str, dict[object, Deliver]] = {}

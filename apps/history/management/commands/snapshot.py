@@ -39,6 +39,8 @@ class Command(BaseCommand):
                 where = f" (#{snap.pk} {snap.status})" if snap else ""
                 self.stdout.write(f"nothing stored: {result.skipped}{where}")
                 return
+            if snap is None:
+                raise CommandError("the snapshot was stored but could not be read back")
             line = f"snapshot #{snap.pk} of {cluster.name} at {snap.taken_at:%Y-%m-%d %H:%M:%S} UTC: {snap.status}"
             self.stdout.write(line + (f" ({snap.reason})" if snap.reason else "") + f", {snap.duration_ms} ms")
             if snap.status == Snapshot.Status.UNREACHABLE:
