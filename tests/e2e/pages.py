@@ -77,7 +77,8 @@ _MARK_FOCUSABLES = """() => {
   const out = [];
   // A radio group is one Tab stop (arrow keys move inside it): its checked radio, else its first.
   const radioStop = (el) => {
-    const group = [...document.querySelectorAll('input[type=radio]')].filter(r => r.name === el.name && r.form === el.form);
+    const group = [...document.querySelectorAll('input[type=radio]')]
+      .filter(r => r.name === el.name && r.form === el.form);
     return (group.find(r => r.checked) || group[0]) === el;
   };
   for (const el of document.querySelectorAll(sel)) {
