@@ -75,8 +75,15 @@ _MARK_FOCUSABLES = """() => {
   const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
   let n = 0;
   const out = [];
+  // A radio group is one Tab stop (arrow keys move inside it): its checked radio, else its first.
+  const radioStop = (el) => {
+    const group = [...document.querySelectorAll('input[type=radio]')]
+      .filter(r => r.name === el.name && r.form === el.form);
+    return (group.find(r => r.checked) || group[0]) === el;
+  };
   for (const el of document.querySelectorAll(sel)) {
     if (el.closest('[hidden], [inert]') || el.disabled || el.tabIndex < 0) continue;
+    if (el.type === 'radio' && el.name && !radioStop(el)) continue;
     if (el.tagName !== 'SUMMARY' && el.closest('details:not([open])')
         && !el.closest('details:not([open]) > summary')) continue;
     const r = el.getBoundingClientRect();
