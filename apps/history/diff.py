@@ -11,8 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from apps.clusters.inventory import Inventory, IstioObject, Workload
 from apps.graphs.builder.model import Edge, Graph, Node
+from apps.graphs.builder.render import anonymous_id
 from apps.meshconfig.yamlview import object_yaml
 
 DEFAULT_THRESHOLD = 10.0  # percent: relative change of an edge's rate, and points of its error %
@@ -23,9 +26,15 @@ class DiffOptions:
     threshold: float = DEFAULT_THRESHOLD
 
 
+def node_id(node: Node) -> str:
+    """The id a diff names a node by: the graph's own (the page hashes it as the graph API does), but
+    for a node in a namespace the reader may not see the graph API's opaque id (its id holds names)."""
+    return anonymous_id(node, settings.SECRET_KEY) or node.id
+
+
 def node_json(node: Node) -> dict[str, Any]:
     if node.is_inaccessible:
-        return {"id": node.id, "nodeType": node.node_type, "isInaccessible": True, "label": "(inaccessible)"}
+        return {"id": node_id(node), "nodeType": node.node_type, "isInaccessible": True, "label": "(inaccessible)"}
     out = {"id": node.id, "nodeType": node.node_type, "namespace": node.namespace, "label": node_label(node)}
     for key in ("workload", "app", "version", "service"):
         if getattr(node, key):
@@ -44,7 +53,8 @@ def node_label(node: Node) -> str:
 
 def _edge_json(edge: Edge, graph: Graph) -> dict[str, Any]:
     return {"source": node_label(graph.nodes[edge.source]), "target": node_label(graph.nodes[edge.dest]),
-            "sourceId": edge.source, "targetId": edge.dest, "protocol": edge.protocol,
+            "sourceId": node_id(graph.nodes[edge.source]), "targetId": node_id(graph.nodes[edge.dest]),
+            "protocol": edge.protocol,
             "rate": round(edge.total, 6),
             "percentErr": None if edge.percent_err is None else round(edge.percent_err, 4),
             "healthStatus": edge.health_status}
@@ -79,8 +89,8 @@ def graph_diff(a: Graph, b: Graph, options: DiffOptions) -> dict[str, Any]:
                        healthBefore=ea.health_status)
             changed_edges.append(row)
     health = []
-    for node_id in sorted(a.nodes.keys() & b.nodes.keys()):
-        na, nb = a.nodes[node_id], b.nodes[node_id]
+    for nid in sorted(a.nodes.keys() & b.nodes.keys()):
+        na, nb = a.nodes[nid], b.nodes[nid]
         if nb.is_inaccessible or nb.is_box:
             continue
         if _health(na) != _health(nb):

@@ -24,14 +24,16 @@ def public_node_id(node_id: str) -> str:
     return _hash(node_id)
 
 
+def anonymous_id(node: Node, secret: str) -> str | None:
+    """An inaccessible node's id as every answer gives it (an HMAC: no names in it), or None for a
+    node that may be named."""
+    if not _anonymous(node):
+        return None
+    return hmac.new(secret.encode(), node.id.encode(), hashlib.sha256).hexdigest()
+
+
 def public_ids(graph: Graph, secret: str) -> dict[str, str]:
-    ids = {}
-    for node in graph.nodes.values():
-        if _anonymous(node):
-            ids[node.id] = hmac.new(secret.encode(), node.id.encode(), hashlib.sha256).hexdigest()
-        else:
-            ids[node.id] = public_node_id(node.id)
-    return ids
+    return {node.id: anonymous_id(node, secret) or public_node_id(node.id) for node in graph.nodes.values()}
 
 
 def _anonymous(node: Node) -> bool:
