@@ -303,10 +303,9 @@ async def test_a_browser_that_logs_out_stops_receiving_graphs(channel_layer, vie
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("channel_layer", ["redis"], indirect=True)  # counts the members of a Redis group
 async def test_a_process_joins_the_snapshot_group_once_whatever_the_number_of_sockets(
         channel_layer, viewer, sim_cluster, snapshots):
-    if channel_layer != "redis":
-        pytest.skip("counts the members of a Redis group")
     from channels.layers import get_channel_layer
 
     from apps.live.graphpush.fanout import fanout_for
