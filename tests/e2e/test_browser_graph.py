@@ -13,7 +13,9 @@ from .pages import ConsoleWatch, axe_violations, login
 
 pytestmark = pytest.mark.browser
 
-BOOKINFO_WORKLOADS = "/clusters/demo/graph/?namespaces=bookinfo&graphType=workload"
+# The drawing tests read the graph API over HTTP (some route it to a synthetic graph): the polling source.
+# The push source has its own tests (test_browser_push.py).
+BOOKINFO_WORKLOADS = "/clusters/demo/graph/?namespaces=bookinfo&graphType=workload&live=poll"
 
 
 def wait_for_graph(page, updates: int = 1):
