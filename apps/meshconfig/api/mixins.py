@@ -18,7 +18,7 @@ ALL = "-"  # namespace placeholder for "every namespace the caller may see" (nev
 NS_DOC = "Namespace name, or '-' for every namespace the caller may see."
 # A cluster that cannot be read answers 503 (502/504 for errors or timeouts from its API server);
 # 401 and 404 come with every such operation (apps.core.openapi).
-CLUSTER_ERRORS = error_responses(502, 503, 504)
+CLUSTER_ERRORS = error_responses(400, 502, 503, 504)  # 400: a bad ``at`` (time travel)
 
 
 if TYPE_CHECKING:  # mixed into DRF views: their request and kwargs
