@@ -676,40 +676,37 @@ WINDOW_FIELDS = ("namespace_pattern", "weekdays", "start_time", "end_time", "tim
 POLICY_FIELDS = ("namespace", "approvals_needed")
 
 
+def _setting_save(obj, fields, kind: str, what: str):
+    """Saves a change window or approval policy (validated) with its ``cluster.update`` event."""
+    obj.full_clean()
+    before = _fields(type(obj).objects.select_for_update().get(pk=obj.pk), fields) if obj.pk else None
+    obj.save()
+    audit_record("cluster.update", target=_setting_target(obj, kind), before=before,
+                 after=_fields(obj, fields), message=f"{what} saved")
+    return obj
+
+
+def _setting_delete(obj, fields, kind: str, what: str) -> None:
+    target, before = _setting_target(obj, kind), _fields(obj, fields)
+    obj.delete()
+    audit_record("cluster.update", target=target, before=before, after=None, message=f"{what} removed")
+
+
 @transaction.atomic
 def change_window_save(*, window: ChangeWindow) -> ChangeWindow:
-    window.full_clean()
-    before = None
-    if window.pk:
-        old = ChangeWindow.objects.select_for_update().get(pk=window.pk)
-        before = _fields(old, WINDOW_FIELDS)
-    window.save()
-    audit_record("cluster.update", target=_setting_target(window, "change_window"), before=before,
-                 after=_fields(window, WINDOW_FIELDS), message="change window saved")
-    return window
+    return _setting_save(window, WINDOW_FIELDS, "change_window", "change window")
 
 
 @transaction.atomic
 def change_window_delete(*, window: ChangeWindow) -> None:
-    target, before = _setting_target(window, "change_window"), _fields(window, WINDOW_FIELDS)
-    window.delete()
-    audit_record("cluster.update", target=target, before=before, after=None, message="change window deleted")
+    _setting_delete(window, WINDOW_FIELDS, "change_window", "change window")
 
 
 @transaction.atomic
 def approval_policy_save(*, policy: ApprovalPolicy) -> ApprovalPolicy:
-    policy.full_clean()
-    before = None
-    if policy.pk:
-        before = _fields(ApprovalPolicy.objects.select_for_update().get(pk=policy.pk), POLICY_FIELDS)
-    policy.save()
-    audit_record("cluster.update", target=_setting_target(policy, "approval_policy"), before=before,
-                 after=_fields(policy, POLICY_FIELDS), message="approvals needed saved")
-    return policy
+    return _setting_save(policy, POLICY_FIELDS, "approval_policy", "approvals needed")
 
 
 @transaction.atomic
 def approval_policy_delete(*, policy: ApprovalPolicy) -> None:
-    target, before = _setting_target(policy, "approval_policy"), _fields(policy, POLICY_FIELDS)
-    policy.delete()
-    audit_record("cluster.update", target=target, before=before, after=None, message="approvals needed removed")
+    _setting_delete(policy, POLICY_FIELDS, "approval_policy", "approvals needed")
