@@ -199,17 +199,9 @@ def stored_resolver() -> StoredResolver | None:
 
 def parse_at(raw: Any) -> float | None:
     """``at=<unix seconds>`` of a request; None when absent. Bad input raises FieldInputError (400)."""
-    from apps.core.errors import FieldInputError
+    from apps.core.timeparse import parse_unix_time
 
-    if raw in (None, ""):
-        return None
-    try:
-        at = float(raw)
-    except (TypeError, ValueError):
-        raise FieldInputError("at", "at must be a unix time in seconds") from None
-    if not at > 0 or at != at or at == float("inf"):
-        raise FieldInputError("at", "at must be a unix time in seconds")
-    return at
+    return parse_unix_time(raw, "at")
 
 
 def mesh_source_at(cluster, at: float) -> MeshSource:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.selectors import namespace_visibility
 from apps.audit.models import AuditEvent
 from apps.core.errors import FieldInputError, MeshdeckError
+from apps.core.timeparse import parse_unix_time
 from apps.graphs.selectors import GraphParams, graph_for_user
 
 from . import diff as diffs
@@ -29,20 +30,7 @@ MAX_TIMELINE_SNAPSHOTS = 2000
 CHANGE_ACTIONS = ("change.applied",)  # a rollback is a change of its own (kind rollback), applied too
 
 
-@overload
-def parse_time(raw: Any, name: str, default: float) -> float: ...
-@overload
-def parse_time(raw: Any, name: str, default: None = None) -> float | None: ...
-def parse_time(raw: Any, name: str, default: float | None = None) -> float | None:
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise FieldInputError(name, f"{name} must be a unix time in seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise FieldInputError(name, f"{name} must be a unix time in seconds")
-    return value
+parse_time = parse_unix_time
 
 
 def parse_namespaces(raw: Any, visible) -> list[str] | None:
