@@ -28,9 +28,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from apps.clusters.selectors import clusters_for_user
+
 from .access import (
     CLOSE_ACCESS_REVOKED,
+    CLOSE_BAD_REQUEST,
     CLOSE_NOT_AUTHENTICATED,
+    CLOSE_NOT_FOUND,
     CLOSE_SERVER_ERROR,
     Principal,
     Refused,
@@ -87,6 +91,10 @@ def principal_groups(principal: Principal) -> list[str]:
     return groups
 
 
+#: the most namespaces one socket may subscribe to
+MAX_NAMESPACES = 100
+
+
 def _close_reason(reason: str) -> str:
     return reason.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore")
 
@@ -122,6 +130,19 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
 
     def query_values(self, name: str) -> list[str]:
         return query_values(self.scope.get("query_string", b""), name)
+
+    def cluster_and_namespaces(self, user) -> tuple[Any, list[str]]:
+        """The URL's cluster, if ``user`` may see it, and the ``namespaces=`` asked for (not yet
+        checked one by one). Refuses too many namespaces and a cluster that is absent or not theirs
+        (one answer for both)."""
+        name = self.scope["url_route"]["kwargs"]["cluster"]
+        wanted = self.query_values("namespaces")
+        if len(wanted) > MAX_NAMESPACES:
+            raise Refused(CLOSE_BAD_REQUEST, f"Subscribe to at most {MAX_NAMESPACES} namespaces per connection.")
+        cluster = clusters_for_user(user).filter(name=name).first()
+        if cluster is None:
+            raise Refused(CLOSE_NOT_FOUND, f"No cluster named '{name}' is visible to you.")
+        return cluster, wanted
 
     def still_subscribed(self, event: dict) -> bool:
         """Whether a data message may still be forwarded: its group is one this socket belongs

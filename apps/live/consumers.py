@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from apps.accounts.selectors import namespace_visibility
-from apps.clusters.selectors import clusters_for_user
 
-from .access import CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND, Refused
 from .authorized import AuthorizedConsumer, Subscription
 from .groups import (
     cluster_access_group,
@@ -14,7 +12,6 @@ from .groups import (
 )
 
 # Each namespace is a group to join (a Redis round trip each): a subscription stays small.
-MAX_NAMESPACES = 100
 
 
 class ClusterEventsConsumer(AuthorizedConsumer):
@@ -26,13 +23,7 @@ class ClusterEventsConsumer(AuthorizedConsumer):
     """
 
     def authorize(self, user) -> Subscription:
-        name = self.scope["url_route"]["kwargs"]["cluster"]
-        wanted = self.query_values("namespaces")
-        if len(wanted) > MAX_NAMESPACES:
-            raise Refused(CLOSE_BAD_REQUEST, f"Subscribe to at most {MAX_NAMESPACES} namespaces per connection.")
-        cluster = clusters_for_user(user).filter(name=name).first()
-        if cluster is None:
-            raise Refused(CLOSE_NOT_FOUND, f"No cluster named '{name}' is visible to you.")
+        cluster, wanted = self.cluster_and_namespaces(user)
         allowed = namespace_visibility(user, cluster)
         items = {ns: (namespace_group(cluster.pk, ns),) for ns in wanted if is_namespace_name(ns) and allowed(ns)}
         return Subscription(

@@ -14,7 +14,6 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
 
 from apps.accounts.selectors import namespace_visibility_key, visibility_from_key
-from apps.clusters.selectors import clusters_for_user
 
 from ..access import CLOSE_ACCESS_REVOKED, CLOSE_BAD_REQUEST, CLOSE_NOT_FOUND, Refused
 from ..authorized import AuthorizedConsumer, Subscription
@@ -24,7 +23,6 @@ from .builds import Built, GraphBuilds
 from .fanout import fanout_for
 from .spec import GraphKey, SpecError, parse_options, parse_since
 
-MAX_NAMESPACES = 100
 EVERY_NAMESPACE = "*"  # the item of a socket that asked for no namespace: all it may see
 GRAPH_STALE = "graph.stale"
 GRAPH_GROUP_PREFIX = graph_group(0)[:-1]  # "graph.cluster."
@@ -51,18 +49,12 @@ class GraphLiveConsumer(AuthorizedConsumer):
     """One socket per view of the graph page (cluster, namespaces, options)."""
 
     def authorize(self, user) -> Subscription:
-        name = self.scope["url_route"]["kwargs"]["cluster"]
         query_string = self.scope.get("query_string", b"")
         try:
             options, since = parse_options(query_string), parse_since(query_string)
         except SpecError as exc:
             raise Refused(CLOSE_BAD_REQUEST, str(exc)) from None
-        wanted = self.query_values("namespaces")
-        if len(wanted) > MAX_NAMESPACES:
-            raise Refused(CLOSE_BAD_REQUEST, f"Subscribe to at most {MAX_NAMESPACES} namespaces per connection.")
-        cluster = clusters_for_user(user).filter(name=name).first()
-        if cluster is None:
-            raise Refused(CLOSE_NOT_FOUND, f"No cluster named '{name}' is visible to you.")
+        cluster, wanted = self.cluster_and_namespaces(user)
         visibility = namespace_visibility_key(user, cluster)
         allowed = visibility_from_key(visibility)
         if wanted:
