@@ -22,13 +22,7 @@ from typing import Any
 from apps.clusters.inventory import Inventory, IstioObject, Service, Workload
 from apps.simulator.routing import decide_route, find_destination_rule, subset_labels
 
-from .kinds.service_target import (
-    by_creation,
-    find_service,
-    service_protocols,
-    service_target,
-    workloads_of,
-)
+from .kinds.service_target import by_creation, find_service, service_protocols, service_target, workloads_of
 
 
 @dataclass(frozen=True)

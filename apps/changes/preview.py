@@ -23,13 +23,7 @@ from .managed import is_managed
 from .prediction import TrafficSplit, predict_traffic
 from .projection import project_inventory
 from .rendered import RenderedChange
-from .writes import (
-    TEMPLATE_KINDS,
-    PatchNamespaceLabels,
-    PatchWorkloadTemplate,
-    RestartWorkload,
-    Target,
-)
+from .writes import TEMPLATE_KINDS, PatchNamespaceLabels, PatchWorkloadTemplate, RestartWorkload, Target
 
 DEFAULT_ROOT_NAMESPACE = "istio-system"
 

@@ -22,11 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.roles import Role
-from apps.accounts.selectors import (
-    is_cluster_admin,
-    namespace_role,
-    namespace_visibility,
-)
+from apps.accounts.selectors import is_cluster_admin, namespace_role, namespace_visibility
 from apps.audit.actor import Actor, acting_as
 from apps.audit.services import Target as AuditTarget
 from apps.audit.services import audit_denied, audit_record
@@ -48,25 +44,12 @@ from .errors import (
     ReasonRequired,
     ReauthRequired,
 )
-from .models import (
-    Approval,
-    ApprovalPolicy,
-    ChangeLock,
-    ChangeRequest,
-    ChangeWindow,
-    target_key,
-)
+from .models import Approval, ApprovalPolicy, ChangeLock, ChangeRequest, ChangeWindow, target_key
 from .preview import preview_change
 from .render import render_change
 from .rendered import RenderedChange
 from .selectors import namespace_approvers
-from .writes import (
-    NAMESPACE_KIND,
-    Target,
-    capture_prior_state,
-    rollback_writes,
-    write_from_dict,
-)
+from .writes import NAMESPACE_KIND, Target, capture_prior_state, rollback_writes, write_from_dict
 
 log = logging.getLogger("meshdeck.changes")
 Status = ChangeRequest.Status

@@ -14,11 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.accounts.roles import Role
-from apps.accounts.selectors import (
-    is_cluster_admin,
-    namespace_role,
-    namespace_visibility,
-)
+from apps.accounts.selectors import is_cluster_admin, namespace_role, namespace_visibility
 from apps.audit.models import AuditEvent
 from apps.clusters.selectors import clusters_for_user, get_cluster_for_user
 from apps.core.errors import MeshdeckError
@@ -29,13 +25,7 @@ from .errors import ChangeInvalid, ChangeNotFound
 from .forms import FORMS, SERVICE_KINDS, StepForm, service_versions
 from .kinds import CHANGE_KINDS
 from .models import ChangeRequest
-from .selectors import (
-    can_review,
-    changes_for_user,
-    get_change_for_user,
-    preview_for_user,
-    waiting_for_review,
-)
+from .selectors import can_review, changes_for_user, get_change_for_user, preview_for_user, waiting_for_review
 
 STEPS = ("submit", "approve", "reject", "apply", "cancel", "rollback")
 Status = ChangeRequest.Status

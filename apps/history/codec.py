@@ -33,13 +33,7 @@ from typing import Any
 import orjson
 
 from apps.core.stored import FormatError
-from apps.graphs.telemetry.mesh_traffic import (
-    BUCKETS,
-    EDGE_KEY,
-    STORED_METRICS,
-    MeshTraffic,
-    _bound_order,
-)
+from apps.graphs.telemetry.mesh_traffic import BUCKETS, EDGE_KEY, STORED_METRICS, MeshTraffic, _bound_order
 from apps.graphs.telemetry.query import Row
 
 JSON_ZLIB = "json+zlib"

@@ -4,12 +4,7 @@ from __future__ import annotations
 from apps.accounts.selectors import namespace_visibility
 
 from .authorized import AuthorizedConsumer, Subscription
-from .groups import (
-    cluster_access_group,
-    cluster_group,
-    is_namespace_name,
-    namespace_group,
-)
+from .groups import cluster_access_group, cluster_group, is_namespace_name, namespace_group
 
 # Each namespace is a group to join (a Redis round trip each): a subscription stays small.
 

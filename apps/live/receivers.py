@@ -15,13 +15,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
-from django.db.models.signals import (
-    m2m_changed,
-    post_delete,
-    post_save,
-    pre_delete,
-    pre_save,
-)
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from apps.accounts.access_signals import api_token_revoked
@@ -31,13 +25,7 @@ from apps.history.signals import snapshot_committed
 
 from .access import CLOSE_NOT_AUTHENTICATED
 from .events import ACCESS_CHANGED, ACCESS_ENDED, GRAPH_SNAPSHOT, send_event_on_commit
-from .groups import (
-    cluster_access_group,
-    graph_group,
-    session_access_group,
-    token_access_group,
-    user_access_group,
-)
+from .groups import cluster_access_group, graph_group, session_access_group, token_access_group, user_access_group
 
 TeamMembership = Team.members.through
 

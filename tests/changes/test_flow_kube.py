@@ -9,12 +9,7 @@ import pytest
 
 from apps.accounts.roles import Role
 from apps.changes.models import ChangeRequest
-from apps.changes.services import (
-    change_approve,
-    change_create,
-    change_execute,
-    change_rollback,
-)
+from apps.changes.services import change_approve, change_create, change_execute, change_rollback
 from apps.clusters.services import cluster_create
 from tests.kube.helpers import apply
 

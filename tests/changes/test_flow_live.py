@@ -5,13 +5,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from apps.changes.services import change_approve, change_create
-from tests.live.conftest import (  # noqa: F401
-    _close_the_consumers_connection,
-    connect,
-    expect_closing,
-    subscribe,
-    token_for,
-)
+from tests.live.conftest import _close_the_consumers_connection, connect, expect_closing, subscribe, token_for  # noqa: F401
 
 from .flow_helpers import PASSWORD, SHIFT_80_20
 

@@ -17,13 +17,7 @@ import time
 
 import pytest
 
-from tests.deploy.topology_support import (
-    receive_json,
-    running_topology,
-    session_for,
-    token_for,
-    websocket,
-)
+from tests.deploy.topology_support import receive_json, running_topology, session_for, token_for, websocket
 from tests.support.services import require_redis
 
 # Setting up migrates a new database and, when static/ changed, collects and compresses the static

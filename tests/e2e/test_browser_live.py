@@ -11,12 +11,7 @@ import pytest
 from tests.support.browser import browser_page, screenshot
 
 from .pages import ConsoleWatch, login
-from .test_browser_graph import (
-    BOOKINFO_WORKLOADS,
-    labels_of,
-    rendered_point,
-    wait_for_graph,
-)
+from .test_browser_graph import BOOKINFO_WORKLOADS, labels_of, rendered_point, wait_for_graph
 
 pytestmark = pytest.mark.browser
 

@@ -10,21 +10,9 @@ from django.db import transaction
 
 from apps.accounts.models import Grant, Team
 from apps.accounts.roles import Role
-from apps.accounts.services import (
-    grant_delete,
-    grant_update,
-    team_delete,
-    team_member_remove,
-)
+from apps.accounts.services import grant_delete, grant_update, team_delete, team_member_remove
 
-from .conftest import (
-    WAIT,
-    expect_closing,
-    publish,
-    run_in_db_thread,
-    subscribe,
-    token_for,
-)
+from .conftest import WAIT, expect_closing, publish, run_in_db_thread, subscribe, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,22 +10,9 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from apps.accounts.models import ApiToken
-from apps.accounts.services import (
-    api_token_create,
-    api_token_revoke,
-    user_deactivate,
-    user_update,
-)
+from apps.accounts.services import api_token_create, api_token_revoke, user_deactivate, user_update
 
-from .conftest import (
-    WAIT,
-    browser_for,
-    connect,
-    expect_closing,
-    publish,
-    subscribe,
-    token_for,
-)
+from .conftest import WAIT, browser_for, connect, expect_closing, publish, subscribe, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

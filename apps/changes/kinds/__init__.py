@@ -9,11 +9,7 @@ from .request_timeouts import parse_request_timeouts, render_request_timeouts
 from .rollback import parse_rollback, render_rollback
 from .sidecar_injection import parse_sidecar_injection, render_sidecar_injection
 from .suspend_traffic import parse_suspend_traffic, render_suspend_traffic
-from .traffic_shift import (
-    parse_tcp_traffic_shift,
-    parse_traffic_shift,
-    render_traffic_shift,
-)
+from .traffic_shift import parse_tcp_traffic_shift, parse_traffic_shift, render_traffic_shift
 
 # Kiali's wizard order, then Meshdeck's own kinds.
 CHANGE_KINDS: dict[str, ChangeKind] = {k.name: k for k in (

@@ -14,28 +14,10 @@ from typing import Any
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import (
-    FieldErrors,
-    as_mapping,
-    duration,
-    http_status,
-    percentage,
-    reject_unknown,
-)
+from ..fields import FieldErrors, as_mapping, duration, http_status, percentage, reject_unknown
 from ..rendered import RenderedChange
-from .routing_objects import (
-    number,
-    on_every_http_route,
-    parse_route_settings,
-    routing_writes,
-    service_change,
-)
-from .service_target import (
-    SERVICE_FIELDS,
-    parse_service_fields,
-    resolved_target,
-    service_params_dict,
-)
+from .routing_objects import number, on_every_http_route, parse_route_settings, routing_writes, service_change
+from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target, service_params_dict
 
 KIND = "fault_injection"
 

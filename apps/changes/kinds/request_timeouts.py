@@ -13,27 +13,10 @@ from typing import Any
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import (
-    FieldErrors,
-    as_mapping,
-    duration,
-    duration_ms,
-    reject_unknown,
-    whole_number,
-)
+from ..fields import FieldErrors, as_mapping, duration, duration_ms, reject_unknown, whole_number
 from ..rendered import RenderedChange
-from .routing_objects import (
-    on_every_http_route,
-    parse_route_settings,
-    routing_writes,
-    service_change,
-)
-from .service_target import (
-    SERVICE_FIELDS,
-    parse_service_fields,
-    resolved_target,
-    service_params_dict,
-)
+from .routing_objects import on_every_http_route, parse_route_settings, routing_writes, service_change
+from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target, service_params_dict
 
 KIND = "request_timeouts"
 DEFAULT_RETRY_ON = "gateway-error,connect-failure,refused-stream"

@@ -13,13 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from apps.clusters.inventory import (
-    Inventory,
-    IstioObject,
-    Service,
-    ServicePort,
-    Workload,
-)
+from apps.clusters.inventory import Inventory, IstioObject, Service, ServicePort, Workload
 from apps.simulator.routing import find_destination_rule, find_virtual_service
 
 from ..fields import FieldErrors, flag, natural_key, text

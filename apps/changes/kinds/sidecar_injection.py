@@ -16,13 +16,7 @@ from apps.clusters.inventory import Inventory, Namespace, Workload
 
 from ..fields import FieldErrors, as_mapping, reject_unknown, text
 from ..rendered import RenderedChange
-from ..writes import (
-    TEMPLATE_KINDS,
-    PatchNamespaceLabels,
-    PatchWorkloadTemplate,
-    PlannedWrite,
-    RestartWorkload,
-)
+from ..writes import TEMPLATE_KINDS, PatchNamespaceLabels, PatchWorkloadTemplate, PlannedWrite, RestartWorkload
 from .base import find_namespace, namespace_field
 
 KIND = "sidecar_injection"

@@ -24,13 +24,7 @@ from .routing_objects import (
     virtual_service_spec,
     weighted_destinations,
 )
-from .service_target import (
-    SERVICE_FIELDS,
-    parse_service_fields,
-    require_versions,
-    resolved_target,
-    service_params_dict,
-)
+from .service_target import SERVICE_FIELDS, parse_service_fields, require_versions, resolved_target, service_params_dict
 
 HTTP_KIND = "traffic_shift"
 TCP_KIND = "tcp_traffic_shift"

@@ -4,18 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import hosts
-from .base import (
-    ERROR,
-    WARNING,
-    Finding,
-    MeshIndex,
-    as_dict,
-    as_list,
-    at,
-    check,
-    key_of,
-    labels_match,
-)
+from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, at, check, key_of, labels_match
 
 
 def _host(index: MeshIndex, dr) -> str:

@@ -3,17 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .base import (
-    ERROR,
-    WARNING,
-    Finding,
-    MeshIndex,
-    at,
-    check,
-    key_of,
-    workload_selector,
-    workload_selector_path,
-)
+from .base import ERROR, WARNING, Finding, MeshIndex, at, check, key_of, workload_selector, workload_selector_path
 
 
 def _selector_no_workload(index: MeshIndex, kind: str) -> Iterator[Finding]:

@@ -6,17 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import hosts
-from .base import (
-    ERROR,
-    WARNING,
-    Finding,
-    MeshIndex,
-    as_dict,
-    as_list,
-    check,
-    iter_routes,
-    key_of,
-)
+from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check, iter_routes, key_of
 
 
 @check("VS-HOST-NOT-FOUND", kiali="KIA1101", severity=ERROR, kind="VirtualService",
