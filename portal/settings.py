@@ -98,7 +98,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(DATA_DIR / "meshdeck.sqlite3")),
-            "OPTIONS": {"timeout": 20},
+            # The embedded default has several writers in one process (requests, the in-process
+            # scheduler's snapshots and applies). A deferred transaction that turns into a write
+            # fails at once with "database is locked" when another holds the lock (SQLite cannot
+            # wait there); IMMEDIATE takes the write lock at BEGIN, where the timeout does wait.
+            # WAL lets pages read while a snapshot is being written.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
