@@ -27,6 +27,19 @@ def test_bearer_token_authenticates_api_calls(viewer):
     assert body["grants"] == [{"cluster": "demo", "namespace_pattern": "bookinfo", "role": "viewer", "via_team": None}]
 
 
+def test_me_says_how_the_request_was_authenticated_and_what_the_token_may_do(viewer, api_client):
+    _, read = api_token_create(user=viewer, name="dashboards")
+    _, write = api_token_create(user=viewer, name="ci", scope=ApiToken.Scope.WRITE, expires_in_days=7)
+    body = _bearer(read).get("/api/me/").json()
+    assert body["authenticated_by"] == "token"
+    assert body["token"] == {"name": "dashboards", "scope": "read", "expires_at": None}
+    body = _bearer(write).get("/api/me/").json()
+    assert body["token"]["scope"] == "write" and body["token"]["expires_at"].startswith(
+        str((timezone.now() + timedelta(days=7)).date()))
+    body = api_client(viewer).get("/api/me/").json()
+    assert body["authenticated_by"] == "session" and body["token"] is None
+
+
 def test_only_the_hash_is_stored(viewer):
     token, secret = api_token_create(user=viewer, name="script")
     assert secret not in token.key_hash and token.key_hash == ApiToken.hash(secret)

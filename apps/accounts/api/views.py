@@ -67,11 +67,20 @@ class MeGrantSerializer(serializers.Serializer):
     via_team = serializers.CharField(allow_null=True, help_text="The team the grant comes through; null: your own")
 
 
+class MeTokenSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    scope = serializers.ChoiceField(choices=ApiToken.Scope.values,
+                                    help_text="read: GET only; write: also what the owner's grants allow.")
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
 class MeView(APIView):
     class MeOutputSerializer(serializers.Serializer):
         username = serializers.CharField()
         is_superuser = serializers.BooleanField()
         grants = MeGrantSerializer(many=True)
+        authenticated_by = serializers.ChoiceField(choices=["session", "token"])
+        token = MeTokenSerializer(allow_null=True, help_text="The API token of this request, if one was used.")
 
     @extend_schema(responses=MeOutputSerializer)
     def get(self, request):
@@ -84,6 +93,9 @@ class MeView(APIView):
             }
             for g in grants_for_user(request.user).select_related("cluster", "team")
         ]
-        return Response(
-            {"username": request.user.get_username(), "is_superuser": request.user.is_superuser, "grants": grants}
-        )
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        return Response({
+            "username": request.user.get_username(), "is_superuser": request.user.is_superuser, "grants": grants,
+            "authenticated_by": "token" if token else "session",
+            "token": {"name": token.name, "scope": token.scope, "expires_at": token.expires_at} if token else None,
+        })
