@@ -28,6 +28,9 @@ PAGES = [
     ("profile", "/accounts/profile/", "h1"),
     ("audit", "/audit/", "h1"),
     ("workloads-empty-filter", "/clusters/demo/namespaces/-/workloads/?q=no-such-workload", "p.empty"),
+    ("apps", "/clusters/demo/namespaces/-/apps/", "table.apps"),
+    ("app-detail", "/clusters/demo/namespaces/bookinfo/apps/reviews/", "table.app-workloads"),
+    ("apps-empty-filter", "/clusters/demo/namespaces/-/apps/?q=no-such-app", "p.empty"),
 ]
 ADMIN_PAGES = [("cluster-add", "/clusters/new/", "form.form")]
 
@@ -35,7 +38,8 @@ ADMIN_PAGES = [("cluster-add", "/clusters/new/", "form.form")]
 CURRENT_ENTRY = {"overview": "Overview", "namespaces": "Namespaces", "workloads": "Workloads",
                  "workload-detail": "Workloads", "services": "Services", "service-detail": "Services",
                  "istio-config": "Istio config", "istio-config-detail": "Istio config", "graph": "Traffic graph",
-                 "workloads-empty-filter": "Workloads", "audit": "Audit"}
+                 "workloads-empty-filter": "Workloads", "audit": "Audit",
+                 "apps": "Applications", "app-detail": "Applications", "apps-empty-filter": "Applications"}
 
 
 def resolves(name, *args) -> bool:
