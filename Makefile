@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install lock vendor test-deps migrate bench screenshots clean
+.PHONY: run test lint install lock vendor test-deps migrate bench load screenshots clean
 
 # Installs exactly the versions (and hashes) in requirements.lock; pyproject.toml keeps the ranges.
 $(STAMP): pyproject.toml $(LOCK)
@@ -59,11 +59,22 @@ test: install lint vendor test-deps
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not part of CI: prints figures; the latest are recorded in docs/benchmarks.md and docs/simulator.md.
+# PostgreSQL and Redis: DATABASE_URL / REDIS_URL (default: the local services; the benchmarks make
+# and drop databases of their own).
 bench: install vendor test-deps
 	@$(PY) benchmarks/simulator_bench.py
 	@$(PY) benchmarks/graph_bench.py
 	@$(PY) benchmarks/browser_bench.py
 	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) benchmarks/audit_bench.py
+	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) benchmarks/history_bench.py
+	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) benchmarks/ws_fanout_bench.py
+
+# 100 logged-in users for 60 s on the production topology (locust, the `load` extra).
+load: install vendor test-deps
+	@$(PY) -m pip install -q -e '.[load]'
+	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) benchmarks/load/run.py
 
 # Every page to var/screenshots/readme-run/, the README's three to docs/screenshots/ (PostgreSQL: DATABASE_URL's server).
 screenshots: install vendor test-deps
