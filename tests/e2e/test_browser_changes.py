@@ -16,6 +16,7 @@ from tests.support.portal_process import PortalProcess
 
 from .pages import ConsoleWatch, axe_violations, login
 from .test_browser_graph import wait_for_graph
+from .test_browser_live import MARK
 
 
 def _has_changes() -> bool:
@@ -64,7 +65,7 @@ def test_an_operator_files_a_traffic_shift_an_approver_approves_it_and_the_graph
         graph.goto(portal.url + GRAPH)
         wait_for_graph(graph)
         graph.wait_for_function(f"() => ({SHARE})('reviews-v1') > 10")
-        graph.evaluate("() => { window.cy.__mark = 'first'; window.__notReloaded = true; }")
+        graph.evaluate(MARK)
 
         # the operator: service page -> Actions -> Traffic shifting -> the wizard
         login(page, portal, "operator")

@@ -26,6 +26,20 @@ SNAPSHOT = """() => ({
 })"""
 
 
+MARK = "() => { window.cy.__mark = 'first'; window.__notReloaded = true; }"
+
+
+def mark_select_and_zoom(page, node: str = "reviews-v2") -> dict:
+    """Mark the drawn graph and the document (a redraw or a reload loses the marks), select ``node``,
+    zoom in: the view state an update must keep. Returns it (``SNAPSHOT``)."""
+    page.evaluate(MARK)
+    point = rendered_point(page, node)
+    page.mouse.click(point["x"], point["y"])
+    page.locator("#graph-details h2", has_text=node).wait_for()
+    page.evaluate("() => window.cy.zoom({level: window.cy.zoom() * 1.2, renderedPosition: {x: 200, y: 200}})")
+    return page.evaluate(SNAPSHOT)
+
+
 def changed_answer(body: dict) -> dict:
     """The real answer, as if the mesh had moved on: details busier, mongodb gone, a new reviews-v4."""
     nodes = body["elements"]["nodes"]
@@ -66,12 +80,7 @@ def test_a_poll_updates_the_open_graph_in_place(portal, chromium_path):
         page.route(GRAPH_API, answer)
         page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10&live=poll")
         wait_for_graph(page)
-        page.evaluate("() => { window.cy.__mark = 'first'; window.__notReloaded = true; }")
-        point = rendered_point(page, "reviews-v2")
-        page.mouse.click(point["x"], point["y"])
-        page.locator("#graph-details h2", has_text="reviews-v2").wait_for()
-        page.evaluate("() => { window.cy.zoom({level: window.cy.zoom() * 1.2, renderedPosition: {x: 200, y: 200}}); }")
-        before = page.evaluate(SNAPSHOT)
+        before = mark_select_and_zoom(page)
 
         # from now on the answers come from the server with the mesh changed
         changed.set()
@@ -111,7 +120,7 @@ def test_the_indicator_says_when_the_connection_drops_and_when_it_catches_up(por
         login(page, portal, "viewer")
         page.goto(portal.url + BOOKINFO_WORKLOADS + "&refresh=10&live=poll")
         wait_for_graph(page)
-        page.evaluate("() => { window.cy.__mark = 'first'; window.__notReloaded = true; }")
+        page.evaluate(MARK)
         drawn = labels_of(page)
         indicator = page.locator("#graph-live")
 

@@ -14,9 +14,9 @@ from tests.support.browser import browser_page, screenshot
 from tests.support.portal_process import PortalProcess
 
 from .pages import ConsoleWatch, login
-from .test_browser_graph import rendered_point, wait_for_graph
+from .test_browser_graph import wait_for_graph
 from .test_browser_history import FAULT, RATINGS
-from .test_browser_live import SNAPSHOT
+from .test_browser_live import MARK, SNAPSHOT, mark_select_and_zoom
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif("apps.history" not in settings.INSTALLED_APPS,
                                                       reason="no snapshots, so nothing is pushed")]
@@ -58,12 +58,7 @@ def test_a_new_snapshots_update_is_pushed_into_the_open_graph(push_portal, chrom
         wait_for_graph(page)
         page.locator("#graph-live[data-state=live]").wait_for()
         assert "pushed after each snapshot" in page.locator("#graph-live").inner_text()
-        page.evaluate("() => { window.cy.__mark = 'first'; window.__notReloaded = true; }")
-        point = rendered_point(page, "reviews-v2")
-        page.mouse.click(point["x"], point["y"])
-        page.locator("#graph-details h2", has_text="reviews-v2").wait_for()
-        page.evaluate("() => window.cy.zoom({level: window.cy.zoom() * 1.2, renderedPosition: {x: 200, y: 200}})")
-        before = page.evaluate(SNAPSHOT)
+        before = mark_select_and_zoom(page)
         health = page.evaluate(f"window.cy.nodes().filter(n => {RATINGS}).map(n => n.data('healthStatus'))[0]")
         assert health != "Failure"
 
@@ -98,7 +93,7 @@ def test_the_indicator_shows_a_dropped_socket_and_the_catch_up(push_portal, chro
         page.goto(portal.url + GRAPH)
         wait_for_graph(page)
         page.locator("#graph-live[data-state=live]").wait_for()
-        page.evaluate("() => { window.cy.__mark = 'first'; window.__notReloaded = true; }")
+        page.evaluate(MARK)
         drawn = page.evaluate("window.cy.nodes().map(n => n.id()).sort()")
         sockets[-1].close(code=1011, reason="server going away")  # the connection drops
         indicator = page.locator("#graph-live")
