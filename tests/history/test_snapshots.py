@@ -1,16 +1,15 @@
 """Taking snapshots: what is stored, stored once, and what a cluster that cannot be read leaves behind."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from apps.history.models import Snapshot, SnapshotPart, SnapshotSchedule
 from apps.history.services import bucket_of, snapshot_take
 from apps.history.signals import snapshot_committed
+from tests.support.concurrency import run_in_threads
 from tests.support.localservers import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -57,19 +56,7 @@ def test_unchanged_parts_are_stored_once_across_snapshots(take):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_on_one_bucket_store_one_snapshot(sim_cluster):
     at = time.time()
-    results = []
-
-    def run():
-        try:
-            results.append(snapshot_take(sim_cluster, now=at))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_in_threads(lambda _: snapshot_take(sim_cluster, now=at), 3)
     assert sum(r.created for r in results) == 1
     assert {r.skipped for r in results if not r.created} <= {"exists", "locked"}
     assert Snapshot.objects.filter(cluster=sim_cluster).count() == 1

@@ -22,6 +22,7 @@ from apps.simulator.management.commands.simulator_exporter import run_cluster_ex
 from apps.simulator.models import SimulatedMeshEvent
 from apps.simulator.registry import reset_meshes
 from apps.simulator.store import PersistentMesh, mesh_from_log, state_for_cluster
+from tests.support.concurrency import run_in_threads
 from tests.support.services import require_postgres
 
 from .helpers import FakeClock, total
@@ -230,25 +231,14 @@ def test_the_exporter_command_explains_a_wrong_cluster(sim_cluster):
 def test_concurrent_writers_are_serialised(sim_cluster):
     require_postgres()
     state = state_for_cluster(sim_cluster)
-    errors = []
 
     def writer(n: int) -> None:
-        try:
-            mesh = PersistentMesh(state)
-            for i in range(3):
-                manifest = {**VS_80_20, "metadata": {"name": f"vs-{n}-{i}", "namespace": "bookinfo"}}
-                mesh.apply_istio_object(manifest)
-        except Exception as exc:  # noqa: BLE001 (reported below)
-            errors.append(exc)
-        finally:
-            connection.close()
+        mesh = PersistentMesh(state)
+        for i in range(3):
+            manifest = {**VS_80_20, "metadata": {"name": f"vs-{n}-{i}", "namespace": "bookinfo"}}
+            mesh.apply_istio_object(manifest)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_in_threads(writer, 4)  # an error in a writer is raised here
     assert list(SimulatedMeshEvent.objects.filter(state=state).values_list("sequence", flat=True)) == list(range(1, 13))
     ats = list(SimulatedMeshEvent.objects.filter(state=state).values_list("at", flat=True))
     assert ats == sorted(ats)  # the log's instants never go backwards
