@@ -34,6 +34,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.processes import terminate  # noqa: E402 - after sys.path
+
 BENCH_DB = "meshdeck_ws_bench"
 TARGET_SECONDS = 2.0
 VIEW = "namespaces=bookinfo&graphType=workload&injectServiceNodes=false"
@@ -279,12 +281,7 @@ def main() -> int:
         print(f"machine               {os.cpu_count()} CPUs, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
         return asyncio.run(_run(args, secrets, port, cluster_id))
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        terminate(server)
         connections.close_all()
         _admin(url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 

@@ -22,6 +22,7 @@ from apps.history.models import Snapshot
 from apps.history.services import snapshot_schedule_update
 from apps.history.tasks import snapshot_cluster
 from tests.support.localservers import closed_port
+from tests.support.processes import terminate
 from tests.support.services import require_postgres, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,14 +34,7 @@ def start(args, env, log: Path):
                             stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+stop = terminate
 
 
 @pytest.mark.postgres

@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from .localservers import closed_port
+from .processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,11 +78,6 @@ class PortalProcess:
         return session
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        terminate(self.proc)
         if getattr(self, "log", None):
             self.log.close()

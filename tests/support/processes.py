@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import signal
+import subprocess
 import weakref
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,18 @@ def die_with_parent() -> None:  # runs in the child between fork and exec
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except Exception:  # noqa: BLE001 - best effort; the atexit hook stops it otherwise
         pass
+
+
+def terminate(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """Stop a child politely (SIGTERM), then for good (SIGKILL) if it has not exited in ``timeout`` s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
