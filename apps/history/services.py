@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
 from apps.audit.services import Target, audit_record
@@ -141,7 +141,7 @@ def snapshot_schedule_update(*, cluster: Cluster, actor=None, enabled: bool | No
 class TakeResult:
     snapshot: Snapshot | None
     created: bool
-    skipped: str = ""  # why nothing was done: "exists", "locked", "backing off until ...", "disabled"
+    skipped: str = ""  # why nothing was done: "exists", "locked", "backing off until ...", "disabled", "not stored:.."
 
 
 def bucket_of(at: float, interval: int) -> dt.datetime:
@@ -271,6 +271,21 @@ def _backoff(schedule: SnapshotSchedule, status: str, reason: str, now: float, i
     schedule.save(update_fields=["failures", "next_attempt_at", "last_status", "last_reason"])
 
 
+def _not_stored(schedule: SnapshotSchedule, exc: Exception, at: float, interval: int, cluster: Cluster) -> TakeResult:
+    """The database refused the snapshot (a full disk, a lost connection): its one transaction is rolled
+    back, so no part and no row of it is left. Recorded on the schedule (backing off) if the database
+    takes that small write; logged either way."""
+    reason = f"not stored: {_reason(exc)}"
+    log.error("snapshot of %s %s", cluster.name, reason)
+    try:
+        with transaction.atomic():
+            schedule.refresh_from_db()
+            _backoff(schedule, "failed", reason, at, interval)
+    except (OperationalError, DataError):
+        log.error("snapshot of %s: the failure could not be recorded on its schedule either", cluster.name)
+    return TakeResult(None, False, reason)
+
+
 def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff: bool = False,
                   window: int | None = None) -> TakeResult:
     """Snapshot ``cluster`` for the bucket holding ``now`` (default: the clock). Never raises for a
@@ -316,22 +331,26 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
                     telemetry.close()
         packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
                                          snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
-        with transaction.atomic():
-            parts = _store_parts(packed, bases)
-            previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
-                at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
-            try:
-                with transaction.atomic():
-                    snapshot = Snapshot.objects.create(
-                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
-                        status=status, reason=reason, window=window, counts=counts, health=health,
-                        duration_ms=int((time.perf_counter() - started) * 1000), **parts)
-            except IntegrityError:
-                return TakeResult(Snapshot.objects.filter(cluster=cluster, bucket=bucket).first(), False, "exists")
-            _backoff(schedule, status, reason, at, interval)
-            transaction.on_commit(lambda: snapshot_committed.send(
-                sender=Snapshot, cluster_id=cluster.pk, snapshot_id=snapshot.pk, previous_id=previous,
-                taken_at=snapshot.taken_at, status=status))
+        try:
+            with transaction.atomic():
+                parts = _store_parts(packed, bases)
+                previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
+                    at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
+                try:
+                    with transaction.atomic():
+                        snapshot = Snapshot.objects.create(
+                            cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
+                            status=status, reason=reason, window=window, counts=counts, health=health,
+                            duration_ms=int((time.perf_counter() - started) * 1000), **parts)
+                except IntegrityError:
+                    return TakeResult(Snapshot.objects.filter(cluster=cluster, bucket=bucket).first(), False,
+                                      "exists")
+                _backoff(schedule, status, reason, at, interval)
+                transaction.on_commit(lambda: snapshot_committed.send(
+                    sender=Snapshot, cluster_id=cluster.pk, snapshot_id=snapshot.pk, previous_id=previous,
+                    taken_at=snapshot.taken_at, status=status))
+        except (OperationalError, DataError) as exc:
+            return _not_stored(schedule, exc, at, interval, cluster)
         if status != Snapshot.Status.OK:
             log.warning("snapshot of %s is %s: %s", cluster.name, status, reason)
         return TakeResult(snapshot, True)

@@ -136,3 +136,19 @@ def audit_chain_ok() -> None:
 
     result = verify()
     assert result.ok, f"the audit chain does not verify: {result.problems}"
+
+
+@contextmanager
+def failing_inserts(table: str, sqlstate: str, message: str):
+    """Every INSERT into ``table`` fails inside PostgreSQL with ``sqlstate`` (e.g. ``disk_full``) and
+    ``message``, as the server itself would report it, until the block ends."""
+    with admin_connection() as conn:
+        conn.execute(f"""CREATE OR REPLACE FUNCTION faults_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION USING ERRCODE = '{sqlstate}', MESSAGE = '{message}'; END $$""")
+        conn.execute(f"DROP TRIGGER IF EXISTS faults_fail ON {table}")
+        conn.execute(f"CREATE TRIGGER faults_fail BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION faults_fail()")
+        try:
+            yield
+        finally:
+            conn.execute(f"DROP TRIGGER IF EXISTS faults_fail ON {table}")
+            conn.execute("DROP FUNCTION IF EXISTS faults_fail()")
