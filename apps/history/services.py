@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
+from redis.exceptions import RedisError
 
 from apps.audit.services import Target, audit_record
 from apps.clusters.gateways import gateway_for
@@ -169,6 +170,25 @@ def _store_parts(packed: dict[str, tuple[str, codec.Packed]], bases: dict[str, s
     return {field: existing[p.sha256] for field, (_, p) in packed.items()}
 
 
+def _lock(key: str, token: str, *, timeout: int, cluster: Cluster) -> bool:
+    """Take the bucket's lock in the cache. The cache (Redis) down is not a reason to lose the snapshot:
+    go on without the lock, the bucket's unique constraint still stores one (at worst two workers both
+    read the cluster)."""
+    try:
+        return bool(cache.add(key, token, timeout=timeout))
+    except (RedisError, OSError) as exc:
+        log.warning("snapshot of %s without its lock: the cache is down (%s)", cluster.name, exc)
+        return True
+
+
+def _unlock(key: str, token: str) -> None:
+    try:
+        if cache.get(key) == token:
+            cache.delete(key)
+    except (RedisError, OSError) as exc:  # gone with the cache; it expires anyway
+        log.warning("snapshot lock %s not released: the cache is down (%s)", key, exc)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, MeshdeckError) else f"{type(exc).__name__}: {text}"
@@ -306,7 +326,7 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
     token = uuid.uuid4().hex
     key = _lock_key(cluster, bucket)
     # Held while the cluster is read (the unique constraint settles any race the lock misses).
-    if not cache.add(key, token, timeout=max(interval * 2, 120)):
+    if not _lock(key, token, timeout=max(interval * 2, 120), cluster=cluster):
         return TakeResult(None, False, "locked")
     started = time.perf_counter()
     try:
@@ -355,8 +375,7 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
             log.warning("snapshot of %s is %s: %s", cluster.name, status, reason)
         return TakeResult(snapshot, True)
     finally:
-        if cache.get(key) == token:
-            cache.delete(key)
+        _unlock(key, token)
 
 
 def snapshot_take_by_hand(cluster: Cluster, *, actor=None) -> TakeResult:

@@ -110,10 +110,10 @@ def held_at(trigger_sql: str, table: str):
                      "FOR EACH ROW EXECUTE FUNCTION faults_hold()")
         try:
             yield conn
-        finally:
+        finally:  # released first: dropping the trigger waits for the statement it holds
+            conn.execute("SELECT pg_advisory_unlock(%s)", [HOLD_KEY])
             conn.execute(f"DROP TRIGGER IF EXISTS faults_hold ON {table}")
             conn.execute("DROP FUNCTION IF EXISTS faults_hold()")
-            conn.execute("SELECT pg_advisory_unlock(%s)", [HOLD_KEY])
 
 
 def held_backends(conn) -> list[int]:
@@ -152,3 +152,50 @@ def failing_inserts(table: str, sqlstate: str, message: str):
         finally:
             conn.execute(f"DROP TRIGGER IF EXISTS faults_fail ON {table}")
             conn.execute("DROP FUNCTION IF EXISTS faults_fail()")
+
+
+class LocalRedis:
+    """A redis-server of the test's own on a free loopback port (never the machine's 6379), no persistence:
+    killed (SIGKILL) and started again on the same port, it comes back empty, as after a crash."""
+
+    def __init__(self) -> None:
+        from tests.support.localservers import closed_port
+
+        self.port = closed_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> LocalRedis:
+        import shutil
+
+        import redis
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            import pytest
+
+            pytest.skip("needs redis-server")
+        self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+
+        def up():
+            try:
+                return client.ping()
+            except redis.RedisError:
+                return False
+        wait_for("redis-server to answer", up, timeout=20)
+        client.close()
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
