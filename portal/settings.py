@@ -154,10 +154,15 @@ CELERY_BEAT_SCHEDULE = {
     },
     # change requests past their time to live (apps.changes)
     "changes-expire": {"task": "apps.changes.tasks.expire_changes", "schedule": timedelta(minutes=5)},
+    # changes a killed worker left "applying", once their lease ran out (apps.changes.recovery)
+    "changes-recover": {"task": "apps.changes.tasks.recover_changes", "schedule": timedelta(minutes=1)},
 }
 # Change requests: time to live (hours) of an open change; seconds a UI password confirmation lasts.
 MESHDECK_CHANGE_TTL_HOURS = env_int("MESHDECK_CHANGE_TTL_HOURS", 72, minimum=1)
 MESHDECK_REAUTH_SECONDS = env_int("MESHDECK_REAUTH_SECONDS", 300, minimum=1)
+# A claimed apply not ended after this many seconds is taken to have lost its worker and is recovered:
+# longer than any apply can take (each cluster call is bounded by the gateway's timeouts).
+MESHDECK_APPLY_LEASE_SECONDS = env_int("MESHDECK_APPLY_LEASE_SECONDS", 600, minimum=1)
 # `manage.py runportal` runs the schedule in-process when tasks run eagerly (the embedded
 # default); set it on or off explicitly to override (off: nothing periodic runs there).
 MESHDECK_INPROCESS_SCHEDULER = env_bool("MESHDECK_INPROCESS_SCHEDULER", CELERY_TASK_ALWAYS_EAGER)

@@ -13,6 +13,8 @@ CHANGE_ACTIONS = {
     "change.stale": "At apply, a target had changed since review: the change needs review again.",
     "change.rollback": "The rollback of an applied change was filed (names the rollback change).",
     "change.expired": "A change request reached its time to live before it was applied.",
+    "change.recovered": "A change its worker left applying (killed) was ended against the cluster: applied, "
+                        "or failed with what it had written restored.",
 }
 
 

@@ -539,16 +539,29 @@ def change_rollback(*, change: ChangeRequest, user) -> ChangeRequest:
 # ---------------------------------------------------------------------------
 
 
+def apply_lease() -> timedelta:
+    """How long a claim holds: a change still ``applying`` after it was claimed this long ago is taken to
+    have lost its worker (killed, its host gone) and is recovered (``apps.changes.recovery``)."""
+    return timedelta(seconds=float(getattr(settings, "MESHDECK_APPLY_LEASE_SECONDS", 600)))
+
+
 def change_claim(change_id: int) -> bool:
-    """approved -> applying with one conditional UPDATE: only one worker ever wins."""
+    """approved -> applying with one conditional UPDATE: only one worker ever wins. The claim's time
+    (``claimed_at``) starts its lease."""
     return ChangeRequest.objects.filter(pk=change_id, status=Status.APPROVED).update(
-        status=Status.APPLYING, updated_at=timezone.now()) == 1
+        status=Status.APPLYING, claimed_at=timezone.now(), updated_at=timezone.now()) == 1
 
 
 def _finish(change_id: int, status: str, action: str, *, message: str = "", prior_states=None,
-            outcome: str = "ok", extra: dict | None = None) -> ChangeRequest:
+            outcome: str = "ok", extra: dict | None = None, claim=None) -> ChangeRequest:
+    """End an ``applying`` change. With ``claim`` (the ``claimed_at`` the caller holds), nothing happens if
+    the claim was lost meanwhile (recovered after its lease ran out): the recovery's verdict stands."""
     with transaction.atomic():
         change = ChangeRequest.objects.select_for_update().select_related("cluster", "requester").get(pk=change_id)
+        if claim is not None and (change.status != Status.APPLYING or change.claimed_at != claim):
+            log.warning("change #%s: its claim was taken over (lease ran out); leaving it %s", change_id,
+                        change.status)
+            return change
         before = _snapshot(change)
         change.status = status
         change.error_message = message
@@ -574,26 +587,27 @@ def change_execute(change_id: int) -> str:
     finds the change no longer approved and does nothing. Returns what happened."""
     if not change_claim(change_id):
         return "not-claimed"
+    claim = ChangeRequest.objects.values_list("claimed_at", flat=True).get(pk=change_id)
     with acting_as(Actor.task("apply_change")):
         try:
-            return _execute_claimed(change_id)
+            return _execute_claimed(change_id, claim)
         except Exception as exc:  # a bug must not leave the change "applying" for ever
             log.exception("applying change #%s failed unexpectedly", change_id)
             if ChangeRequest.objects.filter(pk=change_id, status=Status.APPLYING).exists():
-                _finish(change_id, Status.FAILED, "change.failed", outcome="failed",
+                _finish(change_id, Status.FAILED, "change.failed", outcome="failed", claim=claim,
                         message=f"Meshdeck failed while applying ({type(exc).__name__}); check the cluster "
                                 "against the preview and the server log.")
             return "failed"
 
 
-def _execute_claimed(change_id: int) -> str:
+def _execute_claimed(change_id: int, claim) -> str:
+    finish = functools.partial(_finish, change_id, claim=claim)
     change = ChangeRequest.objects.select_related("cluster", "requester").get(pk=change_id)
     try:
         gateway = gateway_for(change.cluster)
         inventory = gateway.inventory()
     except GatewayError as exc:
-        _finish(change_id, Status.FAILED, "change.failed", message=f"Could not read the cluster: {exc}",
-                outcome="failed")
+        finish(Status.FAILED, "change.failed", message=f"Could not read the cluster: {exc}", outcome="failed")
         return "failed"
     targets = change.target_list()
     live = live_versions(inventory, targets)
@@ -601,14 +615,18 @@ def _execute_claimed(change_id: int) -> str:
              if change.bound_versions.get(k, "") != v}
     if moved:
         names = ", ".join(sorted(moved))
-        _finish(change_id, Status.STALE, "change.stale", extra={"moved": moved},
-                message=f"Changed since it was reviewed: {names}. Submit it again for review.")
+        finish(Status.STALE, "change.stale", extra={"moved": moved},
+               message=f"Changed since it was reviewed: {names}. Submit it again for review.")
         return "stale"
     writes = [write_from_dict(w) for w in change.payload["writes"]]
-    priors, done, seen = [], 0, set()
+    # Every prior state is stored before the first write: if this worker dies half-way, the recovery
+    # (apps.changes.recovery) knows what to put back.
+    priors = [capture_prior_state(write, inventory) for write in writes]
+    ChangeRequest.objects.filter(pk=change_id, status=Status.APPLYING, claimed_at=claim).update(
+        prior_states=[p.as_dict() for p in priors])
+    done, seen = 0, set()
     try:
         for write in writes:
-            priors.append(capture_prior_state(write, inventory))
             key = target_key(write.target)
             version = None if key in seen else (change.bound_versions.get(key) or None)
             seen.add(key)
@@ -621,13 +639,13 @@ def _execute_claimed(change_id: int) -> str:
                    + (" Objects already written were restored." if done and not restore_errors else "")
                    + (" Restoring failed too: " + "; ".join(restore_errors) if restore_errors else ""))
         if stale:
-            _finish(change_id, Status.STALE, "change.stale", message=message + " Submit it again for review.")
+            finish(Status.STALE, "change.stale", message=message + " Submit it again for review.")
             return "stale"
-        _finish(change_id, Status.FAILED, "change.failed", message=message, outcome="failed",
-                extra={"written_then_restored": done})
+        finish(Status.FAILED, "change.failed", message=message, outcome="failed",
+               extra={"written_then_restored": done})
         return "failed"
-    _finish(change_id, Status.APPLIED, "change.applied", prior_states=[p.as_dict() for p in priors],
-            extra={"writes": len(writes)})
+    finish(Status.APPLIED, "change.applied", prior_states=[p.as_dict() for p in priors],
+           extra={"writes": len(writes)})
     return "applied"
 
 

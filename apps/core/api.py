@@ -16,10 +16,12 @@ view raises and never builds an error body by hand. ``error_responses()`` and
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
@@ -27,6 +29,8 @@ from rest_framework.response import Response
 
 from .errors import MeshdeckError
 from .request_id import get_request_id
+
+log = logging.getLogger("meshdeck.api")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -141,6 +145,13 @@ def exception_handler(exc, context):
     if isinstance(exc, MeshdeckError):
         # An input error may name its fields (``errors``), like a serializer's.
         return error_response(exc.message, exc.code, exc.http_status, errors=getattr(exc, "errors", None))
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database went away mid-request (restart, failover, a killed session, a full disk): its
+        # transaction is rolled back and the next request opens a new connection. Not a bug: say so.
+        log.error("database error answering the API: %s", exc, exc_info=exc)
+        return error_response("The portal lost its connection to the database while answering; what this request "
+                              "was doing in its transaction was rolled back. Try again in a moment.",
+                              "database_unavailable", 503, headers={"Retry-After": "5"})
     if isinstance(exc, Http404):
         return error_response(str(exc) or "Not found.", "not_found", 404)
     if isinstance(exc, DjangoPermissionDenied):

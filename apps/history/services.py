@@ -21,8 +21,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
+from redis.exceptions import RedisError
 
 from apps.audit.services import Target, audit_record
 from apps.clusters.gateways import gateway_for
@@ -141,7 +142,7 @@ def snapshot_schedule_update(*, cluster: Cluster, actor=None, enabled: bool | No
 class TakeResult:
     snapshot: Snapshot | None
     created: bool
-    skipped: str = ""  # why nothing was done: "exists", "locked", "backing off until ...", "disabled"
+    skipped: str = ""  # why nothing was done: "exists", "locked", "backing off until ...", "disabled", "not stored:.."
 
 
 def bucket_of(at: float, interval: int) -> dt.datetime:
@@ -167,6 +168,25 @@ def _store_parts(packed: dict[str, tuple[str, codec.Packed]], bases: dict[str, s
         SnapshotPart.objects.bulk_create(new, ignore_conflicts=True)
         existing.update({part.sha256: part for part in new})
     return {field: existing[p.sha256] for field, (_, p) in packed.items()}
+
+
+def _lock(key: str, token: str, *, timeout: int, cluster: Cluster) -> bool:
+    """Take the bucket's lock in the cache. The cache (Redis) down is not a reason to lose the snapshot:
+    go on without the lock, the bucket's unique constraint still stores one (at worst two workers both
+    read the cluster)."""
+    try:
+        return bool(cache.add(key, token, timeout=timeout))
+    except (RedisError, OSError) as exc:
+        log.warning("snapshot of %s without its lock: the cache is down (%s)", cluster.name, exc)
+        return True
+
+
+def _unlock(key: str, token: str) -> None:
+    try:
+        if cache.get(key) == token:
+            cache.delete(key)
+    except (RedisError, OSError) as exc:  # gone with the cache; it expires anyway
+        log.warning("snapshot lock %s not released: the cache is down (%s)", key, exc)
 
 
 def _reason(exc: BaseException) -> str:
@@ -271,6 +291,21 @@ def _backoff(schedule: SnapshotSchedule, status: str, reason: str, now: float, i
     schedule.save(update_fields=["failures", "next_attempt_at", "last_status", "last_reason"])
 
 
+def _not_stored(schedule: SnapshotSchedule, exc: Exception, at: float, interval: int, cluster: Cluster) -> TakeResult:
+    """The database refused the snapshot (a full disk, a lost connection): its one transaction is rolled
+    back, so no part and no row of it is left. Recorded on the schedule (backing off) if the database
+    takes that small write; logged either way."""
+    reason = f"not stored: {_reason(exc)}"
+    log.error("snapshot of %s %s", cluster.name, reason)
+    try:
+        with transaction.atomic():
+            schedule.refresh_from_db()
+            _backoff(schedule, "failed", reason, at, interval)
+    except (OperationalError, DataError):
+        log.error("snapshot of %s: the failure could not be recorded on its schedule either", cluster.name)
+    return TakeResult(None, False, reason)
+
+
 def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff: bool = False,
                   window: int | None = None) -> TakeResult:
     """Snapshot ``cluster`` for the bucket holding ``now`` (default: the clock). Never raises for a
@@ -291,7 +326,7 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
     token = uuid.uuid4().hex
     key = _lock_key(cluster, bucket)
     # Held while the cluster is read (the unique constraint settles any race the lock misses).
-    if not cache.add(key, token, timeout=max(interval * 2, 120)):
+    if not _lock(key, token, timeout=max(interval * 2, 120), cluster=cluster):
         return TakeResult(None, False, "locked")
     started = time.perf_counter()
     try:
@@ -316,28 +351,31 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
                     telemetry.close()
         packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
                                          snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
-        with transaction.atomic():
-            parts = _store_parts(packed, bases)
-            previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
-                at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
-            try:
-                with transaction.atomic():
-                    snapshot = Snapshot.objects.create(
-                        cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
-                        status=status, reason=reason, window=window, counts=counts, health=health,
-                        duration_ms=int((time.perf_counter() - started) * 1000), **parts)
-            except IntegrityError:
-                return TakeResult(Snapshot.objects.filter(cluster=cluster, bucket=bucket).first(), False, "exists")
-            _backoff(schedule, status, reason, at, interval)
-            transaction.on_commit(lambda: snapshot_committed.send(
-                sender=Snapshot, cluster_id=cluster.pk, snapshot_id=snapshot.pk, previous_id=previous,
-                taken_at=snapshot.taken_at, status=status))
+        try:
+            with transaction.atomic():
+                parts = _store_parts(packed, bases)
+                previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
+                    at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
+                try:
+                    with transaction.atomic():
+                        snapshot = Snapshot.objects.create(
+                            cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
+                            status=status, reason=reason, window=window, counts=counts, health=health,
+                            duration_ms=int((time.perf_counter() - started) * 1000), **parts)
+                except IntegrityError:
+                    return TakeResult(Snapshot.objects.filter(cluster=cluster, bucket=bucket).first(), False,
+                                      "exists")
+                _backoff(schedule, status, reason, at, interval)
+                transaction.on_commit(lambda: snapshot_committed.send(
+                    sender=Snapshot, cluster_id=cluster.pk, snapshot_id=snapshot.pk, previous_id=previous,
+                    taken_at=snapshot.taken_at, status=status))
+        except (OperationalError, DataError) as exc:
+            return _not_stored(schedule, exc, at, interval, cluster)
         if status != Snapshot.Status.OK:
             log.warning("snapshot of %s is %s: %s", cluster.name, status, reason)
         return TakeResult(snapshot, True)
     finally:
-        if cache.get(key) == token:
-            cache.delete(key)
+        _unlock(key, token)
 
 
 def snapshot_take_by_hand(cluster: Cluster, *, actor=None) -> TakeResult:

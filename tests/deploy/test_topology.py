@@ -2,11 +2,8 @@
 behind a round-robin balancer, a Celery worker and Celery beat, on the real PostgreSQL and Redis,
 production settings (TLS, secure cookies).
 
-* A write through web process A reaches a WebSocket client connected to web process B (the Redis
-  channel layer between processes). The write is a grant revocation, whose live notification
-  exists today; when change requests land, replace ``_cause_on_a`` / ``_expect_on_b`` with
-  "approve a change through A" / "B's socket receives change.approved" (the test is built so
-  only those two functions change).
+* A change approved through web process A is announced to a WebSocket client connected to web
+  process B (the Redis channel layer between processes): the requester's change notifications.
 * Work scheduled by beat runs in the worker, and both web processes serve its result: the periodic
   connection check, and the snapshots (django-celery-beat's database schedule, every 5 s here).
 """
@@ -64,39 +61,32 @@ def test_a_login_through_the_balancer_holds_on_both_web_processes(topology):
 
 # --- a write on A, heard on B ---------------------------------------------------------------------
 
-def _cause_on_a(topology, web_a: str) -> None:
-    """Admin, on web process A, revokes the viewer's grant on cluster demo."""
-    token = token_for(topology, web_a, "admin", scope="write")
-    session = session_for(topology, web_a, "admin")
-    auth = {"Authorization": f"Bearer {token}"}
-    listing = session.get(web_a + "/api/clusters/demo/grants/", headers=auth, timeout=30).json()
-    grants = listing["results"] if isinstance(listing, dict) else listing
-    (grant,) = [g for g in grants if g["user"] == "viewer"]
-    response = session.delete(f"{web_a}/api/clusters/demo/grants/{grant['id']}/", headers=auth, timeout=30)
-    assert response.status_code in (200, 204), response.text
+def _api(topology, web_a: str, username: str):
+    session = session_for(topology, web_a, username)
+    session.headers["Authorization"] = f"Bearer {token_for(topology, web_a, username, scope='write')}"
+    return session
 
 
-def _expect_on_b(ws) -> dict:
-    """The viewer's socket on B is told its subscription ended, with the code and a reason."""
-    message = receive_json(ws, timeout=30)
-    assert message["type"] == "closing", message
-    assert message["code"] in (4403, 4404) and message["reason"], message
-    return message
-
-
-def test_a_write_through_web_a_reaches_a_websocket_on_web_b(topology):
+def test_a_change_approved_through_web_a_is_announced_on_web_b(topology):
     web_a, web_b = topology.web_urls
-    viewer = session_for(topology, web_b, "viewer")
-    with websocket(topology, web_b, "/ws/clusters/demo/events/?namespaces=bookinfo", viewer) as ws:
-        hello = receive_json(ws, timeout=30)
-        assert hello == {"type": "subscribed", "cluster": "demo", "namespaces": ["bookinfo"], "refused": []}
+    filed = _api(topology, web_a, "operator").post(web_a + "/api/clusters/demo/changes/", json={
+        "kind": "traffic_shift", "namespace": "bookinfo", "service": "reviews",
+        "weights": {"v1": 0, "v2": 80, "v3": 20}, "submit": True}, timeout=60)
+    assert filed.status_code == 201 and filed.json()["status"] == "submitted", filed.text
+    change_id = filed.json()["id"]
+    requester = session_for(topology, web_b, "operator")
+    with websocket(topology, web_b, "/ws/changes/?cluster=demo", requester) as ws:
+        assert receive_json(ws, timeout=30) == {"type": "subscribed", "cluster": "demo"}
         started = time.monotonic()
-        _cause_on_a(topology, web_a)
-        _expect_on_b(ws)
-        # Heard through the channel layer, not the 60 s periodic re-check.
+        approved = _api(topology, web_a, "approver").post(
+            f"{web_a}/api/changes/{change_id}/approve/", json={"password": topology.passwords["approver"]},
+            timeout=60)
+        assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+        message = receive_json(ws, timeout=30)
+        assert message["type"] == "change.status", message
+        assert message["change"]["id"] == change_id and message["change"]["status"] == "approved", message
+        # Heard through the channel layer, not a poll.
         assert time.monotonic() - started < 30
-    # and B itself now refuses the viewer the namespace it lost
-    assert viewer.get(web_b + "/api/clusters/demo/", timeout=30).status_code == 404
 
 
 # --- work of the worker, served by both -------------------------------------------------------------

@@ -45,6 +45,17 @@ def _build_in_own_thread(key, snapshot_id, taken_at):
 builds = GraphBuilds(sync_to_async(_build_in_own_thread, thread_sensitive=False))
 
 
+def _stored_latest(cluster_id: int) -> dict | None:
+    """The cluster's newest stored snapshot, as its ``graph.snapshot`` message names it."""
+    from apps.history.models import Snapshot
+
+    rows = list(Snapshot.objects.filter(cluster_id=cluster_id).order_by("-id").values("id", "taken_at", "status")[:2])
+    if not rows:
+        return None
+    return {"id": rows[0]["id"], "previous_id": rows[1]["id"] if len(rows) > 1 else None,
+            "taken_at": rows[0]["taken_at"].timestamp(), "status": rows[0]["status"]}
+
+
 class GraphLiveConsumer(AuthorizedConsumer):
     """One socket per view of the graph page (cluster, namespaces, options)."""
 
@@ -136,6 +147,12 @@ class GraphLiveConsumer(AuthorizedConsumer):
 
     async def _first_graph(self, since: int | None) -> None:
         key = self.graph_key()
+        if since is not None:
+            # A reconnect: snapshots may have been taken while this process could not hear of them
+            # (the channel layer down, Redis restarted), so ask the database which one is the latest.
+            stored = await sync_to_async(_stored_latest)(key.cluster_id)
+            if stored is not None:
+                builds.note_snapshot(key.cluster_id, stored)
         latest = builds.latest(key.cluster_id)
         base = builds.cached(key, since) if since is not None and latest is not None else None
         new = await (builds.at_snapshot(key, latest) if latest is not None else builds.live(key))

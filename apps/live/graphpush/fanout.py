@@ -7,6 +7,10 @@ once, on a channel of its own, and hands the message to its sockets directly. A 
 handed a message only while it is registered here, which it is only between a successful
 ``authorize()`` and the moment it leaves the group (a re-check that ends it, or its close): the
 same rule as a channel-layer group. One ``LocalFanout`` per event loop and channel layer.
+
+Redis restarted: the layer forgets every membership, and each socket's own receive fails, so the
+server drops the sockets (the browser reconnects with ``since``). A socket whose close could not
+reach the layer may leave its entry here; the next socket's join renews the membership anyway.
 """
 from __future__ import annotations
 
@@ -34,10 +38,12 @@ class LocalFanout:
     async def add(self, group: str, member: object, deliver: Deliver) -> None:
         if self.channel is None:
             self.channel = await self.layer.new_channel()
-        first = group not in self.members
         self.members.setdefault(group, {})[member] = deliver
-        if first:
-            await self.layer.group_add(group, self.channel)
+        # Joined at every socket's join, not only the first: a membership the layer lost (Redis
+        # restarted, taking every group with it, while this process kept its sockets' entries) is
+        # renewed by the next socket that connects, e.g. a browser reconnecting after the drop.
+        # Adding the same channel again is idempotent: the group still holds one channel per process.
+        await self.layer.group_add(group, self.channel)
         if self._receiver is None or self._receiver.done():
             self._receiver = asyncio.create_task(self._receive())
             self._renewer = asyncio.create_task(self._renew())
