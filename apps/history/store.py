@@ -54,8 +54,11 @@ _traffic = LRU(6)  # MeshTraffic by snapshot id (or merged: by the ids)
 _layouts = LRU(4)  # TrafficLayout by traffic shape sha256
 
 
+_graphs = LRU(8)  # graphs a diff compared (see selectors._graph)
+
+
 def clear_caches() -> None:
-    for cache in (_parts, _inventories, _traffic, _rates, _layouts):
+    for cache in (_parts, _inventories, _traffic, _rates, _layouts, _graphs):
         cache.clear()
 
 

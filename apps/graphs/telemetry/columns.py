@@ -135,29 +135,44 @@ class TrafficLayout:
         return [Row(dict(labels), total) for labels, total in zip(keys, sums, strict=True)]
 
     def _quantile_plan(self, query: Quantile):
+        """The groups (labels), each group's bucket bounds (first seen first), and for every bucket rate
+        the group's accumulator it goes into: one per (group, bound), as ``acc[upper]`` in
+        ``StoredTelemetry._quantile``; rates in the order that visits them, ``hits`` times each."""
         selectors = query.buckets.selectors
         names = tuple(b for b in query.buckets.by if b != "le")
-        groups: dict[tuple[str, ...], int] = {}
-        entries: list[tuple[int, float, int, int]] = []  # (group, upper bound, rate position, hits)
+        groups: dict[tuple[str, ...], dict[float, int]] = {}
+        slots, positions, hits_of = array("l"), array("l"), array("l")
+        total = 0
         for labels, buckets in self.histograms:
             hits = sum(1 for s in selectors if all(m.matches(labels) for m in s.matchers))
             if not hits:
                 continue
-            slot = groups.setdefault(tuple(labels.get(n, "") for n in names), len(groups))
-            entries.extend((slot, upper, p, hits) for upper, p in buckets)
-        keys = [{n: v for n, v in zip(names, key, strict=True) if v != ""} for key in groups]
-        return keys, entries
+            group = groups.setdefault(tuple(labels.get(n, "") for n in names), {})
+            for upper, p in buckets:
+                slot = group.get(upper)
+                if slot is None:
+                    slot = group[upper] = total
+                    total += 1
+                slots.append(slot)
+                positions.append(p)
+                hits_of.append(hits)
+        keys = [({n: v for n, v in zip(names, key, strict=True) if v != ""}, list(group.items()))
+                for key, group in groups.items()]
+        return keys, total, slots, positions, None if all(h == 1 for h in hits_of) else hits_of
 
     def quantile(self, query: Quantile, values: Sequence[float]) -> list[Row]:
         """histogram_quantile over the stored histograms (as ``StoredTelemetry`` computes it over rows)."""
-        keys, entries = self._plan(query, self._quantile_plan)
-        accs: list[dict[float, float]] = [{} for _ in keys]
-        for slot, upper, p, hits in entries:
-            acc = accs[slot]
-            acc[upper] = acc.get(upper, 0.0) + values[p] * hits
+        keys, total, slots, positions, hits_of = self._plan(query, self._quantile_plan)
+        acc = [0.0] * total
+        if hits_of is None:  # (x * 1 is x: the same sums)
+            for s, p in zip(slots, positions, strict=True):
+                acc[s] += values[p]
+        else:
+            for s, p, h in zip(slots, positions, hits_of, strict=True):
+                acc[s] += values[p] * h
         q = query.q
-        return [Row(dict(labels), bucket_quantile(q, list(acc.items())))
-                for labels, acc in zip(keys, accs, strict=True)]
+        return [Row(dict(labels), bucket_quantile(q, [(upper, acc[s]) for upper, s in bounds]))
+                for labels, bounds in keys]
 
 
 class ColumnarTraffic(MeshTraffic):
