@@ -110,3 +110,20 @@ def test_a_diff_compared_again_is_the_same_and_a_viewer_still_sees_only_their_na
     assert visible - {"bookinfo", "unknown"}
     assert {n.namespace for n in theirs.nodes.values() if not n.is_inaccessible} <= {"bookinfo", "unknown"}
     assert api_client(viewer).get("/api/clusters/demo/diff", query).json()["namespaces"] == ["bookinfo"]
+
+
+@pytest.mark.django_db
+def test_the_latest_graph_asked_again_is_the_same_graph_with_the_snapshots_age_now(api_client, cluster_admin, take):
+    client = api_client(cluster_admin)
+    snap = take(at=time.time() - 2)
+    first = client.get("/api/clusters/demo/graph", {"graphType": "workload"})
+    time.sleep(0.05)
+    again = client.get("/api/clusters/demo/graph", {"graphType": "workload"})
+    assert first.status_code == again.status_code == 200
+    assert again["Content-Type"] == "application/json"
+    a, b = first.json(), again.json()
+    assert b["source"]["snapshot"]["id"] == a["source"]["snapshot"]["id"] == snap.pk
+    assert b["source"]["snapshot"]["age_seconds"] > a["source"]["snapshot"]["age_seconds"]
+    assert list(b) == list(a) and list(b)[-1] == "source"
+    assert {k: v for k, v in b.items() if k != "source"} == {k: v for k, v in a.items() if k != "source"}
+    assert a["elements"]["nodes"] and a["elements"]["edges"]
