@@ -22,6 +22,7 @@ from apps.core.api import error_responses
 from apps.core.errors import MeshdeckError
 from apps.core.renderers import FastJSONRenderer
 
+from ..builder.gcpause import gc_paused
 from ..builder.render import to_cytoscape, to_kiali
 from ..selectors import CLOCK_SKEW, GraphParams, GraphRequestError, graph_for_user, parse_graph_params, series_for_user
 from ..sources import live_source, source_json
@@ -133,13 +134,15 @@ class GraphView(APIView):
         source_field = source_json(source, params.query_time, requested_at)
         if key is None:
             graph = graph_for_user(request.user, source, params)
-            body = to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name)
+            with gc_paused():
+                body = to_cytoscape(graph, secret=settings.SECRET_KEY, cluster_name=cluster.name)
             return Response({**body, "source": source_field})
         rendered = stored_answers.get(key)
         if rendered is None:
             graph = graph_for_user(request.user, source, params)
-            rendered = FastJSONRenderer().render(to_cytoscape(graph, secret=settings.SECRET_KEY,
-                                                              cluster_name=cluster.name))
+            with gc_paused():
+                rendered = FastJSONRenderer().render(to_cytoscape(graph, secret=settings.SECRET_KEY,
+                                                                  cluster_name=cluster.name))
             stored_answers.put(key, rendered)
         # a stored answer is kept rendered: only its "source" (the age of the snapshot) is new, and goes
         # last, as {**body, "source": ...} would put it
