@@ -127,3 +127,19 @@ def test_the_latest_graph_asked_again_is_the_same_graph_with_the_snapshots_age_n
     assert list(b) == list(a) and list(b)[-1] == "source"
     assert {k: v for k, v in b.items() if k != "source"} == {k: v for k, v in a.items() if k != "source"}
     assert a["elements"]["nodes"] and a["elements"]["edges"]
+
+
+@pytest.mark.django_db
+def test_a_layout_keeps_a_bounded_number_of_plans_and_answers_the_same_after_dropping_one(window, monkeypatch):
+    from apps.graphs.telemetry import columns as columns_module
+
+    monkeypatch.setattr(columns_module, "MAX_PLANS", 3)
+    t, layout, values = window
+    columns = ColumnarTraffic(layout, values, window=60, query_time=t)
+    plan = dict(namespaces=None, graph_type="workload", inject_service_nodes=False, window=60, query_time=t)
+    first = _answers(fetch_traffic(StoredTelemetry(columns), **plan))
+    assert len(layout._plans) == 3
+    for graph_type in ("app", "service", "versionedApp"):
+        fetch_traffic(StoredTelemetry(columns), **{**plan, "graph_type": graph_type})
+        assert len(layout._plans) <= 3
+    assert _answers(fetch_traffic(StoredTelemetry(columns), **plan)) == first

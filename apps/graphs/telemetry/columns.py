@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,9 @@ from .mesh_traffic import BUCKETS, EDGE_KEY, STORED_METRICS, MeshTraffic
 from .query import Quantile, RateSum, Row
 
 SHAPE_FORMAT = "meshdeck.traffic-shape"
+# Plans kept per layout: a graph asks 7 to 9 queries, and each set of namespaces asked for is
+# another set of queries; a plan of the large mesh is up to a few MB.
+MAX_PLANS = 64
 
 
 class TrafficLayout:
@@ -43,7 +47,7 @@ class TrafficLayout:
         self.metrics: dict[str, tuple[int, list[dict[str, str]]]] = {}
         # the histograms (one per edge with buckets): labels without "le", [(upper bound, rate position)]
         self.histograms: list[tuple[dict[str, str], list[tuple[float, int]]]] = []
-        self._plans: dict[Any, Any] = {}
+        self._plans: OrderedDict[Any, Any] = OrderedDict()  # the most recently used MAX_PLANS
         self._lock = threading.Lock()
         try:
             self._prepare(shape)
@@ -102,11 +106,16 @@ class TrafficLayout:
     # --- plans: which rates a query adds up, into which group ---------------------------------
 
     def _plan(self, query: Any, make):
-        plan = self._plans.get(query)
-        if plan is None:
-            plan = make(query)
-            with self._lock:
-                self._plans[query] = plan
+        with self._lock:
+            plan = self._plans.get(query)
+            if plan is not None:
+                self._plans.move_to_end(query)
+                return plan
+        plan = make(query)  # outside the lock: a duplicate plan is harmless
+        with self._lock:
+            self._plans[query] = plan
+            while len(self._plans) > MAX_PLANS:
+                self._plans.popitem(last=False)
         return plan
 
     def _rate_sum_plan(self, query: RateSum):
