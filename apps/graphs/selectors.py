@@ -7,12 +7,15 @@ telemetry client; the views make the source.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from apps.accounts.selectors import namespace_visibility
+from apps.clusters.sources import SNAPSHOT
 from apps.core.errors import MeshdeckError
 
 from .builder import GRAPH_TYPES, Graph, GraphOptions, build_graph
+from .builder.gcpause import gc_paused
 from .builder.rollup import NamespaceHealth, WorkloadHealth, namespace_health, workload_health
 from .sources import GraphSource
 from .telemetry import parse_duration
@@ -138,15 +141,17 @@ def graph_for_visibility(visible, source: GraphSource, params: GraphParams) -> G
     namespaces, visible, existing = _checked_namespaces(visible, inventory, params.namespaces)
     # Every namespace requested: no namespace matchers at all (cheaper for Prometheus).
     scope = None if set(namespaces) >= existing else namespaces
-    traffic = source.traffic.traffic(
-        namespaces=scope,
-        graph_type=params.graph_type,
-        inject_service_nodes=params.inject_service_nodes,
-        window=params.duration,
-        query_time=params.query_time,
-        quantile=params.quantile,
-        mesh_namespaces=sorted(existing),
-    )
+    # (in-process work is done with the collector held off; a Prometheus round trip is not)
+    with gc_paused() if source.traffic.kind == SNAPSHOT else nullcontext():
+        traffic = source.traffic.traffic(
+            namespaces=scope,
+            graph_type=params.graph_type,
+            inject_service_nodes=params.inject_service_nodes,
+            window=params.duration,
+            query_time=params.query_time,
+            quantile=params.quantile,
+            mesh_namespaces=sorted(existing),
+        )
     options = GraphOptions(
         namespaces=tuple(namespaces),
         graph_type=params.graph_type,
@@ -157,7 +162,8 @@ def graph_for_visibility(visible, source: GraphSource, params: GraphParams) -> G
         query_time=params.query_time,
         quantile=params.quantile,
     )
-    return build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances)
+    with gc_paused():
+        return build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances)
 
 
 def _peer(query, prefix: str) -> Peer | None:
@@ -269,7 +275,9 @@ def _health_graph(source: GraphSource, names: list[str], visible) -> tuple[Graph
         )
     except TelemetryError as exc:
         return None, exc.message
-    return build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances), ""
+    with gc_paused():
+        graph = build_graph(inventory, traffic, options, can_see=visible, health_tolerances=cluster.health_tolerances)
+    return graph, ""
 
 
 def namespace_health_for_user(user, source: GraphSource,

@@ -85,7 +85,14 @@ class StoredTrafficSource:
     def __init__(self, traffic: MeshTraffic):
         self.stored = traffic
         self.fixed_window: tuple[int, float] | None = (traffic.window, traffic.query_time)
-        self._telemetry = StoredTelemetry(traffic)
+        self._stored_telemetry: StoredTelemetry | None = None
+
+    @property
+    def _telemetry(self) -> StoredTelemetry:
+        # on first use: an answer already built from this window (the API keeps them) needs none
+        if self._stored_telemetry is None:
+            self._stored_telemetry = StoredTelemetry(self.stored)
+        return self._stored_telemetry
 
     def traffic(self, *, window: int, query_time: float, **plan: Any) -> TrafficData:
         plan.pop("mesh_namespaces", None)  # sharding is for Prometheus; in memory it only repeats work

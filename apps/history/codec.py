@@ -33,13 +33,12 @@ from typing import Any
 import orjson
 
 from apps.core.stored import FormatError
+from apps.graphs.telemetry.columns import SHAPE_FORMAT, ColumnarTraffic, TrafficLayout
 from apps.graphs.telemetry.mesh_traffic import BUCKETS, EDGE_KEY, STORED_METRICS, MeshTraffic, _bound_order
-from apps.graphs.telemetry.query import Row
 
 JSON_ZLIB = "json+zlib"
 FLOATS = "f64-xor-shuffle+zlib"
 DELTA_FLOATS = "f64-kf-xor+zlib"
-SHAPE_FORMAT = "meshdeck.traffic-shape"
 LEVEL = 6
 
 
@@ -196,39 +195,7 @@ def _value_order(v: float) -> tuple[int, float]:
 
 
 def join_traffic(shape: Any, values: list[float], *, window: int, query_time: float) -> MeshTraffic:
-    """The window back from its shape and rates (FormatError, naming what, for data that does not fit)."""
-    if not isinstance(shape, dict) or shape.get("format") != SHAPE_FORMAT or shape.get("version") != 1:
-        raise FormatError("stored traffic shape: not a meshdeck.traffic-shape version 1 document")
-    if tuple(shape.get("edge_labels") or ()) != EDGE_KEY:
-        raise FormatError(f"stored traffic shape: edge labels are not {list(EDGE_KEY)}")
-    edges = [{k: v for k, v in zip(EDGE_KEY, e, strict=False) if v != ""} for e in shape["edges"]]
-    it = iter(values)
-    series: dict[str, list[Row]] = {}
-    try:
-        for metric, part in shape["metrics"].items():
-            if metric not in STORED_METRICS or tuple(part["labels"]) != STORED_METRICS[metric][1]:
-                raise FormatError(f"stored traffic shape: {metric} is not stored that way by this version")
-            rows: list[Row] = []
-            if metric == BUCKETS:
-                bounds = part["bounds"]
-                for index, mask in part["rows"]:
-                    base = edges[index]
-                    for le, bit in zip(bounds, mask, strict=False):
-                        if bit == "1":
-                            rows.append(Row({**base, "le": le}, next(it)))
-            else:
-                extra = part["labels"]
-                for key in part["keys"]:
-                    labels = dict(edges[key[0]])
-                    for k, v in zip(extra, key[1:], strict=False):
-                        if v != "":
-                            labels[k] = v
-                    rows.append(Row(labels, next(it)))
-            series[metric] = rows
-    except StopIteration:
-        raise FormatError("stored traffic: fewer rates than the shape lists") from None
-    except (IndexError, KeyError, TypeError) as exc:
-        raise FormatError(f"stored traffic shape is malformed: {exc!r}") from None
-    if next(it, None) is not None:
-        raise FormatError("stored traffic: more rates than the shape lists")
-    return MeshTraffic(window=window, query_time=query_time, series=series)
+    """The window back from its shape and rates (FormatError, naming what, for data that does not fit).
+    Kept in columns (``ColumnarTraffic``); a reader that decodes many windows of one shape prepares
+    the shape once (``TrafficLayout``) and calls ``ColumnarTraffic`` itself."""
+    return ColumnarTraffic(TrafficLayout(shape), values, window=window, query_time=query_time)

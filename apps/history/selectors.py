@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.selectors import namespace_visibility
@@ -118,7 +119,13 @@ def _graph(user, snapshot: Snapshot, namespaces: list[str] | None, graph_type: s
     params = GraphParams(namespaces=wanted, graph_type=graph_type, duration=snapshot.window,
                          query_time=int(round(snapshot.taken_at.timestamp())), inject_service_nodes=False,
                          box_by=(), idle_nodes=False)
-    return graph_for_user(user, source, params)
+    # A snapshot never changes: a graph compared once (the next threshold, the other side of another
+    # diff) is not built again. The key holds what it depends on besides the snapshot: the parameters,
+    # the namespaces the user may see (the others are drawn anonymous) and the health tolerances.
+    seen = tuple(n for n in names if visible(n))
+    tolerances = orjson.dumps(snapshot.cluster.health_tolerances, option=orjson.OPT_SORT_KEYS)
+    return store._graphs.get_or_make((snapshot.pk, snapshot.traffic_values_id, params, seen, tolerances),
+                                     lambda: graph_for_user(user, source, params))
 
 
 def snapshot_ref(snapshot: Snapshot, requested: float) -> dict[str, Any]:

@@ -11,10 +11,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from apps.clusters.inventory import Inventory
 from apps.core.stored import FormatError
+from apps.graphs.telemetry import columns
+from apps.graphs.telemetry.columns import ColumnarTraffic, TrafficLayout
 from apps.graphs.telemetry.mesh_traffic import MeshTraffic
 from apps.graphs.telemetry.query import Row
 
@@ -49,10 +51,14 @@ class LRU:
 _parts = LRU(64)  # decoded JSON parts by sha256 (inventory, config, findings, shapes)
 _inventories = LRU(16)  # Inventory by (inventory sha, config sha)
 _traffic = LRU(6)  # MeshTraffic by snapshot id (or merged: by the ids)
+_layouts = LRU(4)  # TrafficLayout by traffic shape sha256
+
+
+_graphs = LRU(8)  # graphs a diff compared (see selectors._graph)
 
 
 def clear_caches() -> None:
-    for cache in (_parts, _inventories, _traffic, _rates):
+    for cache in (_parts, _inventories, _traffic, _rates, _layouts, _graphs):
         cache.clear()
 
 
@@ -103,16 +109,24 @@ def traffic_of(snapshot: Snapshot) -> MeshTraffic:
 
     def make():
         values = codec._floats(quantized_rates(snapshot.traffic_values_id))
-        return codec.join_traffic(part_json(snapshot.traffic_shape_id), values, window=snapshot.window,
-                                  query_time=snapshot.taken_at.timestamp())
+        return ColumnarTraffic(layout_of(snapshot.traffic_shape_id), values, window=snapshot.window,
+                               query_time=snapshot.taken_at.timestamp())
 
     return _traffic.get_or_make(snapshot.pk, make)
+
+
+def layout_of(sha: str) -> TrafficLayout:
+    """A traffic shape, prepared once per process (the snapshots of one topology share it)."""
+    return _layouts.get_or_make(sha, lambda: TrafficLayout(codec.unpack_json(_raw(sha))))
 
 
 def merge_windows(windows: list[MeshTraffic], *, window: int, query_time: float) -> MeshTraffic:
     """The rates of a longer window from the windows that cover it: every row's rate averaged over
     the windows (a row missing from one had no traffic there). Exact when the windows tile the longer
     one; bucket rates are averaged the same way, so quantiles stay exact too."""
+    if all(isinstance(w, ColumnarTraffic) for w in windows) and \
+            len({id(cast(ColumnarTraffic, w).layout) for w in windows}) == 1:
+        return columns.average(cast(list[ColumnarTraffic], windows), window=window, query_time=query_time)
     n = len(windows)
     sums: dict[str, dict[tuple, list]] = {}
     for traffic in windows:

@@ -26,6 +26,7 @@ def build_graph(
     t.add_security_policy(graph, traffic.mtls_http, traffic.mtls_tcp)
     t.add_latency_average(graph, traffic.lat_sum, traffic.lat_count)
     t.add_latency_quantiles(graph, traffic.lat_quantile)
+    graph.endpoints.clear()  # (what follows may reshape the graph; the rows are placed)
     a.mark_service_entries(graph, inventory)
     if options.graph_type == "service":
         a.reduce_to_service_graph(graph)

@@ -104,6 +104,8 @@ class Graph:
     options: GraphOptions
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
+    # while building: the node pairs rows of each set of edge labels land on (traffic.edge_endpoints)
+    endpoints: dict[tuple, list[tuple[Node, Node]]] = field(default_factory=dict, repr=False, compare=False)
 
     def edge(self, source: str, dest: str, protocol: str) -> Edge:
         key = (source, dest, protocol)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 
 from ..telemetry.query import Row
 from .model import UNKNOWN, Graph, Node, is_ok, new_node, node_identity
@@ -48,45 +47,61 @@ def _node(graph: Graph, svc_ns, svc, wl_ns, wl, app, version, create: bool = Tru
     return node
 
 
+ENDPOINT_LABELS = (
+    "source_workload_namespace", "source_workload", "source_canonical_service", "source_canonical_revision",
+    "destination_service_namespace", "destination_service", "destination_service_name",
+    "destination_workload_namespace", "destination_workload", "destination_canonical_service",
+    "destination_canonical_revision",
+)
+
+
 def edge_endpoints(
     graph: Graph, labels: dict[str, str], *, inject: bool | None = None, create: bool = True
-) -> Iterator[tuple[Node, Node]]:
+) -> list[tuple[Node, Node]]:
     """The (source, dest) node pairs one row of edge labels lands on: one pair, or two with an injected service.
 
     With ``create=False`` only existing nodes are returned (for appenders that
     decorate traffic edges and must not invent nodes).
+
+    Every metric's rows of one edge land on the same nodes, so an answer is kept per graph by the
+    edge labels (``graph.endpoints``), unless it is "none" only because a node does not exist yet.
     """
+    if inject is None:
+        inject = graph.options.inject_service_nodes or graph.options.graph_type == "service"
     g = labels.get
-    src_ns, src_wl = g("source_workload_namespace", ""), g("source_workload", "")
-    src_app, src_ver = g("source_canonical_service", ""), g("source_canonical_revision", "")
+    key = (inject, *[g(k, "") for k in ENDPOINT_LABELS])
+    found = graph.endpoints.get(key)
+    if found is not None:
+        return found
+    pairs, final = _edge_endpoints(graph, key[1:], inject, create)
+    if final:
+        graph.endpoints[key] = pairs
+    return pairs
+
+
+def _edge_endpoints(graph: Graph, values: tuple, inject: bool, create: bool) -> tuple[list[tuple[Node, Node]], bool]:
+    """(pairs, whether that answer stays: False when a node it needs does not exist yet)."""
+    (src_ns, src_wl, src_app, src_ver, svc_ns, svc, svc_name, dst_ns, dst_wl, dst_app, dst_ver) = values
     if _is_bad_source(src_ns, src_wl, src_app):
-        return
-    svc_ns = g("destination_service_namespace", "")
-    svc, svc_name = g("destination_service", ""), g("destination_service_name", "")
-    dst_ns, dst_wl = g("destination_workload_namespace", ""), g("destination_workload", "")
-    dst_app, dst_ver = g("destination_canonical_service", ""), g("destination_canonical_revision", "")
+        return [], True
     if _is_bad_dest(svc, svc_name, dst_wl):
-        return
+        return [], True
     try:
         source = _node(graph, src_ns, "", src_ns, src_wl, src_app, src_ver, create)
         dest = _node(graph, svc_ns, svc_name, dst_ns, dst_wl, dst_app, dst_ver, create)
     except ValueError:
-        return
+        return [], True
     if source is None or dest is None:
-        return
+        return [], False
     if is_ok(svc_name):
         dest.dest_services.add((svc_ns, svc_name))
-    if inject is None:
-        inject = graph.options.inject_service_nodes or graph.options.graph_type == "service"
     if inject and is_ok(svc_name) and dest.node_type != "service":
         service = _node(graph, svc_ns, svc_name, "", "", "", "", create)
         if service is None:
-            return
+            return [], False
         service.dest_services.add((svc_ns, svc_name))
-        yield source, service
-        yield service, dest
-    else:
-        yield source, dest
+        return [(source, service), (service, dest)], True
+    return [(source, dest)], True
 
 
 def _add(d: dict[str, float], key: str, value: float) -> None:

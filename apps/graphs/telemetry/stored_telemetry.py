@@ -17,9 +17,10 @@ import math
 from typing import NamedTuple, cast
 
 from .base import TelemetryUnavailable
+from .columns import ColumnarTraffic
 from .evaluate import RateSampleLike, bucket_quantile, evaluate
 from .mesh_traffic import BUCKETS, STORED_METRICS, MeshTraffic, TrafficWindowNotStored
-from .query import Quantile, Query, Row, Series
+from .query import Quantile, Query, RateSum, Row, Series
 
 
 class _Sample(NamedTuple):
@@ -64,10 +65,26 @@ class StoredTelemetry:
 
     def __init__(self, traffic: MeshTraffic):
         self.traffic = traffic
-        # (NamedTuples: read-only fields, which is all evaluate() needs of a sample)
-        self._index = cast(dict[str, list[RateSampleLike]], {
-            metric: [_Sample(metric, r.labels, r.value) for r in rows] for metric, rows in traffic.series.items()})
-        self._histograms = _histograms(traffic.series.get(BUCKETS, []))
+        # a window read from a snapshot: answered from its columns (see columns.py); otherwise from
+        # its rows, indexed on first use
+        self._columns = traffic if isinstance(traffic, ColumnarTraffic) else None
+        self._rows_index: dict[str, list[RateSampleLike]] | None = None
+        self._rows_histograms: list[_Histogram] | None = None
+
+    @property
+    def _index(self) -> dict[str, list[RateSampleLike]]:
+        if self._rows_index is None:
+            # (NamedTuples: read-only fields, which is all evaluate() needs of a sample)
+            self._rows_index = cast(dict[str, list[RateSampleLike]], {
+                metric: [_Sample(metric, r.labels, r.value) for r in rows]
+                for metric, rows in self.traffic.series.items()})
+        return self._rows_index
+
+    @property
+    def _histograms(self) -> list[_Histogram]:
+        if self._rows_histograms is None:
+            self._rows_histograms = _histograms(self.traffic.series.get(BUCKETS, []))
+        return self._rows_histograms
 
     def _check_window(self, window: int, query_time: float) -> None:
         t = self.traffic
@@ -102,9 +119,14 @@ class StoredTelemetry:
                 for key, acc in groups.items()]
 
     def _evaluate(self, query: Query) -> list[Row]:
+        columns = self._columns
         if (isinstance(query, Quantile) and all(s.metric == BUCKETS for s in query.buckets.selectors)
                 and not any(m.label == "le" for s in query.buckets.selectors for m in s.matchers)):
+            if columns is not None:
+                return columns.layout.quantile(query, columns.values)
             return self._quantile(query)
+        if columns is not None and isinstance(query, RateSum):
+            return columns.layout.rate_sum(query, columns.values)
         return evaluate(query, self._index)
 
     def instant(self, queries: dict[str, Query], *, window: int, query_time: float) -> dict[str, list[Row]]:
