@@ -124,6 +124,26 @@ def test_the_latest_graph_comes_from_a_fresh_snapshot_and_live_otherwise(api_cli
         assert graph(client)["source"]["kind"] == "live"
 
 
+def test_editing_the_health_tolerances_recolours_a_graph_already_served_from_a_snapshot(api_client, cluster_admin,
+                                                                                        take, sim_cluster):
+    from apps.clusters.services import cluster_update
+
+    take()
+    client = api_client(cluster_admin)
+
+    def details_health(body):
+        return next(n["data"]["healthStatus"] for n in body["elements"]["nodes"]
+                    if n["data"].get("workload") == "details-v1")
+
+    first = graph(client, graphType="workload")
+    assert first["source"]["kind"] == SNAPSHOT and details_health(first) == "Degraded"  # 2% 5xx, Kiali's defaults
+    cluster_update(cluster=sim_cluster, health_tolerances=[{"code": "5XX", "protocol": "http",
+                                                             "degraded": 0.5, "failure": 1}])
+    again = graph(client, graphType="workload")
+    assert again["source"]["snapshot"]["id"] == first["source"]["snapshot"]["id"]
+    assert details_health(again) == "Failure"
+
+
 def test_a_stale_snapshot_is_not_served_as_the_latest(api_client, cluster_admin, take):
     take(at=time.time() - 3600)
     assert graph(api_client(cluster_admin))["source"]["kind"] == "live"

@@ -65,7 +65,9 @@ class StoredAnswers:
         visible = namespace_visibility(request.user, source.cluster)
         seen = tuple(n.name for n in source.namespaces() if visible(n.name))
         window = tuple((details.get("window") or {}).get("snapshots") or ())
-        return (kind, source.cluster.pk, snap["id"], window, params, seen)
+        # the cluster's health tolerances colour the stored graph too: editing them is a new answer
+        tolerances = json.dumps(source.cluster.health_tolerances, sort_keys=True)
+        return (kind, source.cluster.pk, snap["id"], window, params, seen, tolerances)
 
     def get(self, key):
         if key is None:
