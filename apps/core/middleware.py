@@ -74,3 +74,31 @@ class ApiErrorShapeMiddleware:
             if header in response:
                 shaped[header] = response[header]
         return shaped
+
+
+class DatabaseUnavailableMiddleware:
+    """A page whose database connection failed mid-request (a restart, a failover, a killed session,
+    a full disk) answers 503 with a page that says so, not "Something went wrong": the request's
+    transaction was rolled back, and the next request opens a new connection. The page is rendered
+    without the database (no navigation, no user). The API says the same in its own shape
+    (``apps.core.api.exception_handler``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        import logging
+
+        from django.db import InterfaceError, OperationalError
+        from django.http import HttpResponse
+        from django.template.loader import render_to_string
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logging.getLogger("meshdeck.web").error("database error answering %s: %s", request.path, exception,
+                                                exc_info=exception)
+        body = render_to_string("503.html", {"request_id": getattr(request, "request_id", "")})
+        return HttpResponse(body, status=503, headers={"Retry-After": "5"})

@@ -63,3 +63,44 @@ def test_a_request_whose_database_session_is_killed_answers_and_stores_nothing(l
     assert AuditEvent.objects.filter(action="change.create").count() == 1
     assert AuditEvent.objects.count() > events_before
     audit_chain_ok()
+
+
+def test_a_page_whose_database_session_is_killed_says_so_and_nothing_is_saved(live_server, operator):
+    """The same on a page (the login form: its audit event is written inside the view): a 503 page
+    that says what happened, no half-done login (no session, no auth.login event), and the next try works."""
+    require_postgres()
+    http = requests.Session()
+    http.trust_env = False
+    login = live_server.url + "/accounts/login/"
+    http.get(login, timeout=30)
+    form = {"username": "operator", "password": PASSWORD, "csrfmiddlewaretoken": http.cookies["csrftoken"]}
+    answers: list[requests.Response | BaseException] = []
+
+    def log_in():
+        try:
+            answers.append(http.post(login, data=form, headers={"Referer": login}, timeout=60, allow_redirects=False))
+        except requests.RequestException as exc:
+            answers.append(exc)
+
+    with held_at("IF NEW.action = 'auth.login' THEN PERFORM pg_advisory_xact_lock(1313); END IF;",
+                 "audit_auditevent") as hold:
+        request = threading.Thread(target=log_in)
+        request.start()
+        held = wait_for("the login to be writing its audit event", lambda: held_backends(hold))
+        terminate_backends(hold, held)
+        request.join(timeout=60)
+    assert not request.is_alive(), "the page hung after its database session was killed"
+    answer = answers[0]
+    assert isinstance(answer, requests.Response), answer
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5", answer.text[:500]
+    assert "The database did not answer" in answer.text and "Nothing this request" in answer.text
+    assert not AuditEvent.objects.filter(action="auth.login").exists()
+    assert http.get(live_server.url + "/api/me/", timeout=30).status_code in (401, 403)  # not logged in
+    audit_chain_ok()
+
+    again = http.post(login, data={**form, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
+                      headers={"Referer": login}, timeout=60, allow_redirects=False)
+    assert again.status_code == 302, again.text[:500]
+    assert http.get(live_server.url + "/api/me/", timeout=30).json()["username"] == "operator"
+    assert AuditEvent.objects.filter(action="auth.login").count() == 1
+    audit_chain_ok()
