@@ -48,8 +48,10 @@ WINDOW = 60
 RENDERER = FastJSONRenderer()
 
 
-def median_of(fn, runs: int) -> tuple[float, list[float]]:
-    fn()  # warm-up
+def median_of(fn, runs: int, warm: bool = True) -> tuple[float, list[float]]:
+    """The median of ``runs`` timings of ``fn`` (after one untimed warm-up unless ``warm`` is false), and the runs."""
+    if warm:
+        fn()
     times = []
     for _ in range(runs):
         t = time.perf_counter()

@@ -51,22 +51,11 @@ from apps.history.models import Snapshot, SnapshotPart  # noqa: E402
 from apps.history.services import snapshot_schedule_update, snapshot_take  # noqa: E402
 from apps.simulator.exporter import start_exporter  # noqa: E402
 from apps.simulator.mesh import SimulatedMesh  # noqa: E402
-from benchmarks.graph_bench import kiali_plan  # noqa: E402
+from benchmarks.graph_bench import kiali_plan, median_of  # noqa: E402
 from tests.support.prometheus import PrometheusServer  # noqa: E402
 
 NAME = "bench-history"
 WINDOW = 60
-
-
-def median_of(fn, runs: int, warm: bool = True) -> tuple[float, list[float]]:
-    if warm:
-        fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), times
 
 
 def fmt(xs) -> str:
