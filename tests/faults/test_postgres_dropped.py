@@ -22,6 +22,28 @@ from .support import audit_chain_ok, held_at, held_backends, terminate_backends,
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+def answered_with_its_session_killed(send, trigger_sql: str, table: str) -> requests.Response:
+    """``send()`` (an HTTP request) from a thread, held by a trigger on ``table`` once it is inside its
+    transaction, whose database session is then terminated. The answer, which must come (no hang)."""
+    answers: list[requests.Response | BaseException] = []
+
+    def run():
+        try:
+            answers.append(send())
+        except requests.RequestException as exc:
+            answers.append(exc)
+
+    with held_at(trigger_sql, table) as hold:
+        request = threading.Thread(target=run)
+        request.start()
+        held = wait_for("the request to be inside its transaction", lambda: held_backends(hold))
+        terminate_backends(hold, held)
+        request.join(timeout=60)
+    assert not request.is_alive(), "the request hung after its database session was killed"
+    assert isinstance(answers[0], requests.Response), answers[0]
+    return answers[0]
+
+
 def test_a_request_whose_database_session_is_killed_answers_and_stores_nothing(live_server, sim_cluster, operator):
     require_postgres()
     http = requests.Session()
@@ -32,24 +54,9 @@ def test_a_request_whose_database_session_is_killed_answers_and_stores_nothing(l
     http.headers["Authorization"] = f"Bearer {token.json()['token']}"
     url = f"{live_server.url}/api/clusters/{sim_cluster.name}/changes/"
     events_before = AuditEvent.objects.count()
-    answers: list[requests.Response | BaseException] = []
-
-    def file_change():
-        try:
-            answers.append(http.post(url, json=dict(SHIFT_80_20), timeout=60))
-        except requests.RequestException as exc:
-            answers.append(exc)
-
-    with held_at("IF TG_OP = 'INSERT' THEN PERFORM pg_advisory_xact_lock(1313); END IF;",
-                 "changes_changerequest") as hold:
-        request = threading.Thread(target=file_change)
-        request.start()
-        held = wait_for("the request to be inside its transaction", lambda: held_backends(hold))
-        terminate_backends(hold, held)
-        request.join(timeout=60)
-    assert not request.is_alive(), "the request hung after its database session was killed"
-    answer = answers[0]
-    assert isinstance(answer, requests.Response), answer
+    answer = answered_with_its_session_killed(
+        lambda: http.post(url, json=dict(SHIFT_80_20), timeout=60),
+        "IF TG_OP = 'INSERT' THEN PERFORM pg_advisory_xact_lock(1313); END IF;", "changes_changerequest")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5", answer.content
     assert answer.json()["code"] == "database_unavailable" and "Try again" in answer.json()["detail"]
 
@@ -74,24 +81,9 @@ def test_a_page_whose_database_session_is_killed_says_so_and_nothing_is_saved(li
     login = live_server.url + "/accounts/login/"
     http.get(login, timeout=30)
     form = {"username": "operator", "password": PASSWORD, "csrfmiddlewaretoken": http.cookies["csrftoken"]}
-    answers: list[requests.Response | BaseException] = []
-
-    def log_in():
-        try:
-            answers.append(http.post(login, data=form, headers={"Referer": login}, timeout=60, allow_redirects=False))
-        except requests.RequestException as exc:
-            answers.append(exc)
-
-    with held_at("IF NEW.action = 'auth.login' THEN PERFORM pg_advisory_xact_lock(1313); END IF;",
-                 "audit_auditevent") as hold:
-        request = threading.Thread(target=log_in)
-        request.start()
-        held = wait_for("the login to be writing its audit event", lambda: held_backends(hold))
-        terminate_backends(hold, held)
-        request.join(timeout=60)
-    assert not request.is_alive(), "the page hung after its database session was killed"
-    answer = answers[0]
-    assert isinstance(answer, requests.Response), answer
+    answer = answered_with_its_session_killed(
+        lambda: http.post(login, data=form, headers={"Referer": login}, timeout=60, allow_redirects=False),
+        "IF NEW.action = 'auth.login' THEN PERFORM pg_advisory_xact_lock(1313); END IF;", "audit_auditevent")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5", answer.text[:500]
     assert "The database did not answer" in answer.text and "Nothing this request" in answer.text
     assert not AuditEvent.objects.filter(action="auth.login").exists()
