@@ -64,6 +64,7 @@ test: install lint vendor test-deps
 bench: install vendor test-deps
 	@$(PY) benchmarks/simulator_bench.py
 	@$(PY) benchmarks/graph_bench.py
+	@$(PY) benchmarks/build_bench.py
 	@$(PY) benchmarks/browser_bench.py
 	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) benchmarks/audit_bench.py
 	@DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(PY) benchmarks/history_bench.py
