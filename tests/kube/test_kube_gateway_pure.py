@@ -13,17 +13,7 @@ import urllib3
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from apps.clusters.gateway import (
-    ClusterForbidden,
-    ClusterTimeout,
-    ClusterTLSError,
-    ClusterUnauthorized,
-    ClusterUnreachable,
-    GatewayError,
-    ObjectConflict,
-    ObjectInvalid,
-    ObjectNotFound,
-)
+from apps.clusters import gateway as errors
 from apps.clusters.kube import KubernetesGateway, pod_has_sidecar, probe, translate_error, workloads_from_json
 from apps.clusters.kubeconfig import KubeconfigError, KubeconfigUnsupported, parse_kubeconfig
 
@@ -86,7 +76,7 @@ def test_auth_provider_kubeconfig_is_refused():
 
 
 def test_kubeconfig_errors_are_gateway_errors():
-    assert issubclass(KubeconfigUnsupported, KubeconfigError) and issubclass(KubeconfigError, GatewayError)
+    assert issubclass(KubeconfigUnsupported, KubeconfigError) and issubclass(KubeconfigError, errors.GatewayError)
 
 
 def _self_signed() -> tuple[str, str]:
@@ -134,12 +124,12 @@ def test_url_must_be_http_or_https():
 
 
 @pytest.mark.parametrize("status, cls, words", [
-    (401, ClusterUnauthorized, "rejected the credentials"),
-    (403, ClusterForbidden, "not allowed"),
-    (404, ObjectNotFound, "Not found"),
-    (409, ObjectConflict, "changed the object first"),
-    (422, ObjectInvalid, "refused the object"),
-    (500, GatewayError, "answered 500"),
+    (401, errors.ClusterUnauthorized, "rejected the credentials"),
+    (403, errors.ClusterForbidden, "not allowed"),
+    (404, errors.ObjectNotFound, "Not found"),
+    (409, errors.ObjectConflict, "changed the object first"),
+    (422, errors.ObjectInvalid, "refused the object"),
+    (500, errors.GatewayError, "answered 500"),
 ])
 def test_http_statuses_become_typed_errors(status, cls, words):
     exc = ApiException(status=status, reason="x")
@@ -151,11 +141,12 @@ def test_http_statuses_become_typed_errors(status, cls, words):
 def test_transport_errors_become_typed_errors():
     pool = urllib3.HTTPSConnectionPool("127.0.0.1", 1)
     refused = urllib3.exceptions.NewConnectionError(pool, "[Errno 111] Connection refused")
-    assert isinstance(translate_error(urllib3.exceptions.MaxRetryError(pool, "/", refused), URL), ClusterUnreachable)
+    unreachable = translate_error(urllib3.exceptions.MaxRetryError(pool, "/", refused), URL)
+    assert isinstance(unreachable, errors.ClusterUnreachable)
     tls = urllib3.exceptions.SSLError(ssl.SSLCertVerificationError("certificate verify failed"))
-    assert isinstance(translate_error(urllib3.exceptions.MaxRetryError(pool, "/", tls), URL), ClusterTLSError)
+    assert isinstance(translate_error(urllib3.exceptions.MaxRetryError(pool, "/", tls), URL), errors.ClusterTLSError)
     timeout = urllib3.exceptions.ReadTimeoutError(pool, "/", "read timed out")
-    assert isinstance(translate_error(urllib3.exceptions.MaxRetryError(pool, "/", timeout), URL), ClusterTimeout)
+    assert isinstance(translate_error(urllib3.exceptions.MaxRetryError(pool, "/", timeout), URL), errors.ClusterTimeout)
 
 
 def _obj(kind, name, uid, owner=None, **extra):
@@ -209,7 +200,7 @@ def test_istio_versions_fall_back_to_v1beta1(monkeypatch):
     assert gw.served_version("VirtualService") == "v1beta1"
     assert gw.served_version("PeerAuthentication") == "v1"
     assert gw.served_version("Sidecar") is None
-    with pytest.raises(ObjectNotFound, match="CRD for Sidecar is not installed"):
+    with pytest.raises(errors.ObjectNotFound, match="CRD for Sidecar is not installed"):
         gw.get_istio_object("Sidecar", "ns", "x")
 
 
