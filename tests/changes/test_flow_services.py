@@ -8,18 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.changes.errors import (
-    ChangeBlocked,
-    ChangeConflict,
-    ChangeEdited,
-    ChangeInvalid,
-    ChangeLocked,
-    ChangeNotFound,
-    ChangeRefused,
-    OutsideWindow,
-    ReasonRequired,
-    ReauthRequired,
-)
+from apps.changes import errors
 from apps.changes.models import ApprovalPolicy, ChangeLock, ChangeRequest, ChangeWindow
 from apps.changes.services import (
     change_approve,
@@ -78,7 +67,7 @@ def test_a_change_goes_from_draft_to_applied_with_an_event_for_every_step(
 
 def test_nobody_reviews_their_own_change(sim_cluster, approver):
     change = change_create(cluster=sim_cluster, user=approver, data=dict(SHIFT_80_20), submit=True)
-    with pytest.raises(ChangeRefused, match="your own change"):
+    with pytest.raises(errors.ChangeRefused, match="your own change"):
         approve(change, approver)
     assert events("change.approve", outcome="denied")[-1].message.startswith("You cannot review your own")
     assert ChangeRequest.objects.get(pk=change.pk).status == S.SUBMITTED
@@ -88,25 +77,25 @@ def test_a_reviewer_needs_the_approver_role(submitted, make_user, sim_cluster):
     from apps.accounts.roles import Role
 
     other = make_user("op2", cluster=sim_cluster, role=Role.OPERATOR)
-    with pytest.raises(ChangeRefused, match="approver role"):
+    with pytest.raises(errors.ChangeRefused, match="approver role"):
         approve(submitted, other)
     assert events("change.approve", outcome="denied")
-    with pytest.raises(ChangeNotFound):
+    with pytest.raises(errors.ChangeNotFound):
         approve(submitted, make_user("nobody"))
 
 
 def test_approval_needs_recent_authentication(submitted, approver):
-    with pytest.raises(ReauthRequired, match="password"):
+    with pytest.raises(errors.ReauthRequired, match="password"):
         change_approve(change=submitted, user=approver)
-    with pytest.raises(ReauthRequired, match="wrong"):
+    with pytest.raises(errors.ReauthRequired, match="wrong"):
         change_approve(change=submitted, user=approver, password="nope")
-    with pytest.raises(ReauthRequired):
+    with pytest.raises(errors.ReauthRequired):
         change_approve(change=submitted, user=approver, reauth_at=time.time() - 301)
     assert change_approve(change=submitted, user=approver, reauth_at=time.time() - 60).status == S.APPROVED
 
 
 def test_a_reject_needs_a_reason(submitted, approver):
-    with pytest.raises(ReasonRequired):
+    with pytest.raises(errors.ReasonRequired):
         change_reject(change=submitted, user=approver, reason="  ")
     change = change_reject(change=submitted, user=approver, reason="v3 is not ready")
     assert change.status == S.REJECTED and not ChangeLock.objects.filter(change=change).exists()
@@ -122,13 +111,13 @@ def test_editing_voids_approvals_and_an_approval_of_the_old_payload_is_refused(s
     assert change.status == S.SUBMITTED and change.approvals_needed == 2
     edited = change_edit(change=change, user=operator, data={**SHIFT_80_20, "weights": {"v1": 50, "v2": 50}})
     assert edited.payload_hash != seen and edited.valid_approvals().count() == 0
-    with pytest.raises(ChangeEdited, match="edited after you opened it"):
+    with pytest.raises(errors.ChangeEdited, match="edited after you opened it"):
         approve(edited, approver2, payload_hash=seen)
     assert events("change.approve", outcome="denied")
 
 
 def test_one_open_change_per_target(submitted, sim_cluster, operator, approver):
-    with pytest.raises(ChangeLocked, match=f"open change #{submitted.pk}"):
+    with pytest.raises(errors.ChangeLocked, match=f"open change #{submitted.pk}"):
         change_create(cluster=sim_cluster, user=approver, data={**SHIFT_80_20, "weights": {"v1": 100}})
     assert events("change.create", outcome="denied")
     assert ChangeRequest.objects.count() == 1
@@ -143,24 +132,24 @@ def test_one_open_change_per_target(submitted, sim_cluster, operator, approver):
     ([{"version": "v1", "weight": 50}, {"version": "v1", "weight": 50}], "v1"),
 ])
 def test_bad_weights_are_refused(sim_cluster, operator, weights, message):
-    with pytest.raises(ChangeInvalid, match=message) as err:
+    with pytest.raises(errors.ChangeInvalid, match=message) as err:
         change_create(cluster=sim_cluster, user=operator, data={**SHIFT_80_20, "weights": weights})
     assert "weights" in str(err.value.errors)
     assert ChangeRequest.objects.count() == 0
 
 
 def test_an_unknown_service_or_workload_is_refused(sim_cluster, operator):
-    with pytest.raises(ChangeInvalid, match="nosuch"):
+    with pytest.raises(errors.ChangeInvalid, match="nosuch"):
         change_create(cluster=sim_cluster, user=operator, data={**SHIFT_80_20, "service": "nosuch"})
-    with pytest.raises(ChangeInvalid, match="nosuch"):
+    with pytest.raises(errors.ChangeInvalid, match="nosuch"):
         change_create(cluster=sim_cluster, user=operator, data={
             "kind": "sidecar_injection", "namespace": "bookinfo", "workload": "nosuch", "state": "disabled"})
 
 
 def test_a_viewer_cannot_file_and_an_outsider_does_not_see_the_namespace(sim_cluster, viewer, outsider):
-    with pytest.raises(ChangeRefused, match="operator role"):
+    with pytest.raises(errors.ChangeRefused, match="operator role"):
         change_create(cluster=sim_cluster, user=viewer, data=dict(SHIFT_80_20))
-    with pytest.raises(ChangeNotFound):
+    with pytest.raises(errors.ChangeNotFound):
         change_create(cluster=sim_cluster, user=outsider, data=dict(SHIFT_80_20))
 
 
@@ -173,10 +162,10 @@ def test_applying_outside_the_window_is_refused_and_an_admin_override_is_audited
                                 weekdays="mon,tue,wed,thu,fri,sat,sun", start_time=closed_start,
                                 end_time=closed_end, timezone="UTC")
     change = approve(submitted, approver)
-    with pytest.raises(OutsideWindow, match="change windows"):
+    with pytest.raises(errors.OutsideWindow, match="change windows"):
         change_request_apply(change=change, user=approver, password=PASSWORD)
     assert events("change.apply", outcome="denied")
-    with pytest.raises(OutsideWindow, match="Only a cluster admin"):
+    with pytest.raises(errors.OutsideWindow, match="Only a cluster admin"):
         change_request_apply(change=change, user=approver, password=PASSWORD, override_window=True)
     with django_capture_on_commit_callbacks(execute=True):
         change_request_apply(change=change, user=cluster_admin, password=PASSWORD, override_window=True)
@@ -196,7 +185,7 @@ def test_a_window_that_is_open_lets_the_change_through(submitted, approver, eage
 
 def test_applying_needs_recent_authentication(submitted, approver):
     change = approve(submitted, approver)
-    with pytest.raises(ReauthRequired):
+    with pytest.raises(errors.ReauthRequired):
         change_request_apply(change=change, user=approver)
     assert ChangeRequest.objects.get(pk=change.pk).status == S.APPROVED
 
@@ -213,7 +202,7 @@ def test_an_edit_of_the_target_after_approval_makes_the_change_stale(submitted, 
     assert change.valid_approvals().count() == 0 and ChangeLock.objects.filter(change=change).count() == 2
     assert len(events("change.stale", target_id=str(change.pk))) == 1
     # needs review again: the replaced DestinationRule is not Meshdeck's, so submitting says so
-    with pytest.raises(ChangeBlocked, match="not created by Meshdeck"):
+    with pytest.raises(errors.ChangeBlocked, match="not created by Meshdeck"):
         change_submit(change=change, user=operator)
 
 
@@ -258,7 +247,7 @@ def test_rollback_restores_the_cluster(submitted, approver, approver2, operator,
     assert ("VirtualService", "reviews") not in names and ("DestinationRule", "reviews") not in names
     change.refresh_from_db()
     assert change.rolled_back_by_id == rollback.pk
-    with pytest.raises(ChangeConflict, match="already rolled back"):
+    with pytest.raises(errors.ChangeConflict, match="already rolled back"):
         change_rollback(change=change, user=operator)
 
 
