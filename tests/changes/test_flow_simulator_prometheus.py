@@ -35,7 +35,12 @@ def reviews_rates(client) -> dict[str, float]:
     return out
 
 
-def apply_via_api(client, change_id):
+def approve_and_apply(client, filed):
+    """Approve the change ``filed`` answered (a 201 of the API), apply it; when it was applied."""
+    assert filed.status_code == 201, filed.content
+    change_id = filed.json()["id"]
+    approved = client.post(f"/api/changes/{change_id}/approve/", {"password": PASSWORD}, format="json")
+    assert approved.json()["status"] == "approved", approved.content
     r = client.post(f"/api/changes/{change_id}/apply/", {"password": PASSWORD}, format="json")
     assert r.status_code == 200, r.content
     change = ChangeRequest.objects.get(pk=change_id)
@@ -59,12 +64,9 @@ def test_a_reviewed_shift_moves_the_graph_and_its_rollback_moves_it_back(
         prom.wait_for_targets_up()
         op, ap, ap2 = api_client(operator), api_client(approver), api_client(approver2)
 
-        r = op.post("/api/clusters/demo/changes/", {**SHIFT_80_20, "submit": True}, format="json")
-        assert r.status_code == 201, r.content
-        change_id = r.json()["id"]
-        assert ap.post(f"/api/changes/{change_id}/approve/", {"password": PASSWORD},
-                       format="json").json()["status"] == "approved"
-        wait_window_after(apply_via_api(ap, change_id))
+        filed = op.post("/api/clusters/demo/changes/", {**SHIFT_80_20, "submit": True}, format="json")
+        change_id = filed.json()["id"]
+        wait_window_after(approve_and_apply(ap, filed))
         rates = reviews_rates(op)
         total = sum(rates.values())
         assert total == pytest.approx(10, rel=0.05), rates
@@ -72,12 +74,7 @@ def test_a_reviewed_shift_moves_the_graph_and_its_rollback_moves_it_back(
         assert rates.get("reviews-v3", 0) / total == pytest.approx(0.2, abs=0.03), rates
         assert rates.get("reviews-v1", 0) == pytest.approx(0, abs=0.05), rates  # v1 idle
 
-        r = op.post(f"/api/changes/{change_id}/rollback/", format="json")
-        assert r.status_code == 201, r.content
-        rollback_id = r.json()["id"]
-        assert ap2.post(f"/api/changes/{rollback_id}/approve/", {"password": PASSWORD},
-                        format="json").json()["status"] == "approved"
-        wait_window_after(apply_via_api(ap2, rollback_id))
+        wait_window_after(approve_and_apply(ap2, op.post(f"/api/changes/{change_id}/rollback/", format="json")))
         rates = reviews_rates(op)
         for version in ("reviews-v1", "reviews-v2", "reviews-v3"):
             assert rates.get(version, 0) == pytest.approx(10 / 3, rel=0.06), rates
