@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from apps.core.timeparse import parse_unix_time
+
 from . import gateways
 from .inventory import Inventory, Namespace
 
@@ -199,8 +201,6 @@ def stored_resolver() -> StoredResolver | None:
 
 def parse_at(raw: Any) -> float | None:
     """``at=<unix seconds>`` of a request; None when absent. Bad input raises FieldInputError (400)."""
-    from apps.core.timeparse import parse_unix_time
-
     return parse_unix_time(raw, "at")
 
 

@@ -1,7 +1,14 @@
+import logging
 import re
 from http import HTTPStatus
 
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
 from .request_id import new_request_id, reset_request_id, set_request_id
+
+log = logging.getLogger("meshdeck.web")
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -90,15 +97,9 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        import logging
-
-        from django.db import InterfaceError, OperationalError
-        from django.http import HttpResponse
-        from django.template.loader import render_to_string
-
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        logging.getLogger("meshdeck.web").error("database error answering %s: %s", request.path, exception,
-                                                exc_info=exception)
+        log.error("database error answering %s: %s", request.path, exception,
+                  exc_info=exception)
         body = render_to_string("503.html", {"request_id": getattr(request, "request_id", "")})
         return HttpResponse(body, status=503, headers={"Retry-After": "5"})

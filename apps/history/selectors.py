@@ -31,9 +31,6 @@ MAX_TIMELINE_SNAPSHOTS = 2000
 CHANGE_ACTIONS = ("change.applied",)  # a rollback is a change of its own (kind rollback), applied too
 
 
-parse_time = parse_unix_time
-
-
 def parse_namespaces(raw: Any, visible) -> list[str] | None:
     names = [n.strip() for n in (raw or "").split(",") if n.strip()]
     for ns in names:
@@ -90,8 +87,8 @@ class DiffRequest:
 
 def parse_diff_request(user, cluster, query) -> DiffRequest:
     visible = namespace_visibility(user, cluster)
-    to_at = parse_time(query.get("to"), "to", time.time())
-    from_at = parse_time(query.get("from"), "from")
+    to_at = parse_unix_time(query.get("to"), "to", time.time())
+    from_at = parse_unix_time(query.get("from"), "from")
     if from_at is None:
         raise FieldInputError("from", "from is required: a unix time in seconds")
     if from_at > to_at:
@@ -199,8 +196,8 @@ def _change_events(cluster, since: float, until: float, shown) -> list[dict[str,
 
 def timeline_for_user(user, cluster, query) -> dict[str, Any]:
     visible = namespace_visibility(user, cluster)
-    until = parse_time(query.get("until"), "until", time.time())
-    since = parse_time(query.get("since"), "since", until - DEFAULT_SPAN)
+    until = parse_unix_time(query.get("until"), "until", time.time())
+    since = parse_unix_time(query.get("since"), "since", until - DEFAULT_SPAN)
     if since > until:
         raise FieldInputError("since", "since must not be after until")
     wanted = parse_namespaces(query.get("namespaces"), visible)

@@ -354,12 +354,13 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
         try:
             with transaction.atomic():
                 parts = _store_parts(packed, bases)
-                previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=dt.datetime.fromtimestamp(
-                    at, dt.UTC)).order_by("-taken_at").values_list("pk", flat=True).first())
+                taken_at = dt.datetime.fromtimestamp(at, dt.UTC)
+                previous = (Snapshot.objects.filter(cluster=cluster, taken_at__lt=taken_at)
+                            .order_by("-taken_at").values_list("pk", flat=True).first())
                 try:
                     with transaction.atomic():
                         snapshot = Snapshot.objects.create(
-                            cluster=cluster, bucket=bucket, taken_at=dt.datetime.fromtimestamp(at, dt.UTC),
+                            cluster=cluster, bucket=bucket, taken_at=taken_at,
                             status=status, reason=reason, window=window, counts=counts, health=health,
                             duration_ms=int((time.perf_counter() - started) * 1000), **parts)
                 except IntegrityError:

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.clusters.selectors import get_cluster_for_user
 from apps.core.api import error_responses
+from apps.core.timeparse import parse_unix_time
 
 from .. import selectors
 from .serializers import DiffSerializer, SnapshotSerializer, TimelineSerializer
@@ -26,8 +27,8 @@ class SnapshotListAPI(GenericAPIView):
     def get(self, request, cluster: str):
         c = get_cluster_for_user(request.user, cluster)
         q = request.query_params
-        qs = selectors.snapshot_list(request.user, c, since=selectors.parse_time(q.get("since"), "since"),
-                                     until=selectors.parse_time(q.get("until"), "until"))
+        qs = selectors.snapshot_list(request.user, c, since=parse_unix_time(q.get("since"), "since"),
+                                     until=parse_unix_time(q.get("until"), "until"))
         page = self.paginate_queryset(qs)
         rows = [selectors.snapshot_row(request.user, c, s) for s in (page if page is not None else qs)]
         return self.get_paginated_response(rows) if page is not None else Response(rows)
