@@ -43,7 +43,7 @@ def test_a_redelivered_apply_after_the_lease_ends_the_change(claimed, settings):
     assert apply_change(change.pk) == "recovered-failed"
     change.refresh_from_db()
     assert change.status == "failed" and "nothing was changed" in change.error_message
-    assert [e.after["recovered"] for e in events("change.recovered")] == ["nothing_written"]
+    assert [e.after["recovered"] for e in events("change.recovered", target_id=str(change.pk))] == ["nothing_written"]
     assert apply_change(change.pk) == "not-claimed"  # and only once
 
 
@@ -53,4 +53,4 @@ def test_a_worker_that_lost_its_claim_cannot_end_the_change(claimed, settings):
     apply_change(ChangeRequest.objects.get().pk)  # recovered: failed, nothing written
     change = _finish(ChangeRequest.objects.get().pk, "applied", "change.applied", claim=lost_claim)
     assert change.status == "failed"
-    assert events("change.applied") == []
+    assert events("change.applied", target_id=str(change.pk)) == []
