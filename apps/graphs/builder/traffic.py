@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..telemetry.query import Row
+from ..telemetry.query import ENDPOINT_LABELS, Row
 from .model import UNKNOWN, Graph, Node, is_ok, new_node, node_identity
 
 _IP_SERVICE = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
@@ -47,16 +47,9 @@ def _node(graph: Graph, svc_ns, svc, wl_ns, wl, app, version, create: bool = Tru
     return node
 
 
-ENDPOINT_LABELS = (
-    "source_workload_namespace", "source_workload", "source_canonical_service", "source_canonical_revision",
-    "destination_service_namespace", "destination_service", "destination_service_name",
-    "destination_workload_namespace", "destination_workload", "destination_canonical_service",
-    "destination_canonical_revision",
-)
-
-
 def edge_endpoints(
-    graph: Graph, labels: dict[str, str], *, inject: bool | None = None, create: bool = True
+    graph: Graph, labels: dict[str, str], *, inject: bool | None = None, create: bool = True,
+    edge: tuple[str, ...] | None = None,
 ) -> list[tuple[Node, Node]]:
     """The (source, dest) node pairs one row of edge labels lands on: one pair, or two with an injected service.
 
@@ -65,15 +58,18 @@ def edge_endpoints(
 
     Every metric's rows of one edge land on the same nodes, so an answer is kept per graph by the
     edge labels (``graph.endpoints``), unless it is "none" only because a node does not exist yet.
+    ``edge``: those labels' values (``Row.edge``) when the row's source has them already.
     """
     if inject is None:
         inject = graph.options.inject_service_nodes or graph.options.graph_type == "service"
-    g = labels.get
-    key = (inject, *[g(k, "") for k in ENDPOINT_LABELS])
+    if edge is None:
+        g = labels.get
+        edge = tuple([g(k, "") for k in ENDPOINT_LABELS])
+    key = (inject, edge)
     found = graph.endpoints.get(key)
     if found is not None:
         return found
-    pairs, final = _edge_endpoints(graph, key[1:], inject, create)
+    pairs, final = _edge_endpoints(graph, edge, inject, create)
     if final:
         graph.endpoints[key] = pairs
     return pairs
@@ -128,7 +124,7 @@ def add_request_rows(graph: Graph, rows: list[Row]) -> None:
             continue
         code = response_code(protocol, labels.get("response_code", ""), labels.get("grpc_response_status"))
         flags, host = labels.get("response_flags", ""), labels.get("destination_service", "")
-        for source, dest in edge_endpoints(graph, labels):
+        for source, dest in edge_endpoints(graph, labels, edge=row.edge):
             edge = graph.edge(source.id, dest.id, protocol)
             _add(edge.rates, protocol, value)
             if protocol == "http":
@@ -152,7 +148,7 @@ def add_tcp_rows(graph: Graph, sent: list[Row], received: list[Row]) -> None:
         for row in rows:
             if not row.value > 0:
                 continue
-            for source, dest in edge_endpoints(graph, row.labels):
+            for source, dest in edge_endpoints(graph, row.labels, edge=row.edge):
                 edge = graph.edge(source.id, dest.id, "tcp")
                 _add(edge.rates, key, row.value)
                 if key == "tcp":
@@ -169,7 +165,7 @@ def add_security_policy(graph: Graph, http_rows: list[Row], tcp_rows: list[Row])
             if not row.value > 0:
                 continue
             mutual = row.labels.get("connection_security_policy") == "mutual_tls"
-            for source, dest in edge_endpoints(graph, row.labels, create=False):
+            for source, dest in edge_endpoints(graph, row.labels, create=False, edge=row.edge):
                 for protocol in protocols:
                     edge = graph.edges.get((source.id, dest.id, protocol))
                     if edge is not None:
@@ -184,7 +180,7 @@ def add_latency_average(graph: Graph, sum_rows: list[Row], count_rows: list[Row]
         for row in rows:
             if not row.value > 0:
                 continue
-            for source, dest in edge_endpoints(graph, row.labels, create=False):
+            for source, dest in edge_endpoints(graph, row.labels, create=False, edge=row.edge):
                 for protocol in ("http", "grpc"):
                     edge = graph.edges.get((source.id, dest.id, protocol))
                     if edge is not None:
@@ -211,7 +207,7 @@ def add_latency_quantiles(graph: Graph, by_grouping: dict[str, list[Row]]) -> No
             labels = dict(row.labels)
             pairs: list[tuple[Node | None, Node | None]] = []
             if grouping == "edge":
-                pairs = list(edge_endpoints(graph, labels, inject=False, create=False))
+                pairs = list(edge_endpoints(graph, labels, inject=False, create=False, edge=row.edge))
             elif grouping == "in":
                 labels.update(destination_workload=UNKNOWN, destination_workload_namespace="",
                               destination_canonical_service=UNKNOWN, destination_canonical_revision=UNKNOWN)

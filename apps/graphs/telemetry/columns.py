@@ -17,22 +17,25 @@ order, so the answers are the same, bit for bit.
 """
 from __future__ import annotations
 
+import math
 import threading
-from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from apps.core.stored import FormatError
 
 from .evaluate import bucket_quantile
 from .mesh_traffic import BUCKETS, EDGE_KEY, STORED_METRICS, MeshTraffic
-from .query import Quantile, RateSum, Row
+from .query import ENDPOINT_LABELS, Quantile, RateSum, Row
 
 SHAPE_FORMAT = "meshdeck.traffic-shape"
 # Plans kept per layout: a graph asks 7 to 9 queries, and each set of namespaces asked for is
 # another set of queries; a plan of the large mesh is up to a few MB.
 MAX_PLANS = 64
+Rates = Sequence[float] | np.ndarray
 
 
 class TrafficLayout:
@@ -121,7 +124,8 @@ class TrafficLayout:
     def _rate_sum_plan(self, query: RateSum):
         by = query.by
         groups: dict[tuple[str, ...], int] = {}
-        positions, slots = array("l"), array("l")
+        positions: list[int] = []
+        slots: list[int] = []
         for selector in query.selectors:
             if selector.metric not in self.metrics:
                 continue
@@ -134,23 +138,24 @@ class TrafficLayout:
                     positions.append(start + i)
                     slots.append(slot)
         keys = [{b: v for b, v in zip(by, key, strict=True) if v != ""} for key in groups]
-        return keys, positions, slots
+        return keys, np.array(positions, dtype=np.intp), np.array(slots, dtype=np.intp), _edges_of(keys)
 
-    def rate_sum(self, query: RateSum, values: Sequence[float]) -> list[Row]:
-        keys, positions, slots = self._plan(query, self._rate_sum_plan)
-        sums = [0.0] * len(keys)
-        for p, s in zip(positions, slots, strict=True):
-            sums[s] += values[p]
-        return [Row(dict(labels), total) for labels, total in zip(keys, sums, strict=True)]
+    def rate_sum(self, query: RateSum, values: Rates) -> list[Row]:
+        keys, positions, slots, edges = self._plan(query, self._rate_sum_plan)
+        # bincount adds the weights one after the other in input order, as a Python loop would
+        sums = np.bincount(slots, weights=as_array(values)[positions], minlength=len(keys)).tolist()
+        return [Row(dict(labels), total, edge) for labels, total, edge in zip(keys, sums, edges, strict=True)]
 
     def _quantile_plan(self, query: Quantile):
-        """The groups (labels), each group's bucket bounds (first seen first), and for every bucket rate
-        the group's accumulator it goes into: one per (group, bound), as ``acc[upper]`` in
-        ``StoredTelemetry._quantile``; rates in the order that visits them, ``hits`` times each."""
+        """The groups (labels), one accumulator per (group, bucket bound) with every bucket rate's
+        accumulator in the order ``StoredTelemetry._quantile`` visits them (``hits`` times each), and
+        the groups' histograms as a matrix for ``quantiles``."""
         selectors = query.buckets.selectors
         names = tuple(b for b in query.buckets.by if b != "le")
         groups: dict[tuple[str, ...], dict[float, int]] = {}
-        slots, positions, hits_of = array("l"), array("l"), array("l")
+        slots: list[int] = []
+        positions: list[int] = []
+        hits_of: list[int] = []
         total = 0
         for labels, buckets in self.histograms:
             hits = sum(1 for s in selectors if all(m.matches(labels) for m in s.matchers))
@@ -165,23 +170,91 @@ class TrafficLayout:
                 slots.append(slot)
                 positions.append(p)
                 hits_of.append(hits)
-        keys = [({n: v for n, v in zip(names, key, strict=True) if v != ""}, list(group.items()))
-                for key, group in groups.items()]
-        return keys, total, slots, positions, None if all(h == 1 for h in hits_of) else hits_of
+        keys = [{n: v for n, v in zip(names, key, strict=True) if v != ""} for key in groups]
+        histograms = HistogramMatrix([list(group.items()) for group in groups.values()])
+        times = None if all(h == 1 for h in hits_of) else np.array(hits_of, dtype=np.float64)
+        return (keys, total, np.array(slots, dtype=np.intp), np.array(positions, dtype=np.intp), times,
+                histograms, _edges_of(keys))
 
-    def quantile(self, query: Quantile, values: Sequence[float]) -> list[Row]:
+    def quantile(self, query: Quantile, values: Rates) -> list[Row]:
         """histogram_quantile over the stored histograms (as ``StoredTelemetry`` computes it over rows)."""
-        keys, total, slots, positions, hits_of = self._plan(query, self._quantile_plan)
-        acc = [0.0] * total
-        if hits_of is None:  # (x * 1 is x: the same sums)
-            for s, p in zip(slots, positions, strict=True):
-                acc[s] += values[p]
-        else:
-            for s, p, h in zip(slots, positions, hits_of, strict=True):
-                acc[s] += values[p] * h
-        q = query.q
-        return [Row(dict(labels), bucket_quantile(q, [(upper, acc[s]) for upper, s in bounds]))
-                for labels, bounds in keys]
+        keys, total, slots, positions, hits, histograms, edges = self._plan(query, self._quantile_plan)
+        weights = as_array(values)[positions]
+        if hits is not None:
+            weights = weights * hits  # (x * 1 is x: the same sums)
+        acc = np.bincount(slots, weights=weights, minlength=total)
+        return [Row(dict(labels), value, edge)
+                for labels, value, edge in zip(keys, histograms.quantiles(query.q, acc), edges, strict=True)]
+
+
+def _edges_of(keys: list[dict[str, str]]) -> list[tuple[str, ...]]:
+    """Each group's edge labels, as the graph builder keys an edge (``Row.edge``)."""
+    return [tuple(labels.get(k, "") for k in ENDPOINT_LABELS) for labels in keys]
+
+
+def as_array(values: Rates) -> np.ndarray:
+    return values if isinstance(values, np.ndarray) else np.asarray(values, dtype=np.float64)
+
+
+class HistogramMatrix:
+    """Histograms of (upper bound, accumulator) as padded matrices: ``histogram_quantile`` for all of
+    them at once, the same operations as ``evaluate.bucket_quantile`` on each, so the same bits. A
+    histogram the matrix form does not cover exactly (a NaN bound or count: Python's comparisons
+    with NaN are not a running maximum) is handed to ``bucket_quantile`` itself."""
+
+    def __init__(self, groups: list[list[tuple[float, int]]]):
+        self.groups = groups
+        self.n = np.array([len(g) for g in groups], dtype=np.intp)
+        width = max(2, int(self.n.max())) if groups else 2
+        uppers = np.full((len(groups), width), np.inf)
+        slots = np.full((len(groups), width), -1, dtype=np.intp)  # -1: a zero appended to the accumulators
+        self.python = np.zeros(len(groups), dtype=bool)  # histograms bucket_quantile answers itself
+        self.nan = np.zeros(len(groups), dtype=bool)  # no histogram: too few buckets, no +Inf bucket
+        for g, buckets in enumerate(groups):
+            ordered = sorted(buckets)  # bounds are unique in a group: sorted by bound
+            if any(u != u for u, _ in ordered):
+                self.python[g] = True
+                continue
+            if len(ordered) < 2 or not math.isinf(ordered[-1][0]):
+                self.nan[g] = True
+                continue
+            for j, (upper, slot) in enumerate(ordered):
+                uppers[g, j], slots[g, j] = upper, slot
+            slots[g, len(ordered):] = ordered[-1][1]  # padding repeats the last bucket
+        self.uppers, self.slots = uppers, slots
+
+    def quantiles(self, q: float, acc: np.ndarray) -> list[float]:
+        if not 0 < q <= 1 or not len(self.groups):
+            return [bucket_quantile(q, [(u, float(acc[s])) for u, s in g]) for g in self.groups]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = self._quantiles(q, acc)
+        return out
+
+    def _quantiles(self, q: float, acc: np.ndarray) -> list[float]:
+        rows = np.arange(len(self.groups))
+        counts = np.append(acc, 0.0)[self.slots]
+        python = self.python | np.isnan(counts).any(axis=1)
+        peak = np.maximum.accumulate(counts, axis=1)  # cumulative counts may not decrease
+        last = self.n - 1
+        observations = peak[rows, np.maximum(last, 0)]
+        rank = q * observations
+        hit = peak >= rank[:, None]
+        b = np.where(hit.any(axis=1), hit.argmax(axis=1), last)
+        prev = np.maximum(b - 1, 0)
+        below = np.where(b > 0, peak[rows, prev], 0.0)
+        start = np.where(b > 0, self.uppers[rows, prev], 0.0)
+        end = self.uppers[rows, b]
+        count = peak[rows, b] - below
+        # (a division by zero: Python raises there, so bucket_quantile answers as it would)
+        python |= (count == 0) & (b != last) & (observations != 0)
+        value = start + (end - start) * ((rank - below) / count)
+        value = np.where((b == 0) & (self.uppers[:, 0] <= 0), self.uppers[:, 0], value)
+        value = np.where(b == last, self.uppers[rows, np.maximum(last - 1, 0)], value)
+        value = np.where(self.nan | (observations == 0), np.nan, value)
+        out = value.tolist()
+        for g in np.flatnonzero(python & ~self.nan).tolist():
+            out[g] = bucket_quantile(q, [(u, float(acc[s])) for u, s in self.groups[g]])
+        return out
 
 
 class ColumnarTraffic(MeshTraffic):
@@ -194,6 +267,14 @@ class ColumnarTraffic(MeshTraffic):
         self.window = window
         self.query_time = query_time
         self._series: dict[str, list[Row]] | None = None
+        self._array: np.ndarray | None = None
+
+    @property
+    def array(self) -> np.ndarray:
+        """The rates as a float64 array (what the plans read), made on first use."""
+        if self._array is None:
+            self._array = as_array(self.values)
+        return self._array
 
     @property
     def series(self) -> dict[str, list[Row]]:
@@ -208,8 +289,9 @@ class ColumnarTraffic(MeshTraffic):
 
 def average(windows: list[ColumnarTraffic], *, window: int, query_time: float) -> ColumnarTraffic:
     """Windows of one layout averaged rate by rate (as ``apps.history.store.merge_windows`` averages rows)."""
-    totals = list(windows[0].values)
+    totals = windows[0].array.copy()
     for w in windows[1:]:
-        totals = [a + b for a, b in zip(totals, w.values, strict=True)]
-    n = len(windows)
-    return ColumnarTraffic(windows[0].layout, [t / n for t in totals], window=window, query_time=query_time)
+        if len(w.values) != len(totals):
+            raise ValueError("windows of one layout hold the same number of rates")
+        totals += w.array  # window after window, as a sum of rows adds them
+    return ColumnarTraffic(windows[0].layout, (totals / len(windows)).tolist(), window=window, query_time=query_time)

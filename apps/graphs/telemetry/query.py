@@ -15,13 +15,21 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from apps.core.stored import FormatError, decode_float, encode_float
 
 EQ, NE, RE, NRE = "=", "!=", "=~", "!~"
+
+# The labels that place a row of edge telemetry on its two nodes (the graph builder keys edges by them).
+ENDPOINT_LABELS = (
+    "source_workload_namespace", "source_workload", "source_canonical_service", "source_canonical_revision",
+    "destination_service_namespace", "destination_service", "destination_service_name",
+    "destination_workload_namespace", "destination_workload", "destination_canonical_service",
+    "destination_canonical_revision",
+)
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,14 @@ def regex_any(values: list[str] | tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class Row:
-    """One element of an instant vector: the group-by labels and the value."""
+    """One element of an instant vector: the group-by labels and the value.
+
+    ``edge``: the row's ``ENDPOINT_LABELS`` values, when its source worked them out once for every
+    window (stored traffic does, per query plan); the graph builder computes them otherwise."""
 
     labels: dict[str, str]
     value: float
+    edge: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
 
 def _row_order(row: Row) -> tuple:

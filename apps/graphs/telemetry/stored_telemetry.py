@@ -123,10 +123,10 @@ class StoredTelemetry:
         if (isinstance(query, Quantile) and all(s.metric == BUCKETS for s in query.buckets.selectors)
                 and not any(m.label == "le" for s in query.buckets.selectors for m in s.matchers)):
             if columns is not None:
-                return columns.layout.quantile(query, columns.values)
+                return columns.layout.quantile(query, columns.array)
             return self._quantile(query)
         if columns is not None and isinstance(query, RateSum):
-            return columns.layout.rate_sum(query, columns.values)
+            return columns.layout.rate_sum(query, columns.array)
         return evaluate(query, self._index)
 
     def instant(self, queries: dict[str, Query], *, window: int, query_time: float) -> dict[str, list[Row]]:
