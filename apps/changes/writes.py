@@ -291,6 +291,33 @@ def capture_prior_state(write: PlannedWrite, inventory: Inventory) -> PriorState
     return PriorState(target, state)
 
 
+def _matches(current: Mapping[str, str], wanted: Mapping[str, str | None] | None) -> bool:
+    return all(current.get(k) == v for k, v in (wanted or {}).items())
+
+
+def write_in_place(write: PlannedWrite, inventory: Inventory, prior: PriorState | None = None) -> bool:
+    """Does ``inventory`` show what ``write`` makes? An applied object: its spec and the labels the
+    write sets; a restart: a restartedAt other than the one in ``prior`` (the state before it)."""
+    t = write.target
+    if isinstance(write, (ApplyObject, DeleteObject)):
+        obj = next((o for o in inventory.istio_objects if (o.kind, o.namespace, o.name) == tuple(t)), None)
+        if isinstance(write, DeleteObject):
+            return obj is None
+        meta = write.manifest.get("metadata") or {}
+        return (obj is not None and obj.spec == (write.manifest.get("spec") or {})
+                and _matches(obj.metadata.get("labels") or {}, meta.get("labels")))
+    if isinstance(write, PatchNamespaceLabels):
+        ns = next((n for n in inventory.namespaces if n.name == write.namespace), None)
+        return ns is not None and _matches(ns.labels, write.labels)
+    wl = next((w for w in inventory.workloads if (w.kind, w.namespace, w.name) == tuple(t)), None)
+    if wl is None:
+        return False
+    if isinstance(write, RestartWorkload):  # a restart stamps a new restartedAt
+        before = ((prior.state or {}).get("annotations") or {}).get(RESTARTED_AT_ANNOTATION) if prior else None
+        return wl.annotations.get(RESTARTED_AT_ANNOTATION) != before
+    return _matches(wl.labels, write.labels) and _matches(wl.annotations, write.annotations)
+
+
 def restore_write(prior: PriorState) -> PlannedWrite:
     """The write that puts ``prior.target`` back as it was.
 
