@@ -28,8 +28,10 @@ def vs_destination_host_not_found(index: MeshIndex) -> Iterator[Finding]:
             yield Finding(vs, f"{path}.destination.host", "The route destination has no host.")
             continue
         if not index.host_known(hosts.resolve(host, vs.namespace)):
-            yield Finding(vs, f"{path}.destination.host",
-                          f"Destination host {host!r} matches no Service or ServiceEntry (host not found).")
+            yield Finding(
+                vs, f"{path}.destination.host",
+                f"Destination host {host!r} matches no Service or ServiceEntry (host not found).",
+            )
 
 
 @check("VS-GATEWAY-NOT-FOUND", kiali="KIA1102", severity=ERROR, kind="VirtualService",
@@ -67,9 +69,11 @@ def vs_subset_not_found(index: MeshIndex) -> Iterator[Finding]:
         defined = set().union(*(names for h, names in subsets.items() if hosts.overlaps(h, target))) \
             if subsets else set()
         if subset not in defined:
-            yield Finding(vs, f"{path}.destination.subset",
-                          f"Subset {subset!r} of host {host!r} is not defined by any DestinationRule; "
-                          "requests routed here fail with 503 (no route).")
+            yield Finding(
+                vs, f"{path}.destination.subset",
+                f"Subset {subset!r} of host {host!r} is not defined by any DestinationRule; "
+                "requests routed here fail with 503 (no route).",
+            )
 
 
 @check("VS-WEIGHT-SUM", kiali="", severity=ERROR, kind="VirtualService",
