@@ -1,22 +1,13 @@
 """The trail in the admin: read-only (the database refuses edits anyway)."""
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
+
 from .models import AuditCheckpoint, AuditEvent
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(AuditEvent)
-class AuditEventAdmin(_ReadOnly):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("seq", "created_at", "action", "outcome", "actor_username", "actor_auth", "ip", "target_cluster",
                     "target_namespace", "target_name")
     list_filter = ("outcome", "actor_auth", "action")
@@ -25,5 +16,5 @@ class AuditEventAdmin(_ReadOnly):
 
 
 @admin.register(AuditCheckpoint)
-class AuditCheckpointAdmin(_ReadOnly):
+class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ("id", "seq", "created_at", "key_id", "event_hash")

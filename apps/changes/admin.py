@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import MeshdeckError
 
 from .models import Approval, ApprovalPolicy, ChangeLock, ChangeRequest, ChangeWindow
@@ -15,19 +16,6 @@ from .services import (
     change_window_delete,
     change_window_save,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the flow's services only: shown, never edited here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ChangeRequest)

@@ -11,20 +11,9 @@ from typing import Any
 
 import yaml
 
-from apps.clusters.gateway import RESTARTED_AT_ANNOTATION
 from apps.clusters.inventory import ISTIO_KINDS, Inventory
 
-from .projection import RESTART_STAMP
-from .writes import (
-    NAMESPACE_KIND,
-    ApplyObject,
-    DeleteObject,
-    PatchNamespaceLabels,
-    PatchWorkloadTemplate,
-    PlannedWrite,
-    RestartWorkload,
-    Target,
-)
+from .writes import NAMESPACE_KIND, PlannedWrite, Target, template_document
 
 _TOP = ("apiVersion", "kind", "metadata", "spec")
 _METADATA = ("name", "namespace", "labels", "annotations")
@@ -53,16 +42,6 @@ def manifest_yaml(document: dict[str, Any] | None) -> str:
                      allow_unicode=True)
 
 
-def _template_document(kind: str, namespace: str, name: str, labels: dict, annotations: dict) -> dict[str, Any]:
-    tmeta: dict[str, Any] = {}
-    if labels:
-        tmeta["labels"] = labels
-    if annotations:
-        tmeta["annotations"] = annotations
-    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "namespace": namespace},
-            "spec": {"template": {"metadata": tmeta}}}
-
-
 def target_document(target: Target, inventory: Inventory) -> dict[str, Any] | None:
     """What a diff shows of a target: a whole Istio object, a namespace's labels, a pod template's metadata."""
     if target.kind in ISTIO_KINDS:
@@ -76,7 +55,7 @@ def target_document(target: Target, inventory: Inventory) -> dict[str, Any] | No
     wl = next((w for w in inventory.workloads if (w.kind, w.namespace, w.name) == tuple(target)), None)
     if wl is None:
         return None
-    return _template_document(wl.kind, wl.namespace, wl.name, dict(wl.labels), dict(wl.annotations))
+    return template_document(wl.kind, wl.namespace, wl.name, dict(wl.labels), dict(wl.annotations))
 
 
 def unified_diff(before: str, after: str, target: Target, *, whole: bool = False) -> str:
@@ -88,28 +67,10 @@ def unified_diff(before: str, after: str, target: Target, *, whole: bool = False
     return "\n".join(lines)
 
 
-def write_document(write: PlannedWrite) -> dict[str, Any]:
-    """The body a write sends (a merge patch: null removes a key)."""
-    t = write.target
-    if isinstance(write, ApplyObject):
-        return write.manifest
-    if isinstance(write, DeleteObject):
-        group, version, _ = ISTIO_KINDS.get(t.kind, ("", "", ""))
-        return {"apiVersion": f"{group}/{version}", "kind": t.kind,
-                "metadata": {"name": t.name, "namespace": t.namespace}}
-    if isinstance(write, PatchNamespaceLabels):
-        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": t.name, "labels": dict(write.labels)}}
-    if isinstance(write, PatchWorkloadTemplate):
-        return _template_document(t.kind, t.namespace, t.name, dict(write.labels or {}),
-                                  dict(write.annotations or {}))
-    assert isinstance(write, RestartWorkload)
-    return _template_document(t.kind, t.namespace, t.name, {}, {RESTARTED_AT_ANNOTATION: RESTART_STAMP})
-
-
 def rendered_yaml(writes: tuple[PlannedWrite, ...]) -> str:
     """Every write as a YAML document, each headed by a comment saying what it does."""
     docs = []
     for write in writes:
-        body = manifest_yaml(write_document(write))
+        body = manifest_yaml(write.document())
         docs.append(f"# {write.describe()}\n{body}")
     return "---\n".join(docs)

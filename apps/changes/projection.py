@@ -15,6 +15,7 @@ from apps.clusters.inventory import Inventory, IstioObject, Workload
 from apps.simulator.mesh import should_inject
 
 from .writes import (
+    RESTART_STAMP,
     ApplyObject,
     DeleteObject,
     PatchNamespaceLabels,
@@ -22,8 +23,6 @@ from .writes import (
     PlannedWrite,
     RestartWorkload,
 )
-
-RESTART_STAMP = "<time of apply>"
 
 
 def _patch(target: dict[str, str], patch: dict[str, str | None] | None) -> None:

@@ -24,52 +24,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.actor import Actor, acting_as
-from apps.clusters.gateway import RESTARTED_AT_ANNOTATION, GatewayError
+from apps.clusters.gateway import GatewayError
 from apps.clusters.gateways import gateway_for
-from apps.clusters.inventory import Inventory
 
 from .models import ChangeRequest, target_key
 from .services import _finish, _restore, apply_lease
-from .writes import (
-    ApplyObject,
-    DeleteObject,
-    PatchNamespaceLabels,
-    PatchWorkloadTemplate,
-    PlannedWrite,
-    PriorState,
-    RestartWorkload,
-    write_from_dict,
-)
+from .writes import PriorState, write_from_dict, write_in_place
 
 log = logging.getLogger("meshdeck.changes")
 Status = ChangeRequest.Status
-
-
-def _matches(current: dict[str, str], wanted: dict[str, str | None] | None) -> bool:
-    return all(current.get(k) == v for k, v in (wanted or {}).items())
-
-
-def write_in_place(write: PlannedWrite, inventory: Inventory, prior: PriorState | None) -> bool:
-    """Does the cluster show what ``write`` makes?"""
-    t = write.target
-    if isinstance(write, (ApplyObject, DeleteObject)):
-        obj = next((o for o in inventory.istio_objects if (o.kind, o.namespace, o.name) == tuple(t)), None)
-        if isinstance(write, DeleteObject):
-            return obj is None
-        meta = write.manifest.get("metadata") or {}
-        return (obj is not None and obj.spec == (write.manifest.get("spec") or {})
-                and _matches(obj.metadata.get("labels") or {}, meta.get("labels")))
-    if isinstance(write, PatchNamespaceLabels):
-        ns = next((n for n in inventory.namespaces if n.name == write.namespace), None)
-        return ns is not None and _matches(ns.labels, write.labels)
-    wl = next((w for w in inventory.workloads if (w.kind, w.namespace, w.name) == tuple(t)), None)
-    if wl is None:
-        return False
-    if isinstance(write, RestartWorkload):  # a restart stamps a new restartedAt
-        before = ((prior.state or {}).get("annotations") or {}).get(RESTARTED_AT_ANNOTATION) if prior else None
-        return wl.annotations.get(RESTARTED_AT_ANNOTATION) != before
-    assert isinstance(write, PatchWorkloadTemplate)
-    return _matches(wl.labels, write.labels) and _matches(wl.annotations, write.annotations)
 
 
 def stuck_changes():

@@ -25,6 +25,7 @@ from apps.clusters.inventory import ISTIO_KINDS, Inventory
 
 NAMESPACE_KIND = "Namespace"
 TEMPLATE_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+RESTART_STAMP = "<time of apply>"  # a restart's restartedAt before it is applied (previews, diffs)
 
 
 class Target(NamedTuple):
@@ -42,6 +43,17 @@ class Target(NamedTuple):
 
     def as_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+
+def template_document(kind: str, namespace: str, name: str, labels: dict, annotations: dict) -> dict[str, Any]:
+    """A workload as a diff shows it: its pod template's labels and annotations."""
+    tmeta: dict[str, Any] = {}
+    if labels:
+        tmeta["labels"] = labels
+    if annotations:
+        tmeta["annotations"] = annotations
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "namespace": namespace},
+            "spec": {"template": {"metadata": tmeta}}}
 
 
 def _labels(value: Mapping[str, Any] | None) -> dict[str, str | None] | None:
@@ -67,6 +79,10 @@ class ApplyObject:
 
     def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
         return gateway.apply_istio_object(copy.deepcopy(self.manifest), resource_version=resource_version)
+
+    def document(self) -> dict[str, Any]:
+        """The body the write sends (for a patch, a merge patch: null removes a key)."""
+        return self.manifest
 
     def describe(self) -> str:
         return f"apply {self.target}"
@@ -96,6 +112,11 @@ class DeleteObject(_NamedObjectWrite):
     def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
         return gateway.delete_istio_object(self.kind, self.namespace, self.name, resource_version=resource_version)
 
+    def document(self) -> dict[str, Any]:
+        group, version, _ = ISTIO_KINDS.get(self.kind, ("", "", ""))
+        return {"apiVersion": f"{group}/{version}", "kind": self.kind,
+                "metadata": {"name": self.name, "namespace": self.namespace}}
+
     def describe(self) -> str:
         return f"delete {self.target}"
 
@@ -117,6 +138,10 @@ class PatchNamespaceLabels:
 
     def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
         return gateway.patch_namespace_labels(self.namespace, dict(self.labels), resource_version=resource_version)
+
+    def document(self) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace,
+                                                                        "labels": dict(self.labels)}}
 
     def describe(self) -> str:
         return f"label {self.target}: " + _describe_labels(self.labels)
@@ -150,6 +175,10 @@ class PatchWorkloadTemplate:
             resource_version=resource_version,
         )
 
+    def document(self) -> dict[str, Any]:
+        return template_document(self.kind, self.namespace, self.name, dict(self.labels or {}),
+                                 dict(self.annotations or {}))
+
     def describe(self) -> str:
         parts = []
         if self.labels:
@@ -168,6 +197,9 @@ class RestartWorkload(_NamedObjectWrite):
     def execute(self, gateway: Any, *, resource_version: str | None = None) -> Any:
         # A rollout restart carries no precondition (kubectl's neither): it only stamps the template.
         return gateway.restart_workload(self.kind, self.namespace, self.name)
+
+    def document(self) -> dict[str, Any]:
+        return template_document(self.kind, self.namespace, self.name, {}, {RESTARTED_AT_ANNOTATION: RESTART_STAMP})
 
     def describe(self) -> str:
         return f"restart {self.target} (rollout restart)"
@@ -257,6 +289,33 @@ def capture_prior_state(write: PlannedWrite, inventory: Inventory) -> PriorState
     if touched_annotations:
         state["annotations"] = {k: annotations.get(k) for k in touched_annotations}
     return PriorState(target, state)
+
+
+def _matches(current: Mapping[str, str], wanted: Mapping[str, str | None] | None) -> bool:
+    return all(current.get(k) == v for k, v in (wanted or {}).items())
+
+
+def write_in_place(write: PlannedWrite, inventory: Inventory, prior: PriorState | None = None) -> bool:
+    """Does ``inventory`` show what ``write`` makes? An applied object: its spec and the labels the
+    write sets; a restart: a restartedAt other than the one in ``prior`` (the state before it)."""
+    t = write.target
+    if isinstance(write, (ApplyObject, DeleteObject)):
+        obj = next((o for o in inventory.istio_objects if (o.kind, o.namespace, o.name) == tuple(t)), None)
+        if isinstance(write, DeleteObject):
+            return obj is None
+        meta = write.manifest.get("metadata") or {}
+        return (obj is not None and obj.spec == (write.manifest.get("spec") or {})
+                and _matches(obj.metadata.get("labels") or {}, meta.get("labels")))
+    if isinstance(write, PatchNamespaceLabels):
+        ns = next((n for n in inventory.namespaces if n.name == write.namespace), None)
+        return ns is not None and _matches(ns.labels, write.labels)
+    wl = next((w for w in inventory.workloads if (w.kind, w.namespace, w.name) == tuple(t)), None)
+    if wl is None:
+        return False
+    if isinstance(write, RestartWorkload):  # a restart stamps a new restartedAt
+        before = ((prior.state or {}).get("annotations") or {}).get(RESTARTED_AT_ANNOTATION) if prior else None
+        return wl.annotations.get(RESTARTED_AT_ANNOTATION) != before
+    return _matches(wl.labels, write.labels) and _matches(wl.annotations, write.annotations)
 
 
 def restore_write(prior: PriorState) -> PlannedWrite:

@@ -32,6 +32,11 @@ def _ns_arg(namespace: str) -> str | None:
     return None if namespace == ALL else namespace
 
 
+def _q_query(q: str) -> str:
+    """The name filter as a query string for the namespace links ("" without one)."""
+    return urlencode({"q": q}) if q else ""
+
+
 @inventory_page
 def namespace_list(request, view):
     q = request.GET.get("q", "").strip()
@@ -53,6 +58,7 @@ def workload_list(request, view, namespace):
     return render(request, "inventory/workload_list.html", {
         "cluster": view.cluster, "namespace": namespace, "all": ALL, "q": q, "page": page,
         "namespaces": [n.name for n in view.inventory.namespaces], "health_error": health_error,
+        "filter_query": _q_query(q),
     })
 
 
@@ -75,7 +81,7 @@ def service_list(request, view, namespace):
     rows = selectors.service_list(view, _ns_arg(namespace), q)
     return render(request, "inventory/service_list.html", {
         "cluster": view.cluster, "namespace": namespace, "all": ALL, "q": q, "page": paginate(request, rows),
-        "namespaces": [n.name for n in view.inventory.namespaces],
+        "namespaces": [n.name for n in view.inventory.namespaces], "filter_query": _q_query(q),
     })
 
 

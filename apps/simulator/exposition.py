@@ -18,6 +18,7 @@ from .series import (
     TCP_RECEIVED,
     TCP_SENT,
     LabelItems,
+    metric_values,
 )
 from .timeline import CounterRow
 
@@ -63,18 +64,7 @@ def iter_exposition(rows: Sequence[CounterRow], chunk_series: int = 500) -> Iter
 
 def counter_values(rows: Sequence[CounterRow]) -> list[tuple[str, LabelItems, float]]:
     """(metric, label items, value) per exposed sample, buckets carrying their ``le``."""
-    out = []
-    for kind, _, items, _, values in rows:
-        if kind == "tcp":
-            out.append((TCP_SENT, items, values[0]))
-            out.append((TCP_RECEIVED, items, values[1]))
-        else:
-            out.append((REQUESTS, items, values[0]))
-            for le, x in zip(LE_STRINGS, values[2:], strict=False):
-                out.append((DURATION_BUCKET, items + (("le", le),), x))
-            out.append((DURATION_SUM, items, values[1]))
-            out.append((DURATION_COUNT, items, values[0]))
-    return out
+    return [sample for kind, _, items, _, values in rows for sample in metric_values(kind, items, values)]
 
 
 def series_count(rows: Sequence[CounterRow]) -> dict[str, int]:

@@ -7,10 +7,10 @@ stats filter (docs/simulator.md has the table).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .histogram import INSTANT, N_BUCKETS, LatencyProfile
+from .histogram import INSTANT, LE_STRINGS, N_BUCKETS, LatencyProfile
 from .pods import WorkloadState
 from .traffic import Flow
 
@@ -35,6 +35,27 @@ TCP_LEN = 2
 
 LabelItems = tuple[tuple[str, str], ...]
 Rates = dict[int, list[float]]
+
+
+def metric_values(kind: str, items: LabelItems, values: Sequence[float],
+                  metrics: Collection[str] = ALL_METRICS) -> Iterator[tuple[str, LabelItems, float]]:
+    """(metric, label items, value) of each of ``metrics`` in one series' value vector (the layout
+    above), in exposition order; buckets carry their ``le``."""
+    if kind == "tcp":
+        if TCP_SENT in metrics:
+            yield TCP_SENT, items, values[0]
+        if TCP_RECEIVED in metrics:
+            yield TCP_RECEIVED, items, values[1]
+        return
+    if REQUESTS in metrics:
+        yield REQUESTS, items, values[0]
+    if DURATION_BUCKET in metrics:
+        for le, x in zip(LE_STRINGS, values[2:], strict=False):
+            yield DURATION_BUCKET, items + (("le", le),), x
+    if DURATION_SUM in metrics:
+        yield DURATION_SUM, items, values[1]
+    if DURATION_COUNT in metrics:
+        yield DURATION_COUNT, items, values[0]
 
 
 @dataclass

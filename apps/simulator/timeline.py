@@ -18,21 +18,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
 
-from .histogram import LE_STRINGS
 from .pods import PodState
-from .series import (
-    ALL_METRICS,
-    DURATION_BUCKET,
-    DURATION_COUNT,
-    DURATION_SUM,
-    REQUESTS,
-    TCP_RECEIVED,
-    TCP_SENT,
-    LabelItems,
-    Rates,
-    SeriesTable,
-    add_scaled,
-)
+from .series import ALL_METRICS, LabelItems, Rates, SeriesTable, add_scaled, metric_values
 
 # (kind, series id, label items, label string, values) of one series at one instant.
 CounterRow = tuple[str, int, LabelItems, str, list[float]]
@@ -161,20 +148,5 @@ class Timeline:
             if v0 is None:
                 v0 = [0.0] * len(v1)
             r = [(a - b) / window for a, b in zip(v1, v0, strict=False)]
-            items = s.label_items
-            if s.kind == "tcp":
-                if TCP_SENT in want:
-                    out.append(RateSample(TCP_SENT, items, r[0]))
-                if TCP_RECEIVED in want:
-                    out.append(RateSample(TCP_RECEIVED, items, r[1]))
-                continue
-            if REQUESTS in want:
-                out.append(RateSample(REQUESTS, items, r[0]))
-            if DURATION_BUCKET in want:
-                for le, x in zip(LE_STRINGS, r[2:], strict=False):
-                    out.append(RateSample(DURATION_BUCKET, items + (("le", le),), x))
-            if DURATION_SUM in want:
-                out.append(RateSample(DURATION_SUM, items, r[1]))
-            if DURATION_COUNT in want:
-                out.append(RateSample(DURATION_COUNT, items, r[0]))
+            out.extend(RateSample(*sample) for sample in metric_values(s.kind, s.label_items, r, want))
         return out

@@ -11,7 +11,6 @@ import pytest
 from django.conf import settings
 
 from tests.support.browser import browser_page, screenshot
-from tests.support.portal_process import PortalProcess
 
 from .pages import ConsoleWatch, axe_violations, login, unreachable
 from .test_browser_graph import wait_for_graph
@@ -26,15 +25,6 @@ FAULT = {
     "spec": {"hosts": ["ratings"], "http": [{"fault": {"abort": {"percentage": {"value": 100}, "httpStatus": 503}},
                                               "route": [{"destination": {"host": "ratings"}}]}]},
 }
-
-
-@pytest.fixture(scope="module")
-def history_portal(tmp_path_factory):
-    process = PortalProcess(tmp_path_factory.mktemp("portal-history"))
-    process.env.update(MESHDECK_SNAPSHOT_INTERVAL="3", MESHDECK_SNAPSHOT_WINDOW="10")
-    process.start()
-    yield process
-    process.stop()
 
 
 def snapshots(session, portal) -> list[dict]:
@@ -61,8 +51,8 @@ def ratings_health(page) -> str:
     return page.evaluate(f"window.cy.nodes().filter(n => {RATINGS}).map(n => n.data('healthStatus'))[0] || ''")
 
 
-def test_the_slider_shows_an_earlier_snapshot_replays_and_overlays_the_diff(history_portal, chromium_path):
-    portal = history_portal
+def test_the_slider_shows_an_earlier_snapshot_replays_and_overlays_the_diff(snapshot_portal, chromium_path):
+    portal = snapshot_portal
     session = portal.login("admin")
     before = wait_for_snapshot_after(session, portal, 0)
     # ratings starts failing every request: snapshots from now on show it

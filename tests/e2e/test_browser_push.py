@@ -11,7 +11,6 @@ import pytest
 from django.conf import settings
 
 from tests.support.browser import browser_page, screenshot
-from tests.support.portal_process import PortalProcess
 
 from .pages import ConsoleWatch, login
 from .test_browser_graph import wait_for_graph
@@ -23,15 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif("apps.history" not in sett
 
 GRAPH = "/clusters/demo/graph/?namespaces=bookinfo&graphType=workload"
 SOCKET = re.compile(r".*/ws/clusters/demo/graph/.*")
-
-
-@pytest.fixture(scope="module")
-def push_portal(tmp_path_factory):
-    process = PortalProcess(tmp_path_factory.mktemp("portal-push"))
-    process.env.update(MESHDECK_SNAPSHOT_INTERVAL="3", MESHDECK_SNAPSHOT_WINDOW="10")
-    process.start()
-    yield process
-    process.stop()
 
 
 def apply_fault(portal):
@@ -47,8 +37,8 @@ def remove_fault(portal):
                    "'VirtualService', 'bookinfo', 'ratings-fault')")
 
 
-def test_a_new_snapshots_update_is_pushed_into_the_open_graph(push_portal, chromium_path):
-    portal = push_portal
+def test_a_new_snapshots_update_is_pushed_into_the_open_graph(snapshot_portal, chromium_path):
+    portal = snapshot_portal
     with browser_page(chromium_path, 1280, 800) as page:
         watch = ConsoleWatch(page)
         login(page, portal, "viewer")
@@ -78,8 +68,8 @@ def test_a_new_snapshots_update_is_pushed_into_the_open_graph(push_portal, chrom
     remove_fault(portal)
 
 
-def test_the_indicator_shows_a_dropped_socket_and_the_catch_up(push_portal, chromium_path):
-    portal = push_portal
+def test_the_indicator_shows_a_dropped_socket_and_the_catch_up(snapshot_portal, chromium_path):
+    portal = snapshot_portal
     with browser_page(chromium_path, 1280, 800) as page:
         watch = ConsoleWatch(page)
         sockets = []
@@ -113,8 +103,8 @@ def test_the_indicator_shows_a_dropped_socket_and_the_catch_up(push_portal, chro
         assert watch.problems() == []
 
 
-def test_an_ended_session_closes_the_push_and_says_to_log_in(push_portal, chromium_path):
-    portal = push_portal
+def test_an_ended_session_closes_the_push_and_says_to_log_in(snapshot_portal, chromium_path):
+    portal = snapshot_portal
     with browser_page(chromium_path, 1280, 800) as page:
         watch = ConsoleWatch(page)
         login(page, portal, "viewer")

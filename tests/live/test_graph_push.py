@@ -96,16 +96,21 @@ async def suspend_ratings(cluster) -> None:
     await asyncio.sleep(2.2)
 
 
-async def graph_api(user, snapshot: dict, namespaces="bookinfo") -> dict:
+async def graph_at(user, time_param: str, namespaces="bookinfo") -> dict:
+    """The graph API's answer for ``user`` at a past time (``time_param``: ``queryTime=…`` or ``at=…``)."""
     def get():
         client = APIClient()
         client.force_authenticate(user)
-        response = client.get(f"/api/clusters/demo/graph?namespaces={namespaces}&{VIEW}"
-                              f"&queryTime={int(snapshot['taken_at'].timestamp())}")
+        response = client.get(f"/api/clusters/demo/graph?namespaces={namespaces}&{VIEW}&{time_param}")
         assert response.status_code == 200, response.content
         return response.json()
 
     return await database_sync_to_async(get)()
+
+
+async def graph_api(user, snapshot: dict, namespaces="bookinfo") -> dict:
+    """The graph API at a snapshot's time, as the page asks for it (whole seconds)."""
+    return await graph_at(user, f"queryTime={int(snapshot['taken_at'].timestamp())}", namespaces)
 
 
 def elements(body) -> dict:
@@ -363,15 +368,7 @@ async def test_a_real_snapshot_is_pushed_as_the_graph_of_that_snapshot(channel_l
                                   "taken_at": second.taken_at.timestamp(), "status": "ok"}
     drawn = apply_delta(drawn, update)
 
-    def at(snapshot):
-        client = APIClient()
-        client.force_authenticate(viewer)
-        response = client.get(f"/api/clusters/demo/graph?namespaces=bookinfo&{VIEW}"
-                              f"&at={snapshot.taken_at.timestamp()}")
-        assert response.status_code == 200, response.content
-        return response.json()
-
-    expected = await database_sync_to_async(at)(second)
+    expected = await graph_at(viewer, f"at={second.taken_at.timestamp()}")
     assert expected["source"]["snapshot"]["id"] == second.pk
     assert elements(drawn) == elements(expected)
     assert any(e["data"]["rates"].get("http5xx") for e in update["added"]["edges"])

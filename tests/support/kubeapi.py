@@ -199,15 +199,22 @@ def _make_pki(directory: Path) -> dict[str, Path]:
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meshdeck-test-ca")])
+
+    def issued_by_ca(subject: x509.Name, key, *, ca: bool) -> x509.CertificateBuilder:
+        """What both certificates have: the test CA as issuer, valid from now to later."""
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(later)
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(later)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        issued_by_ca(ca_name, ca_key, ca=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True, key_cert_sign=True, crl_sign=True,
@@ -223,14 +230,7 @@ def _make_pki(directory: Path) -> dict[str, Path]:
     srv_key = ec.generate_private_key(ec.SECP256R1())
     service_ip = next(ipaddress.ip_network(SERVICE_CIDR).hosts())  # 10.96.0.1
     srv_cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-        .issuer_name(ca_name)
-        .public_key(srv_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(later)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        issued_by_ca(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]), srv_key, ca=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
             x509.SubjectAlternativeName(

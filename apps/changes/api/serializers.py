@@ -87,9 +87,13 @@ class ChangeCreateInputSerializer(serializers.Serializer):
     submit = serializers.BooleanField(required=False, default=False)
 
 
-class ApproveInputSerializer(serializers.Serializer):
+class _PasswordAgainInput(serializers.Serializer):
+    # a step that asks for the password again (no docstring: the schema would show it on every step)
     password = serializers.CharField(help_text="Your password again (recent authentication).",
                                      style={"input_type": "password"}, trim_whitespace=False)
+
+
+class ApproveInputSerializer(_PasswordAgainInput):
     payload_hash = serializers.CharField(required=False, allow_blank=True,
                                          help_text="The payload_hash you reviewed: refused if the change moved on.")
 
@@ -99,8 +103,6 @@ class RejectInputSerializer(serializers.Serializer):
     payload_hash = serializers.CharField(required=False, allow_blank=True)
 
 
-class ApplyInputSerializer(serializers.Serializer):
-    password = serializers.CharField(help_text="Your password again (recent authentication).",
-                                     style={"input_type": "password"}, trim_whitespace=False)
+class ApplyInputSerializer(_PasswordAgainInput):
     override_window = serializers.BooleanField(required=False, default=False,
                                                help_text="Cluster admins: apply outside the change windows (audited).")

@@ -30,14 +30,12 @@ from ..writes import (
     TEMPLATE_KINDS,
     ApplyObject,
     DeleteObject,
-    PatchNamespaceLabels,
-    PatchWorkloadTemplate,
     PlannedWrite,
     PriorState,
-    Target,
     rollback_writes,
+    write_in_place,
 )
-from .base import find_istio_object, find_namespace
+from .base import find_istio_object
 
 KIND = "rollback"
 
@@ -104,30 +102,12 @@ def parse_rollback(data: Mapping[str, Any], inventory: Inventory) -> Rollback:
     return rollback
 
 
-def _current(target: Target, inventory: Inventory) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
-    if target.kind == NAMESPACE_KIND:
-        ns = find_namespace(inventory, target.name)
-        return (ns.labels, {}) if ns else None
-    wl = next((w for w in inventory.workloads if (w.kind, w.namespace, w.name) == tuple(target)), None)
-    return (wl.labels, wl.annotations) if wl else None
-
-
 def _already_restored(write: PlannedWrite, inventory: Inventory) -> bool:
-    if isinstance(write, DeleteObject):
-        return find_istio_object(inventory, *write.target) is None
-    if isinstance(write, ApplyObject):
+    if isinstance(write, ApplyObject):  # the recorded manifest exactly, not only its spec
         live = find_istio_object(inventory, *write.target)
         return live is not None and live.to_manifest() == write.manifest
-    current = _current(write.target, inventory)
-    if current is None:
-        return False
-    labels, annotations = current
-    if isinstance(write, PatchNamespaceLabels):
-        return all(labels.get(k) == v for k, v in write.labels.items())
-    if isinstance(write, PatchWorkloadTemplate):
-        return (all(labels.get(k) == v for k, v in (write.labels or {}).items())
-                and all(annotations.get(k) == v for k, v in (write.annotations or {}).items()))
-    return False
+    # A delete, or labels and annotations put back (restore_write never restarts a workload).
+    return write_in_place(write, inventory)
 
 
 def _effective_writes(params: Rollback, inventory: Inventory) -> tuple[tuple[PlannedWrite, ...], list[str]]:

@@ -183,6 +183,19 @@ def routing_writes(target: ServiceTarget, vs_spec: dict[str, Any], change_id: st
     return writes
 
 
+def weighted_route_writes(target: ServiceTarget, weights: tuple[tuple[str, int], ...], change_id: str | None,
+                          protocol: str = "http") -> list[PlannedWrite]:
+    """The writes that route the service's ``protocol`` traffic over its versions by ``weights``, in one
+    route (an HTTP one keeps the fault, timeout and retries of a one-route VirtualService)."""
+    spec = virtual_service_spec(target)
+    destinations = weighted_destinations(target, weights)
+    if protocol == "tcp":
+        spec["tcp"] = [{"route": destinations}]
+    else:
+        spec["http"] = [{**single_route_settings(target), "route": destinations}]
+    return routing_writes(target, spec, change_id, with_subsets=True)
+
+
 def percent_list(weights: tuple[tuple[str, int], ...]) -> str:
     return ", ".join(f"{v} {w}%" for v, w in weights)
 

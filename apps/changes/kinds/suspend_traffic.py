@@ -22,9 +22,8 @@ from .routing_objects import (
     percent_list,
     routing_writes,
     service_change,
-    single_route_settings,
     virtual_service_spec,
-    weighted_destinations,
+    weighted_route_writes,
     whole_service_destination,
 )
 from .service_target import (
@@ -93,23 +92,22 @@ def _weights_without(target: ServiceTarget, version: str) -> tuple[tuple[str, in
 def render_suspend_traffic(params: SuspendTraffic, inventory: Inventory,
                            change_id: str | None = None) -> RenderedChange:
     target = resolved_target(params, inventory)
-    spec = virtual_service_spec(target)
     warnings = []
     whole = params.version is None or target.version_names == (params.version,)
     if params.version is not None and whole:
         warnings.append(f"{params.version} is the only version of {target.label()}: the whole service is suspended.")
     if whole:
+        spec = virtual_service_spec(target)
         spec["http"] = [{"route": whole_service_destination(target),
                          "fault": {"abort": {"httpStatus": params.http_status, "percentage": {"value": 100}}}}]
         summary = f"Suspend all traffic to {target.label()}: every request is answered HTTP {params.http_status}."
         writes = routing_writes(target, spec, change_id, with_subsets=False)
     else:
         weights = _weights_without(target, params.version)  # type: ignore[arg-type]
-        spec["http"] = [{**single_route_settings(target), "route": weighted_destinations(target, weights)}]
+        writes = weighted_route_writes(target, weights, change_id)
         open_part = percent_list(tuple((v, w) for v, w in weights if v != params.version))
         summary = f"Suspend {params.version} of {target.label()}: it gets no traffic; {open_part}."
         if params.http_status != DEFAULT_STATUS:
             warnings.append(f"HTTP {params.http_status} is not used: requests are sent to the other versions "
                             "instead (a status is answered only when the whole service is suspended).")
-        writes = routing_writes(target, spec, change_id, with_subsets=True)
     return service_change(KIND, params, target, writes, summary, inventory, warnings)

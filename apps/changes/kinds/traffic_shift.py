@@ -15,15 +15,7 @@ from apps.clusters.inventory import Inventory
 
 from ..fields import FieldErrors, as_mapping, reject_unknown
 from ..rendered import RenderedChange
-from .routing_objects import (
-    parse_weights,
-    percent_list,
-    routing_writes,
-    service_change,
-    single_route_settings,
-    virtual_service_spec,
-    weighted_destinations,
-)
+from .routing_objects import parse_weights, percent_list, service_change, weighted_route_writes
 from .service_target import SERVICE_FIELDS, parse_service_fields, require_versions, resolved_target, service_params_dict
 
 HTTP_KIND = "traffic_shift"
@@ -67,13 +59,7 @@ def parse_tcp_traffic_shift(data: Mapping[str, Any], inventory: Inventory) -> Tr
 
 def render_traffic_shift(params: TrafficShift, inventory: Inventory, change_id: str | None = None) -> RenderedChange:
     target = resolved_target(params, inventory)
-    spec = virtual_service_spec(target)
-    destinations = weighted_destinations(target, params.weights)
-    if params.protocol == "tcp":
-        spec["tcp"] = [{"route": destinations}]
-    else:
-        spec["http"] = [{**single_route_settings(target), "route": destinations}]
-    writes = routing_writes(target, spec, change_id, with_subsets=True)
+    writes = weighted_route_writes(target, params.weights, change_id, params.protocol)
     what = "TCP traffic" if params.protocol == "tcp" else "traffic"
     summary = f"Shift {what} of {target.label()}: {percent_list(params.weights)}."
     return service_change(params.kind, params, target, writes, summary, inventory)

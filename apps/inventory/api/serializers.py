@@ -105,36 +105,38 @@ class ServiceSerializer(serializers.Serializer):
 
 
 # The nested lists below: with many=True, .data is a list (cast: the type stubs cannot tell).
-class WorkloadDetailSerializer(WorkloadSerializer):
+class _Detail(serializers.Serializer):
+    # Serialises a selectors detail: the fields of its ``subject`` (the workload, service or app), then
+    # lists the detail holds, such as the Istio objects referring to the subject (each subclass
+    # declares ``istio_objects`` itself, so that it stays the last field).
+    subject = ""
+
+    def __init__(self, detail=None, **kwargs):
+        self._detail = detail
+        super().__init__(getattr(detail, self.subject) if detail is not None else None, **kwargs)
+
+    def get_istio_objects(self, obj) -> list[dict]:
+        return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)
+
+
+class WorkloadDetailSerializer(_Detail, WorkloadSerializer):
+    subject = "workload"
     annotations = serializers.DictField(child=serializers.CharField())
     pods = PodSerializer(many=True)
     services = serializers.SerializerMethodField()
     istio_objects = serializers.SerializerMethodField()
 
-    def __init__(self, detail=None, **kwargs):
-        self._detail = detail
-        super().__init__(detail.workload if detail is not None else None, **kwargs)
-
     def get_services(self, obj) -> list[dict]:
         return cast(list[dict], ServiceSerializer(self._detail.services, many=True).data)
 
-    def get_istio_objects(self, obj) -> list[dict]:
-        return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)
 
-
-class ServiceDetailSerializer(ServiceSerializer):
+class ServiceDetailSerializer(_Detail, ServiceSerializer):
+    subject = "service"
     workloads = serializers.SerializerMethodField()
     istio_objects = serializers.SerializerMethodField()
 
-    def __init__(self, detail=None, **kwargs):
-        self._detail = detail
-        super().__init__(detail.service if detail is not None else None, **kwargs)
-
     def get_workloads(self, obj) -> list[dict]:
         return cast(list[dict], WorkloadSerializer(self._detail.workloads, many=True).data)
-
-    def get_istio_objects(self, obj) -> list[dict]:
-        return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)
 
 
 class WorkloadRefSerializer(serializers.Serializer):
@@ -167,19 +169,13 @@ class AppSummarySerializer(serializers.Serializer):
         return self.context.get("health_error", "")
 
 
-class AppDetailSerializer(AppSummarySerializer):
+class AppDetailSerializer(_Detail, AppSummarySerializer):
+    subject = "app"
     workloads = serializers.SerializerMethodField()  # type: ignore[assignment]  # with health, unlike the list
     istio_objects = serializers.SerializerMethodField()
-
-    def __init__(self, detail=None, **kwargs):
-        self._detail = detail
-        super().__init__(detail.app if detail is not None else None, **kwargs)
 
     def get_workloads(self, obj) -> list[dict]:
         return cast(list[dict], WorkloadSerializer(obj.workloads, many=True, context={
             "health": {(obj.namespace, name): h for name, h in obj.workload_health.items()},
             "health_error": self.context.get("health_error", ""),
         }).data)
-
-    def get_istio_objects(self, obj) -> list[dict]:
-        return cast(list[dict], ObjectRefSerializer(self._detail.istio_objects, many=True).data)

@@ -5,25 +5,33 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from apps.clusters.inventory import IstioObject
+
 from .. import hosts
 from .base import ERROR, WARNING, Finding, MeshIndex, as_dict, as_list, check, iter_routes, key_of
+
+
+def _destinations(index: MeshIndex) -> Iterator[tuple[IstioObject, str, dict[str, Any]]]:
+    """(VirtualService, path, entry) of every entry (``{destination, weight}``) of every route."""
+    for vs in index.objects("VirtualService"):
+        for _, path, route in iter_routes(vs):
+            for j, dest in enumerate(route):
+                yield vs, f"{path}[{j}]", as_dict(dest)
 
 
 @check("VS-HOST-NOT-FOUND", kiali="KIA1101", severity=ERROR, kind="VirtualService",
        title="Route destination host is not in the service registry")
 def vs_destination_host_not_found(index: MeshIndex) -> Iterator[Finding]:
-    for vs in index.objects("VirtualService"):
-        for _, path, route in iter_routes(vs):
-            for j, dest in enumerate(route):
-                host = as_dict(as_dict(dest).get("destination")).get("host")
-                if not isinstance(host, str) or not host:
-                    yield Finding(vs, f"{path}[{j}].destination.host", "The route destination has no host.")
-                    continue
-                if not index.host_known(hosts.resolve(host, vs.namespace)):
-                    yield Finding(
-                        vs, f"{path}[{j}].destination.host",
-                        f"Destination host {host!r} matches no Service or ServiceEntry (host not found).",
-                    )
+    for vs, path, dest in _destinations(index):
+        host = as_dict(dest.get("destination")).get("host")
+        if not isinstance(host, str) or not host:
+            yield Finding(vs, f"{path}.destination.host", "The route destination has no host.")
+            continue
+        if not index.host_known(hosts.resolve(host, vs.namespace)):
+            yield Finding(
+                vs, f"{path}.destination.host",
+                f"Destination host {host!r} matches no Service or ServiceEntry (host not found).",
+            )
 
 
 @check("VS-GATEWAY-NOT-FOUND", kiali="KIA1102", severity=ERROR, kind="VirtualService",
@@ -52,26 +60,20 @@ def vs_subset_not_found(index: MeshIndex) -> Iterator[Finding]:
             name = as_dict(subset).get("name")
             if isinstance(name, str):
                 subsets[dr_host].add(name)
-    for vs in index.objects("VirtualService"):
-        for _, path, route in iter_routes(vs):
-            for j, dest in enumerate(route):
-                d = as_dict(as_dict(dest).get("destination"))
-                subset, host = d.get("subset"), d.get("host")
-                if not subset or not isinstance(host, str):
-                    continue
-                target = hosts.resolve(host, vs.namespace)
-                defined = set().union(*(names for h, names in subsets.items() if hosts.overlaps(h, target))) \
-                    if subsets else set()
-                if subset not in defined:
-                    yield Finding(
-                        vs, f"{path}[{j}].destination.subset",
-                        f"Subset {subset!r} of host {host!r} is not defined by any DestinationRule; "
-                        "requests routed here fail with 503 (no route).",
-                    )
-
-
-def _weights(route: list) -> list[tuple[int, Any]]:
-    return [(j, as_dict(dest).get("weight")) for j, dest in enumerate(route)]
+    for vs, path, dest in _destinations(index):
+        d = as_dict(dest.get("destination"))
+        subset, host = d.get("subset"), d.get("host")
+        if not subset or not isinstance(host, str):
+            continue
+        target = hosts.resolve(host, vs.namespace)
+        defined = set().union(*(names for h, names in subsets.items() if hosts.overlaps(h, target))) \
+            if subsets else set()
+        if subset not in defined:
+            yield Finding(
+                vs, f"{path}.destination.subset",
+                f"Subset {subset!r} of host {host!r} is not defined by any DestinationRule; "
+                "requests routed here fail with 503 (no route).",
+            )
 
 
 @check("VS-WEIGHT-SUM", kiali="", severity=ERROR, kind="VirtualService",
@@ -81,7 +83,7 @@ def vs_weight_sum(index: MeshIndex) -> Iterator[Finding]:
         for _, path, route in iter_routes(vs):
             if len(route) < 2:
                 continue
-            weights = [w for _, w in _weights(route)]
+            weights = [as_dict(dest).get("weight") for dest in route]
             if not all(isinstance(w, (int, float)) or w is None for w in weights):
                 continue  # VS-WEIGHT-RANGE reports non-numbers
             total = sum(w or 0 for w in weights)
@@ -92,15 +94,14 @@ def vs_weight_sum(index: MeshIndex) -> Iterator[Finding]:
 @check("VS-WEIGHT-RANGE", kiali="", severity=ERROR, kind="VirtualService",
        title="A route weight is not a number between 0 and 100")
 def vs_weight_range(index: MeshIndex) -> Iterator[Finding]:
-    for vs in index.objects("VirtualService"):
-        for _, path, route in iter_routes(vs):
-            for j, w in _weights(route):
-                if w is None:
-                    continue
-                if isinstance(w, bool) or not isinstance(w, (int, float)):
-                    yield Finding(vs, f"{path}[{j}].weight", f"Weight {w!r} is not a number.")
-                elif not 0 <= w <= 100:
-                    yield Finding(vs, f"{path}[{j}].weight", f"Weight {w:g} is outside 0..100.")
+    for vs, path, dest in _destinations(index):
+        w = dest.get("weight")
+        if w is None:
+            continue
+        if isinstance(w, bool) or not isinstance(w, (int, float)):
+            yield Finding(vs, f"{path}.weight", f"Weight {w!r} is not a number.")
+        elif not 0 <= w <= 100:
+            yield Finding(vs, f"{path}.weight", f"Weight {w:g} is outside 0..100.")
 
 
 @check("VS-SINGLE-WEIGHT", kiali="KIA1104", severity=WARNING, kind="VirtualService",
