@@ -139,31 +139,38 @@ def to_cytoscape(graph: Graph, *, secret: str, cluster_name: str) -> dict[str, A
 
 
 def _edge_data(graph: Graph, e: Edge, ids: dict[str, str]) -> dict[str, Any]:
+    # (the large mesh renders 5,000 of these per answer: rounding is written out, properties read once)
     source, target = ids[e.source], ids[e.dest]
-    total = e.total
+    rates = e.rates
+    protocol = e.protocol
+    total = rates.get(protocol, 0.0)
+    mtls = e.mtls_percent
     data: dict[str, Any] = {
-        "id": _hash(f"{source}.{target}.{e.protocol}"),
+        "id": _hash(f"{source}.{target}.{protocol}"),
         "source": source,
         "target": target,
-        "protocol": e.protocol,
-        "rates": {k: _round(v, 4) for k, v in sorted(e.rates.items())},
-        "percentReq": _round(e.percent_req),
-        "isMTLS": _round(e.mtls_percent),
+        "protocol": protocol,
+        "rates": {k: round(rates[k], 4) for k in sorted(rates)},
+        "percentReq": None if e.percent_req is None else round(e.percent_req, 3),
+        "isMTLS": None if mtls is None else round(mtls, 3),
         "healthStatus": e.health_status,
     }
-    if e.protocol != "tcp":
-        def pct(v):
-            return _round(v / total * 100.0) if total > 0 else None
-
-        data.update(
-            percentErr=_round(e.percent_err),
-            responseTime=_round(graph.response_time(e)),
-            responseTimeAvg=_round(e.latency_avg),
-            responses={code: _round(v, 4) for code, v in sorted(e.code_rates.items())},
-        )
-        if e.protocol == "http":
-            data.update(percent5xx=pct(e.rates.get("http5xx", 0.0)), percent4xx=pct(e.rates.get("http4xx", 0.0)),
-                        percentNoResponse=pct(e.rates.get("httpNoResponse", 0.0)))
+    if protocol != "tcp":
+        err = e.percent_err
+        response_time = graph.response_time(e)
+        average = e.latency_avg
+        codes = e.code_rates
+        data["percentErr"] = None if err is None else round(err, 3)
+        data["responseTime"] = None if response_time is None else round(response_time, 3)
+        data["responseTimeAvg"] = None if average is None else round(average, 3)
+        data["responses"] = {code: round(codes[code], 4) for code in sorted(codes)}
+        if protocol == "http":
+            if total > 0:
+                data["percent5xx"] = round(rates.get("http5xx", 0.0) / total * 100.0, 3)
+                data["percent4xx"] = round(rates.get("http4xx", 0.0) / total * 100.0, 3)
+                data["percentNoResponse"] = round(rates.get("httpNoResponse", 0.0) / total * 100.0, 3)
+            else:
+                data["percent5xx"] = data["percent4xx"] = data["percentNoResponse"] = None
     return data
 
 
