@@ -34,20 +34,13 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.istio import abort  # noqa: E402 - after sys.path
 from tests.support.processes import terminate  # noqa: E402 - after sys.path
 
 BENCH_DB = "meshdeck_ws_bench"
 TARGET_SECONDS = 2.0
 VIEW = "namespaces=bookinfo&graphType=workload&injectServiceNodes=false"
-FAULT = {
-    "apiVersion": "networking.istio.io/v1",
-    "kind": "VirtualService",
-    "metadata": {"name": "ratings", "namespace": "bookinfo"},
-    "spec": {"hosts": ["ratings"], "http": [{
-        "fault": {"abort": {"httpStatus": 503, "percentage": {"value": 50}}},
-        "route": [{"destination": {"host": "ratings"}}],
-    }]},
-}
+FAULT = abort("ratings", 50)
 
 
 def _admin(url: str, sql: str) -> None:

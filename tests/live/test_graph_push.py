@@ -23,6 +23,7 @@ from apps.clusters.gateways import gateway_for
 from apps.history.signals import snapshot_committed
 from apps.live.graphdelta import apply_delta
 from apps.live.graphpush.consumer import builds
+from tests.support.istio import abort
 
 from .conftest import WAIT, browser_for, connect, expect_closing, subscribe, token_for
 
@@ -32,15 +33,7 @@ VIEW = "graphType=workload&injectServiceNodes=false"
 PATH = "/ws/clusters/demo/graph/?namespaces={}&" + VIEW
 
 # Every request to ratings fails with a 503 from the caller's sidecar: a real change of traffic.
-SUSPEND_RATINGS = {
-    "apiVersion": "networking.istio.io/v1",
-    "kind": "VirtualService",
-    "metadata": {"name": "ratings", "namespace": "bookinfo"},
-    "spec": {"hosts": ["ratings"], "http": [{
-        "fault": {"abort": {"httpStatus": 503, "percentage": {"value": 100}}},
-        "route": [{"destination": {"host": "ratings"}}],
-    }]},
-}
+SUSPEND_RATINGS = abort("ratings", 100)
 
 _ids = itertools.count(1000)
 

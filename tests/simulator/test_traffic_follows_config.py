@@ -2,6 +2,8 @@
 import pytest
 
 from apps.clusters.gateway import ObjectConflict, ObjectInvalid, ObjectNotFound
+from tests.support.istio import abort
+from tests.support.istio import virtual_service as vs
 
 from .helpers import bucket_sums, prom_quantile, select, total
 
@@ -13,24 +15,12 @@ DR_REVIEWS = {
 }
 
 
-def vs(host, routes, name=None):
-    return {
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "VirtualService",
-        "metadata": {"name": name or host, "namespace": "bookinfo"},
-        "spec": {"hosts": [host], "http": routes},
-    }
-
-
 VS_80_20 = vs("reviews", [{"route": [
     {"destination": {"host": "reviews", "subset": "v2"}, "weight": 80},
     {"destination": {"host": "reviews", "subset": "v3"}, "weight": 20},
 ]}])
 
-SUSPEND_RATINGS = vs("ratings", [{
-    "fault": {"abort": {"httpStatus": 503, "percentage": {"value": 100}}},
-    "route": [{"destination": {"host": "ratings"}}],
-}])
+SUSPEND_RATINGS = abort("ratings", 100)
 
 
 def test_weighted_shift_80_20(env):
