@@ -123,17 +123,25 @@ def _checked_namespaces(visible, inventory, requested):
     return list(dict.fromkeys(requested)), visible, existing
 
 
-def graph_for_user(user, source: GraphSource, params: GraphParams) -> Graph:
+# The queries behind a graph's nodes, edges, rates, error % and health: all a comparison of two graphs
+# (the history diff) reads. Latency and mTLS only decorate edges these made (they create none).
+TOPOLOGY_QUERIES = ("requests", "tcp_sent", "tcp_received")
+
+
+def graph_for_user(user, source: GraphSource, params: GraphParams, *, queries: tuple[str, ...] | None = None
+                   ) -> Graph:
     """The traffic graph of the requested namespaces, as this user may see it, read from ``source``.
+    ``queries``: run only these of the plan (e.g. TOPOLOGY_QUERIES); the edges' other fields stay empty.
 
     Raises GraphRequestError (bad input), TelemetryError (Prometheus; a stored
     source asked for a window it does not hold) or GatewayError (cluster API);
     the API turns each into a clear 4xx/5xx.
     """
-    return graph_for_visibility(namespace_visibility(user, source.cluster), source, params)
+    return graph_for_visibility(namespace_visibility(user, source.cluster), source, params, queries=queries)
 
 
-def graph_for_visibility(visible, source: GraphSource, params: GraphParams) -> Graph:
+def graph_for_visibility(visible, source: GraphSource, params: GraphParams, *,
+                         queries: tuple[str, ...] | None = None) -> Graph:
     """``graph_for_user`` for whoever sees exactly the namespaces ``visible(ns)`` allows (a
     predicate from ``apps.accounts.selectors``): live push builds one graph for every socket
     whose user sees the same namespaces."""
@@ -151,6 +159,7 @@ def graph_for_visibility(visible, source: GraphSource, params: GraphParams) -> G
             query_time=params.query_time,
             quantile=params.quantile,
             mesh_namespaces=sorted(existing),
+            only=queries,
         )
     options = GraphOptions(
         namespaces=tuple(namespaces),

@@ -19,7 +19,7 @@ from apps.accounts.selectors import namespace_visibility
 from apps.audit.models import AuditEvent
 from apps.core.errors import FieldInputError, MeshdeckError
 from apps.core.timeparse import parse_unix_time
-from apps.graphs.selectors import GraphParams, graph_for_user
+from apps.graphs.selectors import TOPOLOGY_QUERIES, GraphParams, graph_for_user
 
 from . import diff as diffs
 from . import store
@@ -119,10 +119,11 @@ def _graph(user, snapshot: Snapshot, namespaces: list[str] | None, graph_type: s
     # A snapshot never changes: a graph compared once (the next threshold, the other side of another
     # diff) is not built again. The key holds what it depends on besides the snapshot: the parameters,
     # the namespaces the user may see (the others are drawn anonymous) and the health tolerances.
+    # Only the queries behind what graph_diff compares (nodes, edges, rates, error %, health).
     seen = tuple(n for n in names if visible(n))
     tolerances = orjson.dumps(snapshot.cluster.health_tolerances, option=orjson.OPT_SORT_KEYS)
     return store._graphs.get_or_make((snapshot.pk, snapshot.traffic_values_id, params, seen, tolerances),
-                                     lambda: graph_for_user(user, source, params))
+                                     lambda: graph_for_user(user, source, params, queries=TOPOLOGY_QUERIES))
 
 
 def snapshot_ref(snapshot: Snapshot, requested: float) -> dict[str, Any]:

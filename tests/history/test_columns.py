@@ -143,3 +143,38 @@ def test_a_layout_keeps_a_bounded_number_of_plans_and_answers_the_same_after_dro
         fetch_traffic(StoredTelemetry(columns), **{**plan, "graph_type": graph_type})
         assert len(layout._plans) <= 3
     assert _answers(fetch_traffic(StoredTelemetry(columns), **plan)) == first
+
+
+@pytest.mark.django_db
+def test_a_diff_builds_only_the_topology_queries_and_finds_what_full_graphs_find(sim_cluster, cluster_admin, take):
+    """The diff's graphs skip latency and mTLS (they create no node or edge, and the diff shows neither):
+    its nodes, edges, rates, error % and health are those of the whole graphs."""
+    from apps.graphs.selectors import TOPOLOGY_QUERIES, GraphParams, graph_for_user
+    from apps.history.diff import DiffOptions, graph_diff
+    from apps.history.sources import graph_source_for
+    from tests.support.istio import abort
+
+    t = time.time()
+    a = take(at=t - 1)
+    sim_cluster.gateway().apply_istio_object(abort("ratings", 50))  # errors and health move between them
+    b = take(at=t + 65)  # (the simulator's traffic of the next minute: the window after the fault)
+    graphs = {}
+    for snap in (a, b):
+        source = graph_source_for([snap], snap.taken_at.timestamp(), snap.window)
+        params = GraphParams(namespaces=None, graph_type="workload", duration=snap.window,
+                             query_time=int(snap.taken_at.timestamp()), inject_service_nodes=False, box_by=(),
+                             idle_nodes=False)
+        full = graph_for_user(cluster_admin, source, params)
+        topology = graph_for_user(cluster_admin, source, params, queries=TOPOLOGY_QUERIES)
+        assert topology.nodes.keys() == full.nodes.keys() and topology.edges.keys() == full.edges.keys()
+        for key, edge in full.edges.items():
+            other = topology.edges[key]
+            assert (other.total, other.percent_err, other.health_status) == \
+                (edge.total, edge.percent_err, edge.health_status)
+        assert any(e.latency_quantile for e in full.edges.values())  # (what the topology graphs leave out)
+        assert not any(e.latency_quantile or e.policy_rate for e in topology.edges.values())
+        graphs[snap.pk] = (full, topology)
+    for threshold in (0.0, 10.0):
+        want = graph_diff(graphs[a.pk][0], graphs[b.pk][0], DiffOptions(threshold))
+        assert want["health"] and want["edges"]["changed"]
+        assert graph_diff(graphs[a.pk][1], graphs[b.pk][1], DiffOptions(threshold)) == want
