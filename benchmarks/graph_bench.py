@@ -89,7 +89,7 @@ def our_graph(telemetry: PrometheusTelemetry, inventory, namespaces, query_time:
     telemetry client (pooled connections), the plan, the build, the API's JSON renderer."""
     traffic = fetch_traffic(telemetry, namespaces=scope, graph_type="workload",
                             inject_service_nodes=False, window=WINDOW, query_time=query_time,
-                            mesh_namespaces=[n.name for n in inventory.namespaces])
+                            mesh_namespaces=[n.name for n in inventory.namespaces], pending=True)
     opts = GraphOptions(namespaces=tuple(namespaces), graph_type="workload", inject_service_nodes=False,
                         duration=WINDOW, query_time=int(query_time))
     graph = build_graph(inventory, traffic, opts)

@@ -160,6 +160,7 @@ def graph_for_visibility(visible, source: GraphSource, params: GraphParams, *,
             quantile=params.quantile,
             mesh_namespaces=sorted(existing),
             only=queries,
+            pending=True,  # Prometheus: the build starts with the first answers (a telemetry error raises there)
         )
     options = GraphOptions(
         namespaces=tuple(namespaces),

@@ -104,3 +104,38 @@ def test_a_window_captured_from_prometheus_rebuilds_its_graphs(prom, graph_type,
             s = from_store.edges[key]
             for field in ("total", "percent_err", "mtls_percent", "latency_quantile", "latency_avg"):
                 assert close(getattr(p, field), getattr(s, field), rel=1e-6), (key, field)
+
+
+@pytest.mark.parametrize("graph_type,inject", [("workload", False), ("versionedApp", True)])
+def test_a_graph_built_while_the_answers_arrive_is_the_graph_built_after_them(prom, graph_type, inject):
+    """``pending``: the builder reads each kind of rows when its queries are answered (the latency
+    queries still running while the request rows are placed); the graph is the same, and the rows
+    carry their edge labels as the builder would work them out."""
+    from apps.graphs.builder.render import to_cytoscape
+    from apps.graphs.telemetry.query import ENDPOINT_LABELS
+
+    prometheus, _ = prom
+    telemetry = PrometheusTelemetry(prometheus.url)
+    kw = dict(namespaces=["bookinfo"], graph_type=graph_type, inject_service_nodes=inject, window=WINDOW,
+              query_time=int(time.time()) - 2, mesh_namespaces=["bookinfo"])
+    opts = GraphOptions(namespaces=("bookinfo",), graph_type=graph_type, inject_service_nodes=inject)
+    eager = fetch_traffic(telemetry, **kw)
+    pending = fetch_traffic(telemetry, pending=True, **kw)
+    assert type(pending).__name__ == "PendingTrafficData"
+    assert pending.requests and all(r.edge == tuple(r.labels.get(k, "") for k in ENDPOINT_LABELS)
+                                    for r in pending.requests)
+    assert pending.to_dict() == eager.to_dict()
+    graphs = [build_graph(bookinfo_inventory(), fetch_traffic(telemetry, pending=p, **kw), opts) for p in (False, True)]
+    rendered = [to_cytoscape(g, secret="s", cluster_name="c") for g in graphs]
+    assert rendered[0]["elements"]["edges"] and rendered[0] == rendered[1]
+    telemetry.close()
+
+
+def test_a_query_failing_while_the_graph_is_built_is_the_telemetry_error():
+    from apps.graphs.telemetry.base import TelemetryError
+
+    telemetry = PrometheusTelemetry("http://127.0.0.1:9", timeout=2)  # the discard port: refused
+    pending = fetch_traffic(telemetry, pending=True, namespaces=["bookinfo"], graph_type="workload",
+                            inject_service_nodes=False, window=WINDOW, query_time=time.time())
+    with pytest.raises(TelemetryError, match="127.0.0.1:9"):
+        build_graph(bookinfo_inventory(), pending, GraphOptions(namespaces=("bookinfo",), graph_type="workload"))

@@ -23,6 +23,7 @@ destination-reported series only.
 """
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,12 +258,19 @@ def fetch_traffic(
     quantile: float | None = 0.95,
     mesh_namespaces: list[str] | None = None,
     only: tuple[str, ...] | None = None,
+    pending: bool = False,
 ) -> TrafficData:
     """Run the plan. ``mesh_namespaces`` (all namespaces of the mesh) enables sharding on big meshes.
-    ``only``: run just these queries (e.g. ``("requests",)`` for health); the rest stay empty."""
+    ``only``: run just these queries (e.g. ``("requests",)`` for health); the rest stay empty.
+    ``pending``: with a source that answers query by query (Prometheus), return at once; each kind of
+    rows is waited for when first read (``PendingTrafficData``), so the builder places the request
+    rows while the latency queries still run. A telemetry error is then raised at that read."""
     queries = sharded_queries(namespaces, graph_type, inject_service_nodes, quantile, mesh_namespaces)
     if only is not None:
         queries = {k: q for k, q in queries.items() if k.split("#")[0] in only}
+    later = getattr(source, "instant_later", None)
+    if pending and later is not None:
+        return PendingTrafficData(later(queries, window=window, query_time=query_time), quantile)
     sharded = source.instant(queries, window=window, query_time=query_time)
     rows: dict[str, list[Row]] = {}
     for key, part in sharded.items():
@@ -278,3 +286,37 @@ def fetch_traffic(
         lat_quantile={k[4:]: v for k, v in rows.items() if k.startswith("lat_") and k not in ("lat_sum", "lat_count")},
         quantile=quantile,
     )
+
+
+class PendingTrafficData(TrafficData):
+    """``TrafficData`` whose rows are still being answered: reading a kind of rows waits for its
+    queries (every shard), in the order the builder reads them."""
+
+    def __init__(self, futures: dict[str, Future[list[Row]]], quantile: float | None):  # (no dataclass init)
+        self._futures = futures
+        self._rows: dict[str, list[Row]] = {}
+        self.quantile = quantile
+
+    def _get(self, name: str) -> list[Row]:
+        rows = self._rows.get(name)
+        if rows is None:
+            rows = []
+            for key, future in self._futures.items():
+                if key.split("#")[0] == name:
+                    rows.extend(future.result())
+            self._rows[name] = rows
+        return rows
+
+    requests = property(lambda self: self._get("requests"))
+    tcp_sent = property(lambda self: self._get("tcp_sent"))
+    tcp_received = property(lambda self: self._get("tcp_received"))
+    mtls_http = property(lambda self: self._get("mtls_http"))
+    mtls_tcp = property(lambda self: self._get("mtls_tcp"))
+    lat_sum = property(lambda self: self._get("lat_sum"))
+    lat_count = property(lambda self: self._get("lat_count"))
+
+    @property
+    def lat_quantile(self) -> dict[str, list[Row]]:  # type: ignore[override]
+        names = dict.fromkeys(k.split("#")[0] for k in self._futures)
+        return {name[4:]: self._get(name) for name in names
+                if name.startswith("lat_") and name not in ("lat_sum", "lat_count")}
