@@ -36,7 +36,14 @@ import orjson
 
 from apps.core.stored import FormatError
 from apps.graphs.telemetry.columns import SHAPE_FORMAT, ColumnarTraffic, TrafficLayout
-from apps.graphs.telemetry.mesh_traffic import BUCKETS, EDGE_KEY, STORED_METRICS, MeshTraffic, _bound_order
+from apps.graphs.telemetry.mesh_traffic import (
+    BUCKETS,
+    EDGE_KEY,
+    STORED_METRICS,
+    CapturedTraffic,
+    MeshTraffic,
+    _bound_order,
+)
 
 JSON_ZLIB = "json+zlib"
 FLOATS = "f64-xor-shuffle+zlib"
@@ -180,11 +187,18 @@ def split_traffic(traffic: MeshTraffic) -> tuple[dict[str, Any], list[float]]:
     edge_of = _getter(EDGE_KEY)
     edges: set[tuple[str, ...]] = set()
     keyed: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], float]]] = {}
-    for metric in sorted(traffic.series):
-        extra_of = _getter(STORED_METRICS[metric][1])
-        keyed[metric] = rows = [(edge_of(row.labels), extra_of(row.labels), row.value)
-                                for row in traffic.series[metric]]
-        edges.update(edge for edge, _, _ in rows)
+    if isinstance(traffic, CapturedTraffic):  # read in columns: the label values are there already
+        n = len(EDGE_KEY)
+        for metric in sorted(traffic.columns):
+            keys, column = traffic.columns[metric]
+            keyed[metric] = rows = [(key[:n], key[n:], value) for key, value in zip(keys, column, strict=True)]
+            edges.update(edge for edge, _, _ in rows)
+    else:
+        for metric in sorted(traffic.series):
+            extra_of = _getter(STORED_METRICS[metric][1])
+            keyed[metric] = rows = [(edge_of(row.labels), extra_of(row.labels), row.value)
+                                    for row in traffic.series[metric]]
+            edges.update(edge for edge, _, _ in rows)
     table = sorted(edges)
     index = {edge: i for i, edge in enumerate(table)}
     values: list[float] = []
