@@ -106,7 +106,7 @@ class PrometheusTelemetry:
             result = data.get("result", [])
             width = len(q.by)
             with gc_paused():
-                keys = [tuple(r["metric"].get(KEY_LABEL, "").split(KEY_SEP)) for r in result]
+                keys = _folded_keys(result, width)
             if any(len(key) != width for key in keys):  # the separator in a label value: ask plainly
                 data = self._call("/api/v1/query", {"query": q.promql(window), "time": f"{query_time:.3f}"})
                 result = data.get("result", [])
@@ -176,6 +176,21 @@ def _float(raw: str) -> float:
         return float(raw)
     except (TypeError, ValueError):
         return math.nan
+
+
+def _folded_keys(result: list[dict], width: int) -> list[tuple[str, ...]]:
+    """The label values of each row of a folded answer (``instant_columns``). All but the last value
+    repeat across rows (a histogram's edge, for each of its ~20 buckets): they are split once and their
+    strings shared. A key of another width than ``width`` means the separator was in a value."""
+    heads: dict[str, tuple[str, ...]] = {}
+    keys = []
+    for r in result:
+        head, _, last = r["metric"].get(KEY_LABEL, "").rpartition(KEY_SEP)
+        fields = heads.get(head)
+        if fields is None:
+            fields = heads[head] = tuple(head.split(KEY_SEP)) if width > 1 else ()
+        keys.append((*fields, last))
+    return keys
 
 
 def _value(result: dict) -> float:
