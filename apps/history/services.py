@@ -31,10 +31,11 @@ from apps.clusters.inventory import Inventory
 from apps.clusters.models import Cluster
 from apps.core.errors import MeshdeckError
 from apps.graphs.builder import GraphOptions, build_graph
+from apps.graphs.builder.gcpause import gc_paused
 from apps.graphs.builder.rollup import namespace_health
 from apps.graphs.telemetry.factory import telemetry_for
 from apps.graphs.telemetry.mesh_traffic import MeshTraffic, capture_traffic
-from apps.graphs.telemetry.plan import fetch_traffic
+from apps.graphs.telemetry.plan import REQUESTS, fetch_traffic
 from apps.graphs.telemetry.prometheus import PrometheusTelemetry
 from apps.graphs.telemetry.stored_telemetry import StoredTelemetry
 from apps.meshconfig.validators import validate
@@ -198,7 +199,11 @@ def _health(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic | None)
     names = [ns.name for ns in inventory.namespaces]
     graph = None
     if traffic is not None:
-        data = fetch_traffic(StoredTelemetry(traffic), namespaces=None, graph_type="workload",
+        # the health query reads the request rates only: StoredTelemetry indexes just those rows, not
+        # the window's ~100k (mostly histogram bucket) rows
+        requests_only = MeshTraffic(window=traffic.window, query_time=traffic.query_time,
+                                    series={REQUESTS: traffic.rows_of(REQUESTS)})
+        data = fetch_traffic(StoredTelemetry(requests_only), namespaces=None, graph_type="workload",
                              inject_service_nodes=False, window=traffic.window, query_time=traffic.query_time,
                              only=("requests",))
         options = GraphOptions(namespaces=tuple(names), graph_type="workload", inject_service_nodes=False,
@@ -332,7 +337,8 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
     try:
         status, reason, inventory, traffic = Snapshot.Status.OK, "", None, None
         try:
-            inventory = gateway_for(cluster).inventory()
+            with gc_paused():  # a big inventory is many objects and no cycles
+                inventory = gateway_for(cluster).inventory()
         except Exception as exc:  # noqa: BLE001 - any failure of the cluster: recorded, never raised at the worker
             status, reason = Snapshot.Status.UNREACHABLE, f"API server: {_reason(exc)}"
         if inventory is not None:
@@ -349,8 +355,9 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
             finally:
                 if isinstance(telemetry, PrometheusTelemetry):
                     telemetry.close()
-        packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
-                                         snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
+        with gc_paused():  # splitting and packing a big window: ~100k short-lived tuples, no cycles
+            packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
+                                             snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
         try:
             with transaction.atomic():
                 parts = _store_parts(packed, bases)
