@@ -27,7 +27,8 @@ import hashlib
 import zlib
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from operator import itemgetter
 from typing import Any, cast
 
@@ -53,10 +54,18 @@ LEVEL = 6
 
 @dataclass(frozen=True)
 class Packed:
+    """A part to store: its address, encoding and size before compression. ``data``, the bytes stored,
+    is compressed on first use: a part already stored under its address (the inventory, config and
+    traffic shape of most snapshots) is not compressed again for nothing."""
+
     sha256: str
     encoding: str
-    data: bytes
     raw_size: int
+    payload: bytes = field(repr=False)  # what zlib compresses
+
+    @cached_property
+    def data(self) -> bytes:
+        return zlib.compress(self.payload, LEVEL)
 
 
 def canonical(doc: Any) -> bytes:
@@ -65,7 +74,7 @@ def canonical(doc: Any) -> bytes:
 
 def pack_json(doc: Any) -> Packed:
     raw = canonical(doc)
-    return Packed(hashlib.sha256(raw).hexdigest(), JSON_ZLIB, zlib.compress(raw, LEVEL), len(raw))
+    return Packed(hashlib.sha256(raw).hexdigest(), JSON_ZLIB, len(raw), raw)
 
 
 def unpack_json(data: bytes) -> Any:
@@ -114,10 +123,9 @@ def _floats(ints: Any) -> list[float]:
     return _as_u64(ints).view("<f8").tolist()
 
 
-def _shuffle_zlib(ints: np.ndarray) -> bytes:
-    """The 8 bytes of every value split into 8 planes (all first bytes, then all second bytes ...), zlib."""
-    planes = np.ascontiguousarray(_as_u64(ints).view(np.uint8).reshape(-1, 8).T)
-    return zlib.compress(planes.tobytes(), LEVEL)
+def _shuffle(ints: np.ndarray) -> bytes:
+    """The 8 bytes of every value split into 8 planes (all first bytes, then all second bytes ...)."""
+    return np.ascontiguousarray(_as_u64(ints).view(np.uint8).reshape(-1, 8).T).tobytes()
 
 
 def _unzlib_unshuffle(data: bytes) -> np.ndarray:
@@ -137,10 +145,10 @@ def pack_floats(values: Any, *, bits: int = 52, base: Any = None) -> Packed:
     ints = _quantized(values, bits)
     sha = hashlib.sha256(ints.tobytes()).hexdigest()  # the address: the (quantized) values themselves
     if base is not None and len(base) == len(ints):
-        return Packed(sha, DELTA_FLOATS, _shuffle_zlib(ints ^ _as_u64(base)), len(ints) * 8)
+        return Packed(sha, DELTA_FLOATS, len(ints) * 8, _shuffle(ints ^ _as_u64(base)))
     out = ints.copy()
     out[1:] ^= ints[:-1]  # each value XOR-ed with the one before it (the first with 0)
-    return Packed(sha, FLOATS, _shuffle_zlib(out), len(ints) * 8)
+    return Packed(sha, FLOATS, len(ints) * 8, _shuffle(out))
 
 
 def unpack_bits(data: bytes, encoding: str = FLOATS, base: Any = None) -> array:
