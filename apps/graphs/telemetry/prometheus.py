@@ -112,7 +112,7 @@ class PrometheusTelemetry:
                 result = data.get("result", [])
                 with gc_paused():
                     keys = [tuple(r.get("metric", {}).get(b, "") for b in q.by) for r in result]
-            return name, (keys, [_value(r) for r in result])
+            return name, (keys, _values(result))
 
         return dict(self._map(run, queries.items()))
 
@@ -191,6 +191,14 @@ def _folded_keys(result: list[dict], width: int) -> list[tuple[str, ...]]:
             fields = heads[head] = tuple(head.split(KEY_SEP)) if width > 1 else ()
         keys.append((*fields, last))
     return keys
+
+
+def _values(result: list[dict]) -> list[float]:
+    """The value of every row (Prometheus writes them as strings: "0.5", "NaN", "+Inf")."""
+    try:
+        return [float(r["value"][1]) for r in result]
+    except (KeyError, IndexError, TypeError, ValueError):  # a row without a number: NaN for that one
+        return [_value(r) for r in result]
 
 
 def _value(result: dict) -> float:
