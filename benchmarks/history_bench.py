@@ -21,12 +21,20 @@ rates move; the topology and config do not), and prints, each a median of ``--ru
                    (<= 300 ms), and the same diff asked again (the graphs compared are kept);
   floor            reading and decoding the latest snapshot alone (inventory + traffic).
 
+``--profile``: after the figures, one more snapshot (query time one step after the last) is taken
+under cProfile and the functions that took most of this process's time are printed, by own time
+and by cumulative time (``--profile-top`` of each); its Prometheus queries run one after another
+in the main thread, so that their decoding is seen. Not counted in any figure above.
+
 Results go in docs/benchmarks.md. Not part of CI.
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -72,6 +80,9 @@ def main() -> int:
                          "give windows of the same samples, equal rates, nothing stored)")
     ap.add_argument("--scrape-interval", default="15s",
                     help="scrape interval and timeout (default 15s: the large mesh's 230k series take a while)")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the figures, cProfile one more snapshot_take and print the top functions")
+    ap.add_argument("--profile-top", type=int, default=30, help="functions printed per ordering (--profile)")
     args = ap.parse_args()
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         print("set DATABASE_URL to a PostgreSQL database of its own")
@@ -207,6 +218,8 @@ def main() -> int:
         ]
         for text, ok, target in checks:
             print(f"  {'OK  ' if ok else 'MISS'} {text} ({target})")
+        if args.profile:
+            profile_snapshot(cluster, last + step, args.profile_top)
         return 0
     finally:
         Cluster.objects.filter(name=NAME).delete()
@@ -218,6 +231,34 @@ def main() -> int:
             exporter.stop()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
+
+
+def profile_snapshot(cluster: Cluster, at: float, top: int) -> None:
+    """One more snapshot under cProfile (a new bucket: query time ``at``), its top functions printed.
+    cProfile sees only the thread it runs in, so the Prometheus queries are run one after another in
+    this thread (not in the query threads) and their decoding shows up too."""
+    from apps.graphs.telemetry.prometheus import PrometheusTelemetry
+
+    profiler = cProfile.Profile()
+    w, c = time.perf_counter(), time.process_time()
+    in_threads = PrometheusTelemetry._map
+    PrometheusTelemetry._map = lambda self, fn, items: [fn(i) for i in items]  # type: ignore[method-assign]
+    try:
+        profiler.enable()
+        result = snapshot_take(cluster, now=at)
+        profiler.disable()
+    finally:
+        PrometheusTelemetry._map = in_threads  # type: ignore[method-assign]
+    wall, cpu = time.perf_counter() - w, time.process_time() - c
+    assert result.created and result.snapshot.status == "ok", (result.skipped, result.snapshot.reason)
+    print()
+    print(f"profiled snapshot        {wall:.2f}s wall, {cpu:.2f}s CPU (under cProfile: slower than unprofiled)")
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(top)
+        text = out.getvalue()
+        print(f"--- top {top} by {order} ---")
+        print(text[text.find("   ncalls"):].rstrip())
 
 
 if __name__ == "__main__":

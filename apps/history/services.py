@@ -31,10 +31,11 @@ from apps.clusters.inventory import Inventory
 from apps.clusters.models import Cluster
 from apps.core.errors import MeshdeckError
 from apps.graphs.builder import GraphOptions, build_graph
+from apps.graphs.builder.gcpause import gc_paused
 from apps.graphs.builder.rollup import namespace_health
 from apps.graphs.telemetry.factory import telemetry_for
 from apps.graphs.telemetry.mesh_traffic import MeshTraffic, capture_traffic
-from apps.graphs.telemetry.plan import fetch_traffic
+from apps.graphs.telemetry.plan import REQUESTS, fetch_traffic
 from apps.graphs.telemetry.prometheus import PrometheusTelemetry
 from apps.graphs.telemetry.stored_telemetry import StoredTelemetry
 from apps.meshconfig.validators import validate
@@ -198,7 +199,11 @@ def _health(cluster: Cluster, inventory: Inventory, traffic: MeshTraffic | None)
     names = [ns.name for ns in inventory.namespaces]
     graph = None
     if traffic is not None:
-        data = fetch_traffic(StoredTelemetry(traffic), namespaces=None, graph_type="workload",
+        # the health query reads the request rates only: StoredTelemetry indexes just those rows, not
+        # the window's ~100k (mostly histogram bucket) rows
+        requests_only = MeshTraffic(window=traffic.window, query_time=traffic.query_time,
+                                    series={REQUESTS: traffic.rows_of(REQUESTS)})
+        data = fetch_traffic(StoredTelemetry(requests_only), namespaces=None, graph_type="workload",
                              inject_service_nodes=False, window=traffic.window, query_time=traffic.query_time,
                              only=("requests",))
         options = GraphOptions(namespaces=tuple(names), graph_type="workload", inject_service_nodes=False,
@@ -306,6 +311,34 @@ def _not_stored(schedule: SnapshotSchedule, exc: Exception, at: float, interval:
     return TakeResult(None, False, reason)
 
 
+def _read(cluster: Cluster, window: int, at: int):
+    """Read the cluster (inventory, then the traffic window) and pack what a snapshot stores:
+    (status, reason, inventory, traffic, packed, counts, health, bases). Never raises for a cluster
+    that cannot be read: no inventory is ``unreachable``, no traffic ``partial``."""
+    status, reason, inventory, traffic = Snapshot.Status.OK, "", None, None
+    try:
+        inventory = gateway_for(cluster).inventory()
+    except Exception as exc:  # noqa: BLE001 - any failure of the cluster: recorded, never raised at the worker
+        status, reason = Snapshot.Status.UNREACHABLE, f"API server: {_reason(exc)}"
+    if inventory is not None:
+        telemetry = None
+        try:
+            # not the graph's deadline: nobody waits for a snapshot, and a big mesh's window is large
+            telemetry = (PrometheusTelemetry(cluster.prometheus_url,
+                                             timeout=settings.MESHDECK_SNAPSHOT_PROMETHEUS_TIMEOUT)
+                         if cluster.prometheus_url else telemetry_for(cluster))
+            traffic = capture_traffic(telemetry, window=window, query_time=at,
+                                      mesh_namespaces=[n.name for n in inventory.namespaces])
+        except Exception as exc:  # noqa: BLE001 - Prometheus failing leaves a partial snapshot
+            status, reason = Snapshot.Status.PARTIAL, f"Prometheus: {_reason(exc)}"
+        finally:
+            if isinstance(telemetry, PrometheusTelemetry):
+                telemetry.close()
+    packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
+                                     snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
+    return status, reason, inventory, traffic, packed, counts, health, bases
+
+
 def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff: bool = False,
                   window: int | None = None) -> TakeResult:
     """Snapshot ``cluster`` for the bucket holding ``now`` (default: the clock). Never raises for a
@@ -330,27 +363,12 @@ def snapshot_take(cluster: Cluster, *, now: float | None = None, respect_backoff
         return TakeResult(None, False, "locked")
     started = time.perf_counter()
     try:
-        status, reason, inventory, traffic = Snapshot.Status.OK, "", None, None
-        try:
-            inventory = gateway_for(cluster).inventory()
-        except Exception as exc:  # noqa: BLE001 - any failure of the cluster: recorded, never raised at the worker
-            status, reason = Snapshot.Status.UNREACHABLE, f"API server: {_reason(exc)}"
-        if inventory is not None:
-            telemetry = None
-            try:
-                # not the graph's deadline: nobody waits for a snapshot, and a big mesh's window is large
-                telemetry = (PrometheusTelemetry(cluster.prometheus_url,
-                                                 timeout=settings.MESHDECK_SNAPSHOT_PROMETHEUS_TIMEOUT)
-                             if cluster.prometheus_url else telemetry_for(cluster))
-                traffic = capture_traffic(telemetry, window=window, query_time=at,
-                                          mesh_namespaces=[n.name for n in inventory.namespaces])
-            except Exception as exc:  # noqa: BLE001 - Prometheus failing leaves a partial snapshot
-                status, reason = Snapshot.Status.PARTIAL, f"Prometheus: {_reason(exc)}"
-            finally:
-                if isinstance(telemetry, PrometheusTelemetry):
-                    telemetry.close()
-        packed, counts, health, bases = (({}, {}, {}, {}) if inventory is None else
-                                         snapshot_parts(cluster, inventory, traffic, keyframe_finder(cluster)))
+        # Reading a big cluster and window creates a few hundred thousand objects without cycles (the
+        # inventory, ~100k decoded series, the split rows): the collector is held off until the parts
+        # are packed, one collection after instead of one every few thousand objects, each traversing
+        # everything read so far (0.36 s of a profiled 2.35 s on the large mesh).
+        with gc_paused():
+            status, reason, inventory, traffic, packed, counts, health, bases = _read(cluster, window, at)
         try:
             with transaction.atomic():
                 parts = _store_parts(packed, bases)

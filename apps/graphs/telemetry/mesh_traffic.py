@@ -136,6 +136,10 @@ class MeshTraffic:
     def labels_of(self, metric: str) -> tuple[str, ...]:
         return EDGE_KEY + STORED_METRICS[metric][1]
 
+    def rows_of(self, metric: str) -> list[Row]:
+        """One metric's rows (a window kept in columns builds only these)."""
+        return self.series.get(metric, [])
+
     def to_dict(self) -> dict[str, Any]:
         """Canonical, versioned JSON-safe form (see the module doc). Histogram buckets are written
         one row per edge: ``[edge index, [rate per bound of "bounds", or null]]``."""
@@ -243,10 +247,54 @@ def _edge_labels(item: Any, where: str) -> dict[str, str]:
     return {k: v for k, v in zip(EDGE_KEY, item, strict=True) if v != ""}
 
 
+class CapturedTraffic(MeshTraffic):
+    """A window as read from Prometheus in columns (``PrometheusTelemetry.instant_columns``): per metric,
+    every row's values of ``labels_of(metric)`` ("" where a row lacks the label) and its rate. The rows
+    (``series``, or one metric's: ``rows_of``) are built on first use; a snapshot splits the columns
+    (``apps.history.codec.split_traffic``) without them."""
+
+    def __init__(self, *, window: int, query_time: float,
+                 columns: dict[str, tuple[list[tuple[str, ...]], list[float]]]):
+        self.window = window
+        self.query_time = query_time
+        self.columns = columns
+        self._rows: dict[str, list[Row]] = {}
+        self._series: dict[str, list[Row]] | None = None
+
+    def rows_of(self, metric: str) -> list[Row]:
+        rows = self._rows.get(metric)
+        if rows is None:
+            names = self.labels_of(metric)
+            keys, values = self.columns.get(metric, ([], []))
+            rows = self._rows[metric] = [Row({k: v for k, v in zip(names, key, strict=True) if v != ""}, value)
+                                         for key, value in zip(keys, values, strict=True)]
+        return rows
+
+    @property
+    def series(self) -> dict[str, list[Row]]:
+        if self._series is None:
+            self._series = {metric: self.rows_of(metric) for metric in self.columns}
+        return self._series
+
+    @series.setter
+    def series(self, value: dict[str, list[Row]]) -> None:
+        self._series = value
+
+
 def capture_traffic(source: TelemetrySource, *, window: int, query_time: float,
                     mesh_namespaces: list[str] | None = None) -> MeshTraffic:
-    """Read what a snapshot stores from a live telemetry source (Prometheus or the simulator)."""
-    answers = source.instant(capture_queries(mesh_namespaces), window=window, query_time=query_time)
+    """Read what a snapshot stores from a live telemetry source (Prometheus or the simulator).
+    A source that answers in columns (Prometheus) gives a ``CapturedTraffic``."""
+    queries = capture_queries(mesh_namespaces)
+    in_columns = getattr(source, "instant_columns", None)
+    if in_columns is not None:
+        columns: dict[str, tuple[list[tuple[str, ...]], list[float]]] = {metric: ([], []) for metric in STORED_METRICS}
+        for key, (keys, values) in in_columns(queries, window=window, query_time=query_time).items():
+            into = columns[key.split("#")[0]]
+            into[0].extend(keys)
+            into[1].extend(values)
+        return CapturedTraffic(window=window, query_time=query_time, columns=columns)
+    answers = source.instant(queries, window=window, query_time=query_time)
     series: dict[str, list[Row]] = {metric: [] for metric in STORED_METRICS}
     for key, rows in answers.items():
         series[key.split("#")[0]].extend(rows)
