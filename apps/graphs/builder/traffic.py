@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..telemetry.query import ENDPOINT_LABELS, Row
+from ..telemetry.query import Row, edge_labels
 from .model import UNKNOWN, Graph, Node, is_ok, new_node, node_identity
 
 _IP_SERVICE = re.compile(r"^\d+\.\d+\.\d+\.\d+(:\d+)?$")
@@ -63,8 +63,7 @@ def edge_endpoints(
     if inject is None:
         inject = graph.options.inject_service_nodes or graph.options.graph_type == "service"
     if edge is None:
-        g = labels.get
-        edge = tuple([g(k, "") for k in ENDPOINT_LABELS])
+        edge = edge_labels(labels)
     key = (inject, edge)
     found = graph.endpoints.get(key)
     if found is not None:

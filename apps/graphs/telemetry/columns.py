@@ -29,7 +29,7 @@ from apps.core.stored import FormatError
 
 from .evaluate import bucket_quantile
 from .mesh_traffic import BUCKETS, EDGE_KEY, STORED_METRICS, MeshTraffic
-from .query import ENDPOINT_LABELS, Quantile, RateSum, Row
+from .query import Quantile, RateSum, Row, edge_labels
 
 SHAPE_FORMAT = "meshdeck.traffic-shape"
 # Plans kept per layout: a graph asks 7 to 9 queries, and each set of namespaces asked for is
@@ -189,7 +189,7 @@ class TrafficLayout:
 
 def _edges_of(keys: list[dict[str, str]]) -> list[tuple[str, ...]]:
     """Each group's edge labels, as the graph builder keys an edge (``Row.edge``)."""
-    return [tuple(labels.get(k, "") for k in ENDPOINT_LABELS) for labels in keys]
+    return [edge_labels(labels) for labels in keys]
 
 
 def as_array(values: Rates) -> np.ndarray:

@@ -283,9 +283,14 @@ def fetch_traffic(
         mtls_tcp=rows.get("mtls_tcp", []),
         lat_sum=rows.get("lat_sum", []),
         lat_count=rows.get("lat_count", []),
-        lat_quantile={k[4:]: v for k, v in rows.items() if k.startswith("lat_") and k not in ("lat_sum", "lat_count")},
+        lat_quantile={k[4:]: v for k, v in rows.items() if _is_quantile(k)},
         quantile=quantile,
     )
+
+
+def _is_quantile(name: str) -> bool:
+    """lat_edge, lat_in, lat_out: the latency quantile queries (TrafficData.lat_quantile's groupings)."""
+    return name.startswith("lat_") and name not in ("lat_sum", "lat_count")
 
 
 class PendingTrafficData(TrafficData):
@@ -318,5 +323,4 @@ class PendingTrafficData(TrafficData):
     @property
     def lat_quantile(self) -> dict[str, list[Row]]:  # type: ignore[override]
         names = dict.fromkeys(k.split("#")[0] for k in self._futures)
-        return {name[4:]: self._get(name) for name in names
-                if name.startswith("lat_") and name not in ("lat_sum", "lat_count")}
+        return {name[4:]: self._get(name) for name in names if _is_quantile(name)}

@@ -25,7 +25,7 @@ from apps.clusters.prometheus_probe import describe_requests_error
 
 from ..builder.gcpause import gc_paused
 from .base import TelemetryBadResponse, TelemetryTimeout, TelemetryUnavailable
-from .query import ENDPOINT_LABELS, Query, RateSum, Row, Series
+from .query import Query, RateSum, Row, Series, edge_labels
 
 # Prometheus evaluates one query on one core; a few queries in flight at once
 # use the other cores. More than this only queues inside Prometheus.
@@ -79,7 +79,7 @@ class PrometheusTelemetry:
         worked out here, in the threads that wait for Prometheus anyway."""
         def run(text: str) -> list[Row]:
             data = self._call("/api/v1/query", {"query": text, "time": f"{query_time:.3f}"})
-            return [_edge_row(r) for r in data.get("result", [])]
+            return [_row(r, with_edge=True) for r in data.get("result", [])]
 
         pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_QUERIES, len(queries))))
         try:
@@ -206,15 +206,8 @@ def _value(result: dict) -> float:
     return _float(value[1] if value else "NaN")
 
 
-def _row(result: dict) -> Row:
+def _row(result: dict, *, with_edge: bool = False) -> Row:
     metric = result.get("metric", {})
     metric.pop("__name__", None)
     value = result.get("value")
-    return Row(metric, _float(value[1] if value else "NaN"))
-
-
-def _edge_row(result: dict) -> Row:
-    metric = result.get("metric", {})
-    metric.pop("__name__", None)
-    value = result.get("value")
-    return Row(metric, _float(value[1] if value else "NaN"), tuple([metric.get(k, "") for k in ENDPOINT_LABELS]))
+    return Row(metric, _float(value[1] if value else "NaN"), edge_labels(metric) if with_edge else None)

@@ -32,6 +32,11 @@ ENDPOINT_LABELS = (
 )
 
 
+def edge_labels(labels: dict[str, str]) -> tuple[str, ...]:
+    """A row's ``ENDPOINT_LABELS`` values ("" for a label it does not have): how the builder keys an edge."""
+    return tuple([labels.get(k, "") for k in ENDPOINT_LABELS])
+
+
 @dataclass(frozen=True)
 class Matcher:
     label: str
