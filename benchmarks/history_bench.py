@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
+import json
 import os
 import pstats
 import statistics
@@ -161,11 +163,17 @@ def main() -> int:
             r = client.get(url, {**q, "at": f"{at:.1f}"})
             assert r.status_code == 200 and r.json()["source"]["kind"] == "snapshot", r.content[:300]
 
-        cold_times = []
-        for at in past_ts:  # each needs another snapshot decoded and its graph built
-            t = time.perf_counter()
-            past_graph(at)
-            cold_times.append(time.perf_counter() - t)
+        cold_times, answers, parses = [], [], []
+        with Phases() as phases:
+            for at in past_ts:  # each needs another snapshot decoded and its graph built
+                t = time.perf_counter()
+                r = client.get(url, {**q, "at": f"{at:.1f}"})
+                answers.append(time.perf_counter() - t)
+                assert r.status_code == 200 and r.json()["source"]["kind"] == "snapshot", r.content[:300]
+                cold_times.append(time.perf_counter() - t)
+                p = time.perf_counter()
+                json.loads(r.content)
+                parses.append(time.perf_counter() - p)
         past_warm, past_runs = median_of(lambda: past_graph(past_ts[0]), args.runs, warm=False)
 
         first = snaps[0]
@@ -200,6 +208,10 @@ def main() -> int:
         print(f"Kiali's plan             median {kiali:.3f}s   runs [{fmt(kiali_runs)}]")
         print(f"graph at past T          cold median {statistics.median(cold_times):.3f}s [{fmt(cold_times)}], "
               f"warm median {past_warm:.3f}s")
+        print(f"  of which the answer    median {statistics.median(answers):.3f}s [{fmt(answers)}] (the rest: the "
+              f"client parsing it, json.loads alone {statistics.median(parses):.3f}s)")
+        print(f"  in the answer          {phases.summary()}; this process holds {len(gc.get_objects()):,} "
+              f"objects the collector tracks")
         print(f"diff (first -> last)     median {diff_t:.3f}s   runs [{fmt(diff_runs)}]; "
               f"compared again {diff_again:.3f}s [{fmt(diff_again_runs)}]")
         print(f"floor (read + decode)    median {floor_t:.3f}s   runs [{fmt(floor_runs)}]")
@@ -231,6 +243,48 @@ def main() -> int:
             exporter.stop()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
+
+
+class Phases:
+    """Medians of the time spent, per answer, in the steps of a stored graph answer (wrapped while
+    the block runs): the snapshot's traffic decoded, the graph's queries over it, the build, the
+    rendering. What is left of the answer is the request, the snapshot lookup and the JSON."""
+
+    STEPS = (("traffic", "apps.history.store", "traffic_of"),
+             ("queries+build", "apps.graphs.api.views", "graph_for_user"),
+             ("build", "apps.graphs.selectors", "build_graph"),
+             ("render", "apps.graphs.api.views", "to_cytoscape"))
+
+    def __init__(self):
+        self.times: dict[str, list[float]] = {}
+        self._saved: list = []
+
+    def __enter__(self):
+        import importlib
+
+        for label, module_name, attr in self.STEPS:
+            module = importlib.import_module(module_name)
+            original = getattr(module, attr)
+            self._saved.append((module, attr, original))
+            setattr(module, attr, self._timed(label, original))
+        return self
+
+    def _timed(self, label, fn):
+        def timed(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.times.setdefault(label, []).append(time.perf_counter() - t)
+        return timed
+
+    def __exit__(self, *exc):
+        for module, attr, original in reversed(self._saved):
+            setattr(module, attr, original)
+        return False
+
+    def summary(self) -> str:
+        return ", ".join(f"{label} {statistics.median(xs) * 1000:.0f} ms" for label, xs in self.times.items())
 
 
 def profile_snapshot(cluster: Cluster, at: float, top: int) -> None:

@@ -26,8 +26,12 @@ def test_a_snapshot_holds_inventory_config_findings_traffic_and_namespace_health
 
 
 def test_the_same_bucket_is_stored_once(take, sim_cluster):
-    first = take()
-    again = snapshot_take(sim_cluster, now=first.taken_at.timestamp() + 1)
+    from apps.history.services import interval_of, schedule_for
+
+    # the first second of a bucket, so that one second later is the same bucket whatever the clock says
+    start = bucket_of(time.time(), interval_of(schedule_for(sim_cluster))).timestamp()
+    first = take(at=start)
+    again = snapshot_take(sim_cluster, now=start + 1)
     assert not again.created and again.skipped == "exists" and again.snapshot == first
     assert Snapshot.objects.count() == 1
 

@@ -162,11 +162,12 @@ def _codes(edges: list[Edge]) -> dict[str, dict[str, float]]:
 
 
 def add_health(graph: Graph, tolerance_config=None) -> None:
-    rules = compile_tolerances(tolerance_config)  # Kiali's defaults if the stored value is unusable
+    judge = h.RequestJudge(compile_tolerances(tolerance_config))  # Kiali's defaults if the value is unusable
     inbound: dict[str, list[Edge]] = defaultdict(list)
     outbound: dict[str, list[Edge]] = defaultdict(list)
     for e in graph.edges.values():
-        e.health_status = h.request_status(_codes([e]), "outbound", rules) if e.protocol != "tcp" else h.NA
+        # (an edge's own codes are its one protocol's: _codes([e]) would be a copy of them)
+        e.health_status = judge.status({e.protocol: e.code_rates}, "outbound") if e.protocol != "tcp" else h.NA
         inbound[e.dest].append(e)
         outbound[e.source].append(e)
     for node in graph.nodes.values():
@@ -175,8 +176,8 @@ def add_health(graph: Graph, tolerance_config=None) -> None:
             continue
         codes_in = _codes(inbound[node.id])
         codes_out = _codes(outbound[node.id]) if node.node_type != "service" else {}
-        status_in = h.request_status(codes_in, "inbound", rules)
-        status_out = h.request_status(codes_out, "outbound", rules)
+        status_in = judge.status(codes_in, "inbound")
+        status_out = judge.status(codes_out, "outbound")
         node.health = {
             "status": h.worst(status_in, status_out),
             "requests": {"inbound": codes_in, "outbound": codes_out},

@@ -30,7 +30,7 @@ class GraphOptions:
     quantile: float | None = 0.95  # the edges' responseTime; None: the mean (responseTime=avg)
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     id: str
     node_type: str  # app | workload | service | unknown | box
@@ -52,7 +52,7 @@ class Node:
     is_box: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Edge:
     source: str
     dest: str
@@ -89,14 +89,16 @@ class Edge:
     @property
     def error_rate(self) -> float:
         if self.protocol == "http":
-            return sum(self.rates.get(k, 0.0) for k in ("http4xx", "http5xx", "httpNoResponse"))
+            rates = self.rates
+            return rates.get("http4xx", 0.0) + rates.get("http5xx", 0.0) + rates.get("httpNoResponse", 0.0)
         if self.protocol == "grpc":
             return self.rates.get("grpcErr", 0.0)
         return 0.0
 
     @property
     def percent_err(self) -> float | None:
-        return self.error_rate / self.total * 100.0 if self.total > 0 and self.protocol != "tcp" else None
+        total = self.total
+        return self.error_rate / total * 100.0 if total > 0 and self.protocol != "tcp" else None
 
 
 @dataclass

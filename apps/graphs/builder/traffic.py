@@ -104,7 +104,9 @@ def _add(d: dict[str, float], key: str, value: float) -> None:
 
 
 def _add_response(edge, code: str, flags: str, host: str, value: float) -> None:
-    detail = edge.responses.setdefault(code, {"flags": {}, "hosts": {}})
+    detail = edge.responses.get(code)
+    if detail is None:  # (not setdefault: its default would be three new dicts for every row)
+        detail = edge.responses[code] = {"flags": {}, "hosts": {}}
     _add(edge.code_rates, code, value)
     if flags:
         _add(detail["flags"], flags, value)
@@ -203,13 +205,13 @@ def add_latency_quantiles(graph: Graph, by_grouping: dict[str, list[Row]]) -> No
         for row in rows:
             if math.isnan(row.value) or math.isinf(row.value):
                 continue
-            labels = dict(row.labels)
+            labels = row.labels
             pairs: list[tuple[Node | None, Node | None]] = []
             if grouping == "edge":
                 pairs = list(edge_endpoints(graph, labels, inject=False, create=False, edge=row.edge))
             elif grouping == "in":
-                labels.update(destination_workload=UNKNOWN, destination_workload_namespace="",
-                              destination_canonical_service=UNKNOWN, destination_canonical_revision=UNKNOWN)
+                labels = {**labels, "destination_workload": UNKNOWN, "destination_workload_namespace": "",
+                          "destination_canonical_service": UNKNOWN, "destination_canonical_revision": UNKNOWN}
                 svc_ns = labels.get("destination_service_namespace", "")
                 svc_name = labels.get("destination_service_name", "")
                 sources = list(edge_endpoints(graph, labels, inject=False, create=False))

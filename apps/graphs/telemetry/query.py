@@ -107,9 +107,11 @@ def regex_any(values: list[str] | tuple[str, ...]) -> str:
     return "|".join(re.escape(v) for v in sorted(values))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
-    """One element of an instant vector: the group-by labels and the value.
+    """One element of an instant vector: the group-by labels and the value. Read-only by convention:
+    nothing assigns to a row (not ``frozen``: a frozen dataclass's ``__init__`` costs four times as
+    much, and a stored window's graph queries make some 30,000 rows).
 
     ``edge``: the row's ``ENDPOINT_LABELS`` values, when its source worked them out once for every
     window (stored traffic does, per query plan); the graph builder computes them otherwise."""
