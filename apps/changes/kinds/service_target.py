@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from apps.clusters.inventory import Inventory, IstioObject, Service, ServicePort, Workload
+from apps.core.delegation import Delegated
 from apps.simulator.routing import find_destination_rule, find_virtual_service
 
 from ..fields import FieldErrors, flag, natural_key, reject_unknown, text
@@ -52,17 +53,9 @@ class ServiceTarget:
     vs_same_name: IstioObject | None = None
     dr_same_name: IstioObject | None = None
 
-    @property
-    def namespace(self) -> str:
-        return self.service.namespace
-
-    @property
-    def name(self) -> str:
-        return self.service.name
-
-    @property
-    def host(self) -> str:
-        return self.service.host
+    namespace = Delegated[str]("service")
+    name = Delegated[str]("service")
+    host = Delegated[str]("service")
 
     @property
     def version_names(self) -> tuple[str, ...]:
