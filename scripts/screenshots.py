@@ -28,6 +28,7 @@ os.environ["MESHDECK_SCREENSHOTS"] = str(OUT)
 
 import psycopg  # noqa: E402
 
+from tests.e2e import pages  # noqa: E402
 from tests.support import binaries  # noqa: E402
 from tests.support.browser import browser_page, screenshot  # noqa: E402
 from tests.support.portal_process import PortalProcess  # noqa: E402
@@ -35,22 +36,8 @@ from tests.support.portal_process import PortalProcess  # noqa: E402
 DOCS = ROOT / "docs" / "screenshots"
 README_SHOTS = {"graph": "graph.png", "change-review": "change-review.png", "audit": "audit-history.png"}
 
-# (name, URL, what the page shows when ready)
-PAGES = [
-    ("overview", "/", "table.namespaces"),
-    ("cluster", "/clusters/demo/", "h1"),
-    ("namespaces", "/clusters/demo/namespaces/", "table.namespaces"),
-    ("apps", "/clusters/demo/namespaces/-/apps/", "table.apps"),
-    ("app-detail", "/clusters/demo/namespaces/bookinfo/apps/reviews/", "table.app-workloads"),
-    ("workloads", "/clusters/demo/namespaces/-/workloads/", "table.workloads"),
-    ("workload-detail", "/clusters/demo/namespaces/bookinfo/workloads/reviews-v2/?kind=Deployment", "table.pods"),
-    ("services", "/clusters/demo/namespaces/-/services/", "table.services"),
-    ("service-detail", "/clusters/demo/namespaces/bookinfo/services/reviews/", "table.ports"),
-    ("istio-config", "/clusters/demo/istio/", "table.istio-config, p.empty"),
-    ("history", "/clusters/demo/history/", "h1"),
-    ("changes", "/changes/", "h1"),
-    ("profile", "/accounts/profile/", "h1"),
-]
+# Every page, and those the browser tests do not visit
+PAGES = [*pages.PAGES, ("history", "/clusters/demo/history/", "h1"), ("changes", "/changes/", "h1")]
 
 
 def readme(page, name):
@@ -59,16 +46,8 @@ def readme(page, name):
     page.screenshot(path=str(DOCS / README_SHOTS[name]), full_page=False)
 
 
-def login(page, portal, user):
-    page.goto(portal.url + "/accounts/login/")
-    page.fill("#id_username", user)
-    page.fill("#id_password", portal.passwords[user])
-    with page.expect_navigation():
-        page.press("#id_password", "Enter")
-
-
 def file_traffic_shift(page, portal):
-    login(page, portal, "operator")
+    pages.login(page, portal, "operator")
     page.goto(portal.url + "/clusters/demo/changes/new/?kind=traffic_shift&namespace=bookinfo&service=reviews")
     page.fill("#id_weight_v1", "10")
     page.fill("#id_weight_v2", "10")
@@ -96,7 +75,7 @@ def main() -> int:
         with browser_page(chromium, 1280, 800) as page:
             change_url = file_traffic_shift(page, portal)
             review = page.context.browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            login(review, portal, "approver")
+            pages.login(review, portal, "approver")
             review.goto(change_url)
             review.locator("#approve-password").wait_for()
             screenshot(review, "change-review")
@@ -115,7 +94,7 @@ def main() -> int:
             portal._manage("audit", "verify")
             time.sleep(12)  # snapshots of the new split
             viewer = page.context.browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-            login(viewer, portal, "admin")
+            pages.login(viewer, portal, "admin")
             for shot, path, ready in PAGES:
                 viewer.goto(portal.url + path)
                 viewer.locator(ready).first.wait_for()

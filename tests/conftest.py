@@ -39,11 +39,14 @@ def _own_login_rate_limit(settings):
 
 @pytest.fixture(autouse=True)
 def _shared_clients_closed():
-    """Each test's clusters get their own gateways and telemetry clients, closed after it."""
+    """Each test's clusters get their own gateways and telemetry clients, closed after it, and
+    snapshots read afresh (the history's caches emptied)."""
     yield
     from apps.clusters.shared_clients import close_all_shared_clients
+    from apps.history.store import clear_caches
 
     close_all_shared_clients()
+    clear_caches()
 
 
 @pytest.fixture

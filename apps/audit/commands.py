@@ -1,14 +1,15 @@
 """A base for management commands with subcommands whose writes are audited."""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from apps.core.commands import SubcommandsCommand
 from apps.core.errors import MeshdeckError
 
 from .actor import Actor, acting_as
 
 
-class AuditedCommand(BaseCommand):
+class AuditedCommand(SubcommandsCommand):
     """Runs ``do_<subcommand>`` acting as ``manage.py <command> <subcommand>``.
 
     Every audit event written inside names the command (and the OS user) as
@@ -22,6 +23,6 @@ class AuditedCommand(BaseCommand):
         command = self.__module__.rsplit(".", 1)[-1]
         with acting_as(Actor.command(f"{command} {action}")):
             try:
-                return getattr(self, f"do_{action}")(**opts)
+                return super().handle(*args, action=action, **opts)
             except self.input_errors as exc:
                 raise CommandError(getattr(exc, "message", str(exc))) from exc

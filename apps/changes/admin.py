@@ -1,21 +1,13 @@
 """Admin pages for the change flow. Every write goes through apps.changes.services (audited)."""
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import admin, messages
 
 from apps.core.admin import ReadOnlyAdmin
 from apps.core.errors import MeshdeckError
 
 from .models import Approval, ApprovalPolicy, ChangeLock, ChangeRequest, ChangeWindow
-from .services import (
-    approval_policy_delete,
-    approval_policy_save,
-    change_cancel,
-    change_window_delete,
-    change_window_save,
-)
+from .services import APPROVAL_POLICIES, CHANGE_WINDOWS, ClusterSetting, change_cancel
 
 
 @admin.register(ChangeRequest)
@@ -55,28 +47,26 @@ class ChangeLockAdmin(ReadOnlyAdmin):
 
 
 class ServiceWritesAdmin(admin.ModelAdmin):
-    save_fn: Callable[..., object]  # each admin names the services that save and delete its model
-    delete_fn: Callable[..., object]
-    arg: str  # the services' keyword for the object
+    setting: ClusterSetting  # the service that saves and deletes the model
 
     def save_model(self, request, obj, form, change):
-        type(self).save_fn(**{self.arg: obj})
+        self.setting.save(obj)
 
     def delete_model(self, request, obj):
-        type(self).delete_fn(**{self.arg: obj})
+        self.setting.delete(obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            type(self).delete_fn(**{self.arg: obj})
+            self.setting.delete(obj)
 
 
 @admin.register(ChangeWindow)
 class ChangeWindowAdmin(ServiceWritesAdmin):
     list_display = ("cluster", "namespace_pattern", "weekdays", "start_time", "end_time", "timezone")
-    save_fn, delete_fn, arg = staticmethod(change_window_save), staticmethod(change_window_delete), "window"
+    setting = CHANGE_WINDOWS
 
 
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(ServiceWritesAdmin):
     list_display = ("cluster", "namespace", "approvals_needed")
-    save_fn, delete_fn, arg = staticmethod(approval_policy_save), staticmethod(approval_policy_delete), "policy"
+    setting = APPROVAL_POLICIES

@@ -140,7 +140,22 @@ class RequestRoutingForm(ChangeForm):
         return out
 
 
-class FaultInjectionForm(ChangeForm):
+class RouteSettingsForm(ChangeForm):
+    """Base of the forms of settings put on every HTTP route: ``settings()``, or a ``remove`` box."""
+
+    def settings(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_change(self):
+        data: dict[str, Any] = {"kind": self.kind, **self.base()}
+        return {**data, "remove": True} if self.cleaned_data.get("remove") else {**data, **self.settings()}
+
+    @classmethod
+    def initial_from(cls, params):
+        return {**super().initial_from(params), "remove": bool(params.get("remove"))}
+
+
+class FaultInjectionForm(RouteSettingsForm):
     kind = "fault_injection"
     delay = forms.CharField(label="Delay (e.g. 5s)", required=False)
     delay_percentage = _pct("Delayed requests (%)")
@@ -148,23 +163,21 @@ class FaultInjectionForm(ChangeForm):
     abort_percentage = _pct("Aborted requests (%)")
     remove = forms.BooleanField(label="Remove the faults instead", required=False)
 
-    def to_change(self):
+    def settings(self):
         cd = self.cleaned_data
-        data: dict[str, Any] = {"kind": self.kind, **self.base()}
-        if cd.get("remove"):
-            return {**data, "remove": True}
+        out: dict[str, Any] = {}
         if cd.get("delay"):
-            data["delay"] = {"fixed_delay": cd["delay"], "percentage": cd.get("delay_percentage") or 100}
+            out["delay"] = {"fixed_delay": cd["delay"], "percentage": cd.get("delay_percentage") or 100}
         if cd.get("abort_status"):
-            data["abort"] = {"http_status": cd["abort_status"], "percentage": cd.get("abort_percentage") or 100}
-        return data
+            out["abort"] = {"http_status": cd["abort_status"], "percentage": cd.get("abort_percentage") or 100}
+        return out
 
     @classmethod
     def initial_from(cls, params):
         delay, abort = params.get("delay") or {}, params.get("abort") or {}
         return {**super().initial_from(params), "delay": delay.get("fixed_delay"),
                 "delay_percentage": delay.get("percentage"), "abort_status": abort.get("http_status"),
-                "abort_percentage": abort.get("percentage"), "remove": bool(params.get("remove"))}
+                "abort_percentage": abort.get("percentage")}
 
 
 class SuspendTrafficForm(ChangeForm):
@@ -188,7 +201,7 @@ class SuspendTrafficForm(ChangeForm):
                 "http_status": params.get("http_status") or 503}
 
 
-class RequestTimeoutsForm(ChangeForm):
+class RequestTimeoutsForm(RouteSettingsForm):
     kind = "request_timeouts"
     timeout = forms.CharField(label="Request timeout (e.g. 2s)", required=False)
     attempts = forms.IntegerField(label="Retry attempts", required=False, min_value=0)
@@ -196,28 +209,19 @@ class RequestTimeoutsForm(ChangeForm):
     retry_on = forms.CharField(label="Retry on", required=False, initial="gateway-error,connect-failure,refused-stream")
     remove = forms.BooleanField(label="Remove timeouts and retries instead", required=False)
 
-    def to_change(self):
+    def settings(self):
         cd = self.cleaned_data
-        data: dict[str, Any] = {"kind": self.kind, **self.base()}
-        if cd.get("remove"):
-            return {**data, "remove": True}
-        if cd.get("timeout"):
-            data["timeout"] = cd["timeout"]
+        out: dict[str, Any] = {"timeout": cd["timeout"]} if cd.get("timeout") else {}
         if cd.get("attempts") is not None:
-            retries: dict[str, Any] = {"attempts": cd["attempts"]}
-            if cd.get("per_try_timeout"):
-                retries["per_try_timeout"] = cd["per_try_timeout"]
-            if cd.get("retry_on"):
-                retries["retry_on"] = cd["retry_on"]
-            data["retries"] = retries
-        return data
+            out["retries"] = {"attempts": cd["attempts"],
+                              **{k: cd[k] for k in ("per_try_timeout", "retry_on") if cd.get(k)}}
+        return out
 
     @classmethod
     def initial_from(cls, params):
         retries = params.get("retries") or {}
         return {**super().initial_from(params), "timeout": params.get("timeout"), "attempts": retries.get("attempts"),
-                "per_try_timeout": retries.get("per_try_timeout"), "retry_on": retries.get("retry_on"),
-                "remove": bool(params.get("remove"))}
+                "per_try_timeout": retries.get("per_try_timeout"), "retry_on": retries.get("retry_on")}
 
 
 class DeleteRoutingForm(ChangeForm):

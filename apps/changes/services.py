@@ -14,6 +14,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -243,6 +244,19 @@ def _snapshot(change: ChangeRequest) -> dict[str, Any]:
     return {"status": change.status, "payload_sha256": change.payload_hash}
 
 
+def _close(change: ChangeRequest, status: str, action: str, *, decided: bool = True, **after: Any) -> None:
+    """Ends a locked change in ``status`` (rejected, cancelled, expired): its locks are released, and
+    ``action`` is audited with the new status and ``after``."""
+    before = _snapshot(change)
+    change.status = status
+    if decided:
+        change.decided_at = timezone.now()
+    change.save()
+    _release(change)
+    audit_record(action, target=change_audit_target(change), before=before, after={"status": change.status, **after})
+    _notify(change, "change.status")
+
+
 # ---------------------------------------------------------------------------
 # the steps
 # ---------------------------------------------------------------------------
@@ -415,14 +429,7 @@ def change_reject(*, change: ChangeRequest, user, reason: str, payload_hash: str
         Approval.objects.create(change=change, reviewer=user, payload_hash=change.payload_hash,
                                 bound_versions=change.bound_versions, decision=Approval.Decision.REJECT,
                                 reason=reason)
-        before = _snapshot(change)
-        change.status = Status.REJECTED
-        change.decided_at = timezone.now()
-        change.save()
-        _release(change)
-        audit_record("change.reject", target=change_audit_target(change), before=before,
-                     after={"status": change.status, "reason": reason})
-        _notify(change, "change.status")
+        _close(change, Status.REJECTED, "change.reject", reason=reason)
     return change
 
 
@@ -435,14 +442,7 @@ def change_cancel(*, change: ChangeRequest, user) -> ChangeRequest:
             raise ChangeRefused("Only the person who filed a change (or a cluster admin) can cancel it.")
         if change.status not in ChangeRequest.EDITABLE:
             raise ChangeConflict(f"A change that is {change.get_status_display().lower()} cannot be cancelled.")
-        before = _snapshot(change)
-        change.status = Status.CANCELLED
-        change.decided_at = timezone.now()
-        change.save()
-        _release(change)
-        audit_record("change.cancel", target=change_audit_target(change), before=before,
-                     after={"status": change.status})
-        _notify(change, "change.status")
+        _close(change, Status.CANCELLED, "change.cancel")
     return change
 
 
@@ -453,14 +453,8 @@ def change_expire(*, change_id: int) -> bool:
             pk=change_id, status__in=ChangeRequest.EDITABLE, expires_at__lte=timezone.now()).first()
         if change is None:
             return False
-        before = _snapshot(change)
-        change.status = Status.EXPIRED
-        change.save()
-        _release(change)
-        audit_record("change.expired", target=change_audit_target(change), before=before,
-                     after={"status": change.status,
-                            "expires_at": change.expires_at.isoformat() if change.expires_at else None})
-        _notify(change, "change.status")
+        _close(change, Status.EXPIRED, "change.expired", decided=False,
+               expires_at=change.expires_at.isoformat() if change.expires_at else None)
     return True
 
 
@@ -664,50 +658,39 @@ def _restore(gateway, priors) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def _setting_target(obj, type_: str) -> AuditTarget:
-    return AuditTarget(type=type_, cluster=obj.cluster.name, name=str(obj), id=obj.pk or "",
-                       namespace=getattr(obj, "namespace", "") or "")
-
-
 def _fields(obj, names) -> dict[str, Any]:
     return {n: str(getattr(obj, n)) for n in names}
 
 
-WINDOW_FIELDS = ("namespace_pattern", "weekdays", "start_time", "end_time", "timezone")
-POLICY_FIELDS = ("namespace", "approvals_needed")
+@dataclass(frozen=True)
+class ClusterSetting:
+    """A model of those settings, written through here: a save is validated, and each save or delete
+    is a ``cluster.update`` event."""
+
+    type: str  # the audit target's
+    what: str  # what the event's message calls it
+    fields: tuple[str, ...]  # recorded before and after
+
+    def _target(self, obj) -> AuditTarget:
+        return AuditTarget(type=self.type, cluster=obj.cluster.name, name=str(obj), id=obj.pk or "",
+                           namespace=getattr(obj, "namespace", "") or "")
+
+    @transaction.atomic
+    def save(self, obj):
+        obj.full_clean()
+        before = _fields(type(obj).objects.select_for_update().get(pk=obj.pk), self.fields) if obj.pk else None
+        obj.save()
+        audit_record("cluster.update", target=self._target(obj), before=before,
+                     after=_fields(obj, self.fields), message=f"{self.what} saved")
+        return obj
+
+    @transaction.atomic
+    def delete(self, obj) -> None:
+        target, before = self._target(obj), _fields(obj, self.fields)
+        obj.delete()
+        audit_record("cluster.update", target=target, before=before, after=None, message=f"{self.what} removed")
 
 
-def _setting_save(obj, fields, kind: str, what: str):
-    """Saves a change window or approval policy (validated) with its ``cluster.update`` event."""
-    obj.full_clean()
-    before = _fields(type(obj).objects.select_for_update().get(pk=obj.pk), fields) if obj.pk else None
-    obj.save()
-    audit_record("cluster.update", target=_setting_target(obj, kind), before=before,
-                 after=_fields(obj, fields), message=f"{what} saved")
-    return obj
-
-
-def _setting_delete(obj, fields, kind: str, what: str) -> None:
-    target, before = _setting_target(obj, kind), _fields(obj, fields)
-    obj.delete()
-    audit_record("cluster.update", target=target, before=before, after=None, message=f"{what} removed")
-
-
-@transaction.atomic
-def change_window_save(*, window: ChangeWindow) -> ChangeWindow:
-    return _setting_save(window, WINDOW_FIELDS, "change_window", "change window")
-
-
-@transaction.atomic
-def change_window_delete(*, window: ChangeWindow) -> None:
-    _setting_delete(window, WINDOW_FIELDS, "change_window", "change window")
-
-
-@transaction.atomic
-def approval_policy_save(*, policy: ApprovalPolicy) -> ApprovalPolicy:
-    return _setting_save(policy, POLICY_FIELDS, "approval_policy", "approvals needed")
-
-
-@transaction.atomic
-def approval_policy_delete(*, policy: ApprovalPolicy) -> None:
-    _setting_delete(policy, POLICY_FIELDS, "approval_policy", "approvals needed")
+CHANGE_WINDOWS = ClusterSetting("change_window", "change window",
+                                ("namespace_pattern", "weekdays", "start_time", "end_time", "timezone"))
+APPROVAL_POLICIES = ClusterSetting("approval_policy", "approvals needed", ("namespace", "approvals_needed"))

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from apps.clusters.inventory import Inventory, Namespace
 from apps.clusters.sources import LIVE, SNAPSHOT, LiveMeshSource, MeshSource, StoredMeshSource, clock_time, how_long
+from apps.core.delegation import Delegated
 
 from .telemetry import factory
 from .telemetry.base import TelemetrySource
@@ -110,25 +111,11 @@ class GraphSource:
     traffic: TrafficSource
 
     # -- MeshSource, by delegation ----------------------------------------
-    @property
-    def cluster(self):
-        return self.mesh.cluster
-
-    @property
-    def kind(self) -> str:
-        return self.mesh.kind
-
-    @property
-    def at(self) -> float | None:
-        return self.mesh.at
-
-    @property
-    def label(self) -> str:
-        return self.mesh.label
-
-    @property
-    def inventory_at(self) -> float:
-        return self.mesh.inventory_at
+    cluster = Delegated[Any]("mesh")
+    kind = Delegated[str]("mesh")
+    at = Delegated[float | None]("mesh")
+    label = Delegated[str]("mesh")
+    inventory_at = Delegated[float]("mesh")
 
     def inventory(self) -> Inventory:
         return self.mesh.inventory()

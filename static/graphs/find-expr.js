@@ -295,6 +295,24 @@ function notNode(inner) {
   };
 }
 
+// The parts of an "and" or "or", evaluated in turn: the first to answer `decisive` decides;
+// otherwise the answer is `weaker` if some part gave it, else `otherwise`.
+function junction(parts, on, word, decisive, weaker, otherwise) {
+  return {
+    on, label: parts.map((p) => p.label).join(` ${word} `),
+    evaluate(d, group) {
+      let sawWeaker = false;
+      for (const p of parts) {
+        const v = p.evaluate(d, group);
+        if (v === decisive) { return decisive; }
+        if (v === weaker) { sawWeaker = true; }
+      }
+      return sawWeaker ? weaker : otherwise;
+    },
+  };
+}
+
+// "and": a false part decides; one that does not apply (null) leaves the answer unknown.
 function andNode(parts, column) {
   const on = parts.reduce((acc, p) => acc.filter((g) => p.on.includes(g)), BOTH);
   if (!on.length) {
@@ -304,34 +322,12 @@ function andNode(parts, column) {
       `This “and” can never match: ${nodeTerm.label} is about nodes and ${edgeTerm.label} about edges; ` +
       "use “or”, or two separate expressions", column);
   }
-  return {
-    on, label: parts.map((p) => p.label).join(" and "),
-    evaluate(d, group) {
-      let unknown = false;
-      for (const p of parts) {
-        const v = p.evaluate(d, group);
-        if (v === false) { return false; }
-        if (v === null) { unknown = true; }
-      }
-      return unknown ? null : true;
-    },
-  };
+  return junction(parts, on, "and", false, null, true);
 }
 
+// "or": a true part decides; parts that do not apply (null) are left out.
 function orNode(parts) {
-  const on = BOTH.filter((g) => parts.some((p) => p.on.includes(g)));
-  return {
-    on, label: parts.map((p) => p.label).join(" or "),
-    evaluate(d, group) {
-      let sawFalse = false;
-      for (const p of parts) {
-        const v = p.evaluate(d, group);
-        if (v === true) { return true; }
-        if (v === false) { sawFalse = true; }
-      }
-      return sawFalse ? false : null;
-    },
-  };
+  return junction(parts, BOTH.filter((g) => parts.some((p) => p.on.includes(g))), "or", true, false, null);
 }
 
 /**

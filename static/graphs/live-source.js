@@ -39,17 +39,29 @@ async function fetchGraph(url) {
 
 const RETRY_SECONDS = 5;
 
-export class PollingSource {
+// What every source keeps: where it fetches the graph, its callbacks, query and interval, and
+// whether it is running, has lost its connection and has delivered an answer yet.
+class Source {
   constructor({ api, onGraph, onState, interval = 15 }) {
     this.api = api;
     this.onGraph = onGraph;
     this.onState = onState;
     this.interval = interval;
     this.query = "";
-    this.timer = null;
     this.running = false;
     this.lost = false;
     this.delivered = false;
+  }
+
+  emitState(state, extra = {}) {
+    this.onState({ state, at: new Date(), ...extra });
+  }
+}
+
+export class PollingSource extends Source {
+  constructor(options) {
+    super(options);
+    this.timer = null;
     this.generation = 0; // answers to an older query are dropped
     this.onVisibility = () => {
       if (!document.hidden && this.running && this.due) { this.refreshNow("poll"); }
@@ -92,10 +104,6 @@ export class PollingSource {
     }, seconds * 1000);
   }
 
-  emitState(state, extra = {}) {
-    this.onState({ state, at: new Date(), ...extra });
-  }
-
   async refreshNow(reason = "refresh") {
     if (!this.running) { return; }
     clearTimeout(this.timer);
@@ -133,29 +141,22 @@ export class PollingSource {
 
 const FATAL_CLOSES = new Set([4400, 4403, 4404]);
 
-export class WebSocketSource {
-  constructor({ api, socket, onGraph, onState, interval = 15, WebSocketImpl = globalThis.WebSocket }) {
-    this.api = api;
+export class WebSocketSource extends Source {
+  constructor({ socket, WebSocketImpl = globalThis.WebSocket, ...options }) {
+    super(options);
     this.socketPath = socket;
-    this.onGraph = onGraph;
-    this.onState = onState;
-    this.interval = interval;
     this.WebSocketImpl = WebSocketImpl;
-    this.query = "";
     this.ws = null;
-    this.running = false;
     this.opened = false; // some socket of this source got `subscribed`: push works here
-    this.lost = false;
     this.body = null;
     this.snapshot = null; // id of the last snapshot received
     this.retry = null;
     this.fallback = null; // a PollingSource once the socket proved unusable
     this.closing = null; // the server's `closing` message, if one came
-    this.delivered = false;
   }
 
   emitState(state, extra = {}) {
-    this.onState({ state, at: new Date(), via: "push", ...extra });
+    super.emitState(state, { via: "push", ...extra });
   }
 
   start() {

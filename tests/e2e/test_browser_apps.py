@@ -8,7 +8,7 @@ import pytest
 from tests.support.browser import browser_page, screenshot
 
 from .pages import ConsoleWatch, login
-from .test_browser_graph import follow_to_graph
+from .test_browser_graph import graph_from
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +34,8 @@ def test_filtering_applications_by_health_with_the_keyboard(portal, chromium_pat
 
 
 def test_show_in_the_graph_focuses_on_the_application(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        follow_to_graph(page, portal, "/clusters/demo/namespaces/bookinfo/apps/reviews/",
-                        page.get_by_role("link", name="Show in the graph"))
+    with graph_from(portal, chromium_path, "/clusters/demo/namespaces/bookinfo/apps/reviews/",
+                    lambda page: page.get_by_role("link", name="Show in the graph")) as (page, watch):
         page.locator("#graph-focus:not([hidden])").wait_for()
         assert page.locator("#graph-focus-name").inner_text() == "reviews"
         # reviews and its neighbours are drawn, the rest of the mesh is dimmed away

@@ -27,14 +27,18 @@ def open_graph(page, portal, query=BOOKINFO_WORKLOADS):
     wait_for_graph(page)
 
 
-def follow_to_graph(page, portal, path: str, link) -> None:
-    """As the viewer, open the page at ``path``, follow ``link`` (a locator on it) to the graph and
-    wait until the graph is drawn."""
-    login(page, portal, "viewer")
-    page.goto(portal.url + path)
-    with page.expect_navigation():
-        link.click()
-    wait_for_graph(page)
+@contextmanager
+def graph_from(portal, chromium_path, path: str, link):
+    """A 1280x800 browser, as the viewer, that opened the page at ``path`` and followed ``link(page)``
+    (a locator on it) to the graph, drawn: (page, its console watch)."""
+    with browser_page(chromium_path, 1280, 800) as page:
+        watch = ConsoleWatch(page)
+        login(page, portal, "viewer")
+        page.goto(portal.url + path)
+        with page.expect_navigation():
+            link(page).click()
+        wait_for_graph(page)
+        yield page, watch
 
 
 @contextmanager
@@ -419,10 +423,8 @@ def test_keyboard_alone_drives_the_graph(portal, chromium_path):
 
 
 def test_a_workload_page_links_to_the_graph_with_the_workload_found(portal, chromium_path):
-    with browser_page(chromium_path, 1280, 800) as page:
-        watch = ConsoleWatch(page)
-        follow_to_graph(page, portal, "/clusters/demo/namespaces/bookinfo/workloads/reviews-v2/?kind=Deployment",
-                        page.locator("section.traffic h2 a", has_text="graph"))
+    with graph_from(portal, chromium_path, "/clusters/demo/namespaces/bookinfo/workloads/reviews-v2/?kind=Deployment",
+                    lambda page: page.locator("section.traffic h2 a", has_text="graph")) as (page, watch):
         page.wait_for_function("() => window.cy.elements('.find-match').length > 0")
         assert labels_of(page, ".find-match") == ["reviews-v2"]
         assert page.locator("#graph-find").input_value() == "workload = reviews-v2"

@@ -9,29 +9,10 @@ from django.urls import NoReverseMatch, reverse
 
 from tests.support.browser import browser_page, screenshot
 
-from .pages import ConsoleWatch, axe_violations, login, unreachable
+from .pages import PAGES, ConsoleWatch, axe_violations, login, unreachable
 
 pytestmark = pytest.mark.browser
 
-# (screenshot name, URL, what the page shows when it is ready)
-PAGES = [
-    ("overview", "/", "table.namespaces"),
-    ("cluster", "/clusters/demo/", "h1"),
-    ("namespaces", "/clusters/demo/namespaces/", "table.namespaces"),
-    ("workloads", "/clusters/demo/namespaces/-/workloads/", "table.workloads"),
-    ("workload-detail", "/clusters/demo/namespaces/bookinfo/workloads/reviews-v2/?kind=Deployment", "table.pods"),
-    ("services", "/clusters/demo/namespaces/-/services/", "table.services"),
-    ("service-detail", "/clusters/demo/namespaces/bookinfo/services/reviews/", "table.ports"),
-    ("istio-config", "/clusters/demo/istio/", "table.istio-config, p.empty"),
-    ("istio-config-detail", "/clusters/demo/istio/bookinfo/ServiceEntry/httpbin-ext/", "pre.yaml"),
-    ("graph", "/clusters/demo/graph/?namespaces=bookinfo", "#graph-live[data-state=live]"),
-    ("profile", "/accounts/profile/", "h1"),
-    ("audit", "/audit/", "h1"),
-    ("workloads-empty-filter", "/clusters/demo/namespaces/-/workloads/?q=no-such-workload", "p.empty"),
-    ("apps", "/clusters/demo/namespaces/-/apps/", "table.apps"),
-    ("app-detail", "/clusters/demo/namespaces/bookinfo/apps/reviews/", "table.app-workloads"),
-    ("apps-empty-filter", "/clusters/demo/namespaces/-/apps/?q=no-such-app", "p.empty"),
-]
 ADMIN_PAGES = [("cluster-add", "/clusters/new/", "form.form")]
 
 # which navigation entry each page lights up

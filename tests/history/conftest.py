@@ -6,14 +6,6 @@ import time
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _fresh_history_caches():
-    yield
-    from apps.history.store import clear_caches
-
-    clear_caches()
-
-
 @pytest.fixture
 def take(sim_cluster):
     """take(at=None, cluster=None, **kw) -> the Snapshot stored (asserts one was)."""

@@ -90,7 +90,7 @@ import yaml
 
 from tests.support import binaries
 from tests.support.net import LOOPBACK, free_port
-from tests.support.processes import StartStop, die_with_parent, log_tail, rss_kib, stopped_at_exit
+from tests.support.processes import LoopbackServer, die_with_parent, log_tail, rss_kib, stopped_at_exit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CRDS = REPO_ROOT / "tests" / "fixtures" / "istio" / "crds-1.30.3-k8s120.yaml"
@@ -280,7 +280,7 @@ def _make_pki(directory: Path) -> dict[str, Path]:
 # ----------------------------------------------------------------- server ----
 
 
-class KubeAPIServer(StartStop):
+class KubeAPIServer(LoopbackServer):
     """etcd + kube-apiserver + kube-controller-manager on loopback.
 
     Usage::
@@ -294,6 +294,8 @@ class KubeAPIServer(StartStop):
 
     or ``with KubeAPIServer() as server: ...``.
     """
+
+    scheme = "https"
 
     def __init__(
         self,
@@ -329,12 +331,6 @@ class KubeAPIServer(StartStop):
         self._stopped = False
 
     # -------------------------------------------------------- properties ----
-    @property
-    def url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("KubeAPIServer not started")
-        return f"https://{LOOPBACK}:{self.port}"
-
     @property
     def ca_path(self) -> str:
         return str(self._pki["ca_crt"])

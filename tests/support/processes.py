@@ -10,6 +10,8 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from tests.support.net import LOOPBACK
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -81,3 +83,16 @@ class StartStop:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LoopbackServer(StartStop):
+    """A server listening on loopback at ``port`` once started."""
+
+    scheme = "http"
+    port: int | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError(f"{type(self).__name__} not started")
+        return f"{self.scheme}://{LOOPBACK}:{self.port}"

@@ -37,7 +37,7 @@ import yaml
 
 from tests.support import binaries
 from tests.support.net import LOOPBACK, free_port
-from tests.support.processes import StartStop, die_with_parent, log_tail, rss_kib, stopped_at_exit
+from tests.support.processes import LoopbackServer, die_with_parent, log_tail, rss_kib, stopped_at_exit
 
 
 class PrometheusError(RuntimeError):
@@ -72,7 +72,7 @@ def _as_target(spec: Any) -> ScrapeTarget:
 _LIVE: weakref.WeakSet[PrometheusServer] = stopped_at_exit()
 
 
-class PrometheusServer(StartStop):
+class PrometheusServer(LoopbackServer):
     """Prometheus scraping ``targets`` every ``scrape_interval``.
 
     ``targets``: ``"host:port"`` strings, ``(address, metrics_path)`` tuples,
@@ -111,12 +111,6 @@ class PrometheusServer(StartStop):
         self.startup_seconds: float | None = None
 
     # ------------------------------------------------------------ basics ----
-    @property
-    def url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("PrometheusServer not started")
-        return f"http://{LOOPBACK}:{self.port}"
-
     @property
     def log_path(self) -> Path:
         assert self.workdir is not None

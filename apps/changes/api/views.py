@@ -1,7 +1,7 @@
 """The change-request API (issue 10, item 7): one view per operation; the rules live in the services."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -97,66 +97,79 @@ class ChangeDetailView(APIView):
         return _detail(request, services.change_edit(change=change, user=request.user, data=data))
 
 
+def _step(summary: str, request=None, code: int = status.HTTP_200_OK):
+    """A step view's OpenAPI operation, and the status of its answer."""
+    def decorate(view):
+        view.code = code
+        return extend_schema_view(post=extend_schema(
+            request=request, responses={code: ChangeDetailSerializer, **STEP_ERRORS}, summary=summary))(view)
+    return decorate
+
+
+def _body(request) -> dict:
+    return request.data if isinstance(request.data, dict) else {}
+
+
+def _text(body: dict, name: str) -> str:
+    return str(body.get(name) or "")
+
+
+def _review(request, field: str) -> dict:
+    """An approval's or rejection's arguments: the reviewer, ``field`` (password or reason) and the
+    payload hash the reviewer saw, if sent."""
+    body = _body(request)
+    return {"user": request.user, field: _text(body, field), "payload_hash": _text(body, "payload_hash") or None}
+
+
 class _StepView(APIView):
-    input_serializer = None
+    """POST changes/<id>/<step>/: ``step`` runs on the change (if the user may see it) and answers it."""
 
-    def _change(self, request, change_id):
-        return get_change_for_user(request.user, change_id)
+    code: int
+
+    def step(self, change, request):
+        raise NotImplementedError
+
+    def post(self, request, change_id: int):
+        change = self.step(get_change_for_user(request.user, change_id), request)
+        return _detail(request, change, self.code)
 
 
+@_step("Submit for review (rendered again and checked against the live cluster)")
 class ChangeSubmitView(_StepView):
-    @extend_schema(request=None, responses={200: ChangeDetailSerializer, **STEP_ERRORS},
-                   summary="Submit for review (rendered again and checked against the live cluster)")
-    def post(self, request, change_id: int):
-        return _detail(request, services.change_submit(change=self._change(request, change_id), user=request.user))
+    def step(self, change, request):
+        return services.change_submit(change=change, user=request.user)
 
 
+@_step("Approve (another approver of the namespace; password again)", ApproveInputSerializer)
 class ChangeApproveView(_StepView):
-    @extend_schema(request=ApproveInputSerializer, responses={200: ChangeDetailSerializer, **STEP_ERRORS},
-                   summary="Approve (another approver of the namespace; password again)")
-    def post(self, request, change_id: int):
-        change = self._change(request, change_id)
-        body = request.data if isinstance(request.data, dict) else {}
-        return _detail(request, services.change_approve(
-            change=change, user=request.user, password=str(body.get("password") or ""),
-            payload_hash=str(body.get("payload_hash") or "") or None))
+    def step(self, change, request):
+        return services.change_approve(change=change, **_review(request, "password"))
 
 
+@_step("Reject, with a reason", RejectInputSerializer)
 class ChangeRejectView(_StepView):
-    @extend_schema(request=RejectInputSerializer, responses={200: ChangeDetailSerializer, **STEP_ERRORS},
-                   summary="Reject, with a reason")
-    def post(self, request, change_id: int):
-        change = self._change(request, change_id)
-        body = request.data if isinstance(request.data, dict) else {}
-        return _detail(request, services.change_reject(change=change, user=request.user,
-                                                       reason=str(body.get("reason") or ""),
-                                              payload_hash=str(body.get("payload_hash") or "") or None))
+    def step(self, change, request):
+        return services.change_reject(change=change, **_review(request, "reason"))
 
 
+@_step("Apply an approved change: the apply task is queued; the answer's status is approved until a "
+       "worker claims it (applying), then applied, failed or stale (in the embedded default the task has "
+       "already run)", ApplyInputSerializer)
 class ChangeApplyView(_StepView):
-    @extend_schema(request=ApplyInputSerializer, responses={200: ChangeDetailSerializer, **STEP_ERRORS},
-                   summary="Apply an approved change: the apply task is queued; the answer's status is approved "
-                           "until a worker claims it (applying), then applied, failed or stale (in the embedded "
-                           "default the task has already run)")
-    def post(self, request, change_id: int):
-        change = self._change(request, change_id)
-        body = request.data if isinstance(request.data, dict) else {}
-        override = body.get("override_window") in (True, "true", "1")
-        return _detail(request, services.change_request_apply(change=change, user=request.user,
-                                                     password=str(body.get("password") or ""),
-                                                     override_window=override))
+    def step(self, change, request):
+        body = _body(request)
+        return services.change_request_apply(change=change, user=request.user, password=_text(body, "password"),
+                                             override_window=body.get("override_window") in (True, "true", "1"))
 
 
+@_step("Cancel (its requester, or a cluster admin)")
 class ChangeCancelView(_StepView):
-    @extend_schema(request=None, responses={200: ChangeDetailSerializer, **STEP_ERRORS},
-                   summary="Cancel (its requester, or a cluster admin)")
-    def post(self, request, change_id: int):
-        return _detail(request, services.change_cancel(change=self._change(request, change_id), user=request.user))
+    def step(self, change, request):
+        return services.change_cancel(change=change, user=request.user)
 
 
+@_step("Roll back an applied change: files and submits a rollback change, reviewed like any other",
+       code=status.HTTP_201_CREATED)
 class ChangeRollbackView(_StepView):
-    @extend_schema(request=None, responses={201: ChangeDetailSerializer, **STEP_ERRORS},
-                   summary="Roll back an applied change: files and submits a rollback change, reviewed like any other")
-    def post(self, request, change_id: int):
-        rollback = services.change_rollback(change=self._change(request, change_id), user=request.user)
-        return _detail(request, rollback, status.HTTP_201_CREATED)
+    def step(self, change, request):
+        return services.change_rollback(change=change, user=request.user)

@@ -10,52 +10,76 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import FieldErrors, as_mapping, duration, http_status, percentage, reject_unknown
+from ..fields import FieldErrors, duration, http_status, percentage, reject_unknown
 from ..rendered import RenderedChange
-from .routing_objects import number, on_every_http_route, parse_route_settings, routing_writes, service_change
-from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target, service_params_dict
+from .route_settings import RouteSettings, parse_route_settings, render_route_settings
+from .routing_objects import number
 
 KIND = "fault_injection"
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
-class Delay:
-    fixed_delay: str
+class Fault(Generic[V]):
+    """Done to ``percentage`` % of the requests: a delay (``value``: its fixed delay) or an abort
+    (``value``: the HTTP status answered)."""
+
+    value: V
     percentage: float
+    field: ClassVar[str]  # the value's name in the input ...
+    istio_field: ClassVar[str]  # ... and in Istio's HTTPFaultInjection
+
+    def describe(self) -> str:
+        raise NotImplementedError
 
     def istio(self) -> dict[str, Any]:
-        return {"fixedDelay": self.fixed_delay, "percentage": {"value": number(self.percentage)}}
-
-
-@dataclass(frozen=True)
-class Abort:
-    http_status: int
-    percentage: float
-
-    def istio(self) -> dict[str, Any]:
-        return {"httpStatus": self.http_status, "percentage": {"value": number(self.percentage)}}
-
-
-@dataclass(frozen=True)
-class FaultInjection:
-    namespace: str
-    service: str
-    delay: Delay | None = None
-    abort: Abort | None = None
-    remove: bool = False
-    take_over: bool = False
-    kind = KIND
+        return {self.istio_field: self.value, "percentage": {"value": number(self.percentage)}}
 
     def as_dict(self) -> dict[str, Any]:
-        delay, abort = self.delay, self.abort
-        return service_params_dict(
-            KIND, self, remove=self.remove or None,
-            delay={"fixed_delay": delay.fixed_delay, "percentage": number(delay.percentage)} if delay else None,
-            abort={"http_status": abort.http_status, "percentage": number(abort.percentage)} if abort else None)
+        return {self.field: self.value, "percentage": number(self.percentage)}
+
+
+class Delay(Fault[str]):
+    field, istio_field = "fixed_delay", "fixedDelay"
+
+    def describe(self) -> str:
+        return f"delay {number(self.percentage)}% of requests by {self.value}"
+
+
+class Abort(Fault[int]):
+    field, istio_field = "http_status", "httpStatus"
+
+    def describe(self) -> str:
+        return f"abort {number(self.percentage)}% with HTTP {self.value}"
+
+
+@dataclass(frozen=True)
+class FaultInjection(RouteSettings):
+    delay: Delay | None = None
+    abort: Abort | None = None
+    kind = KIND
+    route_keys = ("fault",)
+
+    def faults(self) -> dict[str, Fault]:
+        """The faults given, by their name in the input (and in Istio's HTTPFaultInjection)."""
+        return {name: f for name, f in (("delay", self.delay), ("abort", self.abort)) if f}
+
+    def fields_dict(self) -> dict[str, Any]:
+        return {name: f.as_dict() for name, f in self.faults().items()}
+
+    def settings(self) -> dict[str, Any]:
+        fault = {name: f.istio() for name, f in self.faults().items()}
+        return {"fault": fault} if fault else {}
+
+    def summary(self, service: str) -> str:
+        if self.remove:
+            return f"Remove fault injection from {service}."
+        return (f"Inject faults into requests to {service}: "
+                + " and ".join(f.describe() for f in self.faults().values()) + ".")
 
 
 def _parse_delay(raw: Any, errors: FieldErrors) -> Delay | None:
@@ -79,34 +103,10 @@ def _parse_abort(raw: Any, errors: FieldErrors) -> Abort | None:
 
 
 def parse_fault_injection(data: Mapping[str, Any], inventory: Inventory) -> FaultInjection:
-    errors = FieldErrors()
-    data = as_mapping(data, errors)
-    reject_unknown(data, SERVICE_FIELDS + ("delay", "abort", "remove"), errors)
-    namespace, target, take_over = parse_service_fields(data, inventory, errors, needs="http")
-    remove, values = parse_route_settings(data, target, errors, fields={"delay": _parse_delay, "abort": _parse_abort},
-                                          route_keys=("fault",), what="fault injection",
-                                          give="a delay, an abort or both")
-    errors.raise_if_any()
-    return FaultInjection(namespace, target.name, values["delay"], values["abort"], remove, take_over)  # type: ignore[arg-type,union-attr]
+    return parse_route_settings(FaultInjection, data, inventory, fields={"delay": _parse_delay, "abort": _parse_abort},
+                                what="fault injection", give="a delay, an abort or both")
 
 
 def render_fault_injection(params: FaultInjection, inventory: Inventory,
                            change_id: str | None = None) -> RenderedChange:
-    target = resolved_target(params, inventory)
-    fault: dict[str, Any] = {}
-    if params.delay:
-        fault["delay"] = params.delay.istio()
-    if params.abort:
-        fault["abort"] = params.abort.istio()
-    spec = on_every_http_route(target, {"fault": fault} if fault else {}, clear=("fault",))
-    writes = routing_writes(target, spec, change_id, with_subsets=False)
-    if params.remove:
-        summary = f"Remove fault injection from {target.label()}."
-    else:
-        parts = []
-        if params.delay:
-            parts.append(f"delay {number(params.delay.percentage)}% of requests by {params.delay.fixed_delay}")
-        if params.abort:
-            parts.append(f"abort {number(params.abort.percentage)}% with HTTP {params.abort.http_status}")
-        summary = f"Inject faults into requests to {target.label()}: " + " and ".join(parts) + "."
-    return service_change(KIND, params, target, writes, summary, inventory)
+    return render_route_settings(params, inventory, change_id)

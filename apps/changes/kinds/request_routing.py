@@ -32,14 +32,7 @@ from .routing_objects import (
     virtual_service_spec,
     weighted_destinations,
 )
-from .service_target import (
-    SERVICE_FIELDS,
-    ServiceTarget,
-    parse_service_fields,
-    require_versions,
-    resolved_target,
-    service_params_dict,
-)
+from .service_target import ServiceTarget, parse_service_fields, require_versions, resolved_target, service_params_dict
 
 KIND = "request_routing"
 MATCH_TYPES = ("header", "uri", "query")
@@ -169,8 +162,7 @@ def _parse_rule(raw: Any, target: ServiceTarget | None, errors: FieldErrors, pat
 def parse_request_routing(data: Mapping[str, Any], inventory: Inventory) -> RequestRouting:
     errors = FieldErrors()
     data = as_mapping(data, errors)
-    reject_unknown(data, SERVICE_FIELDS + ("rules", "default"), errors)
-    namespace, target, take_over = parse_service_fields(data, inventory, errors, needs="http")
+    namespace, target, take_over = parse_service_fields(data, inventory, errors, own=("rules", "default"), needs="http")
     if not require_versions(target, errors):
         target = None
     raw_rules = data.get("rules")

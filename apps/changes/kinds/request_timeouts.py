@@ -13,10 +13,9 @@ from typing import Any
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import FieldErrors, as_mapping, duration, duration_ms, reject_unknown, whole_number
+from ..fields import FieldErrors, duration, duration_ms, reject_unknown, whole_number
 from ..rendered import RenderedChange
-from .routing_objects import on_every_http_route, parse_route_settings, routing_writes, service_change
-from .service_target import SERVICE_FIELDS, parse_service_fields, resolved_target, service_params_dict
+from .route_settings import RouteSettings, parse_route_settings, render_route_settings
 
 KIND = "request_timeouts"
 DEFAULT_RETRY_ON = "gateway-error,connect-failure,refused-stream"
@@ -44,20 +43,44 @@ class Retries:
     def as_dict(self) -> dict[str, Any]:
         return {"attempts": self.attempts, "per_try_timeout": self.per_try_timeout, "retry_on": self.retry_on}
 
+    def describe(self) -> str:
+        each = f", {self.per_try_timeout} each" if self.per_try_timeout else ""
+        return f"retry up to {self.attempts} times{each} on {self.retry_on}"
+
 
 @dataclass(frozen=True)
-class RequestTimeouts:
-    namespace: str
-    service: str
+class RequestTimeouts(RouteSettings):
     timeout: str | None = None
     retries: Retries | None = None
-    remove: bool = False
-    take_over: bool = False
     kind = KIND
+    route_keys = ("timeout", "retries")
 
-    def as_dict(self) -> dict[str, Any]:
-        return service_params_dict(KIND, self, remove=self.remove or None, timeout=self.timeout,
-                                   retries=self.retries.as_dict() if self.retries else None)
+    def fields_dict(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "retries": self.retries.as_dict() if self.retries else None}
+
+    def settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = {}
+        if self.timeout:
+            settings["timeout"] = self.timeout
+        if self.retries:
+            settings["retries"] = self.retries.istio()
+        return settings
+
+    def warnings(self) -> list[str]:
+        if self.timeout and self.retries and self.retries.per_try_timeout and self.retries.attempts:
+            total, per_try = duration_ms(self.timeout), duration_ms(self.retries.per_try_timeout)
+            if total is not None and per_try is not None and per_try >= total:
+                return [f"The time per try ({self.retries.per_try_timeout}) is not shorter than the "
+                        f"timeout ({self.timeout}): no retry can happen before the request times out."]
+        return []
+
+    def summary(self, service: str) -> str:
+        if self.remove:
+            return f"Remove the timeout and retries of requests to {service}."
+        parts = [f"time out after {self.timeout}"] if self.timeout else []
+        if self.retries:
+            parts.append(self.retries.describe())
+        return f"Requests to {service}: " + "; ".join(parts) + "."
 
 
 def _parse_timeout(value: Any, errors: FieldErrors) -> str | None:
@@ -96,43 +119,11 @@ def _parse_retries(raw: Any, errors: FieldErrors) -> Retries | None:
 
 
 def parse_request_timeouts(data: Mapping[str, Any], inventory: Inventory) -> RequestTimeouts:
-    errors = FieldErrors()
-    data = as_mapping(data, errors)
-    reject_unknown(data, SERVICE_FIELDS + ("timeout", "retries", "remove"), errors)
-    namespace, target, take_over = parse_service_fields(data, inventory, errors, needs="http")
-    remove, values = parse_route_settings(data, target, errors, fields={"timeout": _parse_timeout,
-                                                                        "retries": _parse_retries},
-                                          route_keys=("timeout", "retries"), what="timeout or retries",
-                                          give="a timeout, retries or both")
-    errors.raise_if_any()
-    return RequestTimeouts(namespace, target.name, values["timeout"], values["retries"], remove, take_over)  # type: ignore[arg-type,union-attr]
+    return parse_route_settings(RequestTimeouts, data, inventory,
+                                fields={"timeout": _parse_timeout, "retries": _parse_retries},
+                                what="timeout or retries", give="a timeout, retries or both")
 
 
 def render_request_timeouts(params: RequestTimeouts, inventory: Inventory,
                             change_id: str | None = None) -> RenderedChange:
-    target = resolved_target(params, inventory)
-    settings: dict[str, Any] = {}
-    if params.timeout:
-        settings["timeout"] = params.timeout
-    if params.retries:
-        settings["retries"] = params.retries.istio()
-    spec = on_every_http_route(target, settings, clear=("timeout", "retries"))
-    writes = routing_writes(target, spec, change_id, with_subsets=False)
-    warnings = []
-    if params.timeout and params.retries and params.retries.per_try_timeout and params.retries.attempts:
-        total, per_try = duration_ms(params.timeout), duration_ms(params.retries.per_try_timeout)
-        if total is not None and per_try is not None and per_try >= total:
-            warnings.append(f"The time per try ({params.retries.per_try_timeout}) is not shorter than the "
-                            f"timeout ({params.timeout}): no retry can happen before the request times out.")
-    if params.remove:
-        summary = f"Remove the timeout and retries of requests to {target.label()}."
-    else:
-        parts = []
-        if params.timeout:
-            parts.append(f"time out after {params.timeout}")
-        if params.retries:
-            r = params.retries
-            each = f", {r.per_try_timeout} each" if r.per_try_timeout else ""
-            parts.append(f"retry up to {r.attempts} times{each} on {r.retry_on}")
-        summary = f"Requests to {target.label()}: " + "; ".join(parts) + "."
-    return service_change(KIND, params, target, writes, summary, inventory, warnings)
+    return render_route_settings(params, inventory, change_id)

@@ -8,13 +8,13 @@ other sections, traffic policy, subsets of other names).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from apps.clusters.inventory import Inventory
 from apps.meshconfig import hosts
 
-from ..fields import NON_FIELD, FieldErrors, flag, whole_number
+from ..fields import FieldErrors, whole_number
 from ..managed import managed_metadata
 from ..rendered import RenderedChange
 from ..writes import ApplyObject, PlannedWrite
@@ -203,42 +203,3 @@ def percent_list(weights: tuple[tuple[str, int], ...]) -> str:
 def number(value: float) -> int | float:
     """50.0 -> 50: the same number, written the way a person would."""
     return int(value) if float(value).is_integer() else value
-
-
-def on_every_http_route(target: ServiceTarget, settings: dict[str, Any], clear: tuple[str, ...]) -> dict[str, Any]:
-    """The VirtualService spec with ``clear`` removed from and ``settings`` set on every HTTP route
-    (routes kept); without a VirtualService, one route to the whole service."""
-    spec = virtual_service_spec(target)
-    routes = spec.get("http") or [{"route": whole_service_destination(target)}]
-    for route in routes:
-        for key in clear:
-            route.pop(key, None)
-        route.update(copy.deepcopy(settings))
-    spec["http"] = routes
-    return spec
-
-
-def parse_route_settings(data: Mapping[str, Any], target: ServiceTarget | None, errors: FieldErrors, *,
-                         fields: dict[str, Callable[[Any, FieldErrors], Any]], route_keys: tuple[str, ...],
-                         what: str, give: str) -> tuple[bool, dict[str, Any]]:
-    """Settings put on every HTTP route (fault, timeout...): ``remove: true`` (the service must have
-    them) or at least one of ``fields``, each read by its parser. Returns (remove, values)."""
-    remove = flag(data, "remove", errors)
-    values: dict[str, Any] = dict.fromkeys(fields)
-    given = [name for name in fields if data.get(name) is not None]
-    if remove:
-        if given:
-            errors.add("remove", f"Either remove {what} or give {'/'.join(fields)}, not both.")
-        elif target is not None and not has_http_setting(target, route_keys):
-            errors.add("remove", f"Service {target.label()} has no {what} to remove.")
-    elif not given:
-        errors.add(NON_FIELD, f"Give {give} (or remove: true to take {what} out).")
-    else:
-        for name in given:
-            values[name] = fields[name](data[name], errors)
-    return remove, values
-
-
-def has_http_setting(target: ServiceTarget, keys: tuple[str, ...]) -> bool:
-    vs = target.virtual_service
-    return any(isinstance(r, dict) and any(k in r for k in keys) for r in ((vs.spec.get("http") if vs else None) or []))

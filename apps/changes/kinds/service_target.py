@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from apps.clusters.inventory import Inventory, IstioObject, Service, ServicePort, Workload
+from apps.core.delegation import Delegated
 from apps.simulator.routing import find_destination_rule, find_virtual_service
 
-from ..fields import FieldErrors, flag, natural_key, text
+from ..fields import FieldErrors, flag, natural_key, reject_unknown, text
 from .base import find_istio_object, namespace_field
 
 VERSION_LABEL_KEYS = ("version", "app.kubernetes.io/version", "service.istio.io/canonical-revision")
@@ -52,17 +53,9 @@ class ServiceTarget:
     vs_same_name: IstioObject | None = None
     dr_same_name: IstioObject | None = None
 
-    @property
-    def namespace(self) -> str:
-        return self.service.namespace
-
-    @property
-    def name(self) -> str:
-        return self.service.name
-
-    @property
-    def host(self) -> str:
-        return self.service.host
+    namespace = Delegated[str]("service")
+    name = Delegated[str]("service")
+    host = Delegated[str]("service")
 
     @property
     def version_names(self) -> tuple[str, ...]:
@@ -230,9 +223,11 @@ def service_params_dict(kind: str, params: Any, **fields: Any) -> dict[str, Any]
     return out
 
 
-def parse_service_fields(data: Mapping[str, Any], inventory: Inventory, errors: FieldErrors,
-                         *, needs: str = "") -> tuple[str | None, ServiceTarget | None, bool]:
-    """namespace, service (resolved) and take_over, the fields every service kind has."""
+def parse_service_fields(data: Mapping[str, Any], inventory: Inventory, errors: FieldErrors, *,
+                         own: tuple[str, ...], needs: str = "") -> tuple[str | None, ServiceTarget | None, bool]:
+    """namespace, service (resolved) and take_over, the fields every service kind has; besides
+    those, only the kind's ``own`` fields are allowed."""
+    reject_unknown(data, SERVICE_FIELDS + own, errors)
     namespace = namespace_field(data, inventory, errors)
     target = service_field(data, inventory, namespace, errors, needs=needs)
     return namespace, target, flag(data, "take_over", errors)

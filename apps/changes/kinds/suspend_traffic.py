@@ -15,7 +15,7 @@ from typing import Any
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import FieldErrors, as_mapping, http_status, reject_unknown, text
+from ..fields import FieldErrors, as_mapping, http_status, text
 from ..rendered import RenderedChange
 from .routing_objects import (
     current_weights,
@@ -26,14 +26,7 @@ from .routing_objects import (
     weighted_route_writes,
     whole_service_destination,
 )
-from .service_target import (
-    SERVICE_FIELDS,
-    ServiceTarget,
-    parse_service_fields,
-    require_versions,
-    resolved_target,
-    service_params_dict,
-)
+from .service_target import ServiceTarget, parse_service_fields, require_versions, resolved_target, service_params_dict
 
 KIND = "suspend_traffic"
 DEFAULT_STATUS = 503
@@ -55,8 +48,8 @@ class SuspendTraffic:
 def parse_suspend_traffic(data: Mapping[str, Any], inventory: Inventory) -> SuspendTraffic:
     errors = FieldErrors()
     data = as_mapping(data, errors)
-    reject_unknown(data, SERVICE_FIELDS + ("version", "http_status"), errors)
-    namespace, target, take_over = parse_service_fields(data, inventory, errors, needs="http")
+    namespace, target, take_over = parse_service_fields(data, inventory, errors, own=("version", "http_status"),
+                                                         needs="http")
     version = text(data, "version", errors, required=False)
     if version is not None and require_versions(target, errors) and version not in target.version_names:
         errors.add("version", f"Service {target.label()} has no version {version}; "

@@ -13,10 +13,10 @@ from typing import Any
 
 from apps.clusters.inventory import Inventory
 
-from ..fields import FieldErrors, as_mapping, reject_unknown
+from ..fields import FieldErrors, as_mapping
 from ..rendered import RenderedChange
 from .routing_objects import parse_weights, percent_list, service_change, weighted_route_writes
-from .service_target import SERVICE_FIELDS, parse_service_fields, require_versions, resolved_target, service_params_dict
+from .service_target import parse_service_fields, require_versions, resolved_target, service_params_dict
 
 HTTP_KIND = "traffic_shift"
 TCP_KIND = "tcp_traffic_shift"
@@ -41,8 +41,7 @@ class TrafficShift:
 def _parse(data: Mapping[str, Any], inventory: Inventory, protocol: str) -> TrafficShift:
     errors = FieldErrors()
     data = as_mapping(data, errors)
-    reject_unknown(data, SERVICE_FIELDS + ("weights",), errors)
-    namespace, target, take_over = parse_service_fields(data, inventory, errors, needs=protocol)
+    namespace, target, take_over = parse_service_fields(data, inventory, errors, own=("weights",), needs=protocol)
     has_versions = require_versions(target, errors)
     weights = parse_weights(data.get("weights"), target if has_versions else None, errors)
     errors.raise_if_any()

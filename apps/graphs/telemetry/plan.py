@@ -132,6 +132,21 @@ TRAFFIC_DATA_VERSION = 1
 _ROW_FIELDS = ("requests", "tcp_sent", "tcp_received", "mtls_http", "mtls_tcp", "lat_sum", "lat_count")
 
 
+def _in_namespaces(metric: str, reporter: str, ns: str, *outside: tuple[str, str, str]) -> tuple:
+    """``reporter``'s series of requests from the namespaces ``ns`` matches, or into them from outside
+    (sources outside also matching ``outside``)."""
+    return (
+        sel(metric, ("reporter", EQ, reporter), ("source_workload_namespace", RE, ns)),
+        sel(
+            metric,
+            ("reporter", EQ, reporter),
+            ("source_workload_namespace", NRE, ns),
+            *outside,
+            ("destination_service_namespace", RE, ns),
+        ),
+    )
+
+
 def _scoped(metric: str, namespaces: list[str] | None) -> tuple:
     """Source-reported series of mesh sources + destination-reported series of unknown sources."""
     if namespaces is None:
@@ -141,14 +156,7 @@ def _scoped(metric: str, namespaces: list[str] | None) -> tuple:
         )
     ns = regex_any(namespaces)
     return (
-        sel(metric, ("reporter", EQ, "source"), ("source_workload_namespace", RE, ns)),
-        sel(
-            metric,
-            ("reporter", EQ, "source"),
-            ("source_workload_namespace", NRE, ns),
-            ("source_workload", NE, "unknown"),
-            ("destination_service_namespace", RE, ns),
-        ),
+        *_in_namespaces(metric, "source", ns, ("source_workload", NE, "unknown")),
         sel(
             metric,
             ("reporter", EQ, "destination"),
@@ -161,16 +169,7 @@ def _scoped(metric: str, namespaces: list[str] | None) -> tuple:
 def _destination_reported(metric: str, namespaces: list[str] | None) -> tuple:
     if namespaces is None:
         return (sel(metric, ("reporter", EQ, "destination")),)
-    ns = regex_any(namespaces)
-    return (
-        sel(metric, ("reporter", EQ, "destination"), ("source_workload_namespace", RE, ns)),
-        sel(
-            metric,
-            ("reporter", EQ, "destination"),
-            ("source_workload_namespace", NRE, ns),
-            ("destination_service_namespace", RE, ns),
-        ),
-    )
+    return _in_namespaces(metric, "destination", regex_any(namespaces))
 
 
 def graph_queries(

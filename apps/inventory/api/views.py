@@ -42,6 +42,25 @@ class InventoryMixin(ClusterMeshMixin):
     source_at = staticmethod(graph_source_at)  # ?at=: a snapshot with traffic (health needs it)
 
 
+class InventoryDetailAPI(InventoryMixin, generics.GenericAPIView):
+    """One object of a namespace (there is none in "all" namespaces): ``read`` finds it in the MeshView."""
+
+    def read(self, view, namespace: str, name: str):
+        raise NotImplementedError
+
+    def get(self, request, cluster, namespace, name):
+        if namespace == ALL:
+            raise Http404
+        return Response(self.get_serializer(self.read(self.mesh(), namespace, name)).data)
+
+
+class AppHealthErrorMixin:
+    """Apps' health comes with why request health is missing, if it is (``_health_error``)."""
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "health_error": getattr(self, "_health_error", "")}
+
+
 @extend_schema_view(get=extend_schema(
     summary="Namespaces of a cluster with health, injection state, counts and validation counts",
     description="Health is the worst workload's: pods ready vs desired, and request error rates over the "
@@ -85,14 +104,11 @@ class WorkloadListAPI(InventoryMixin, generics.ListAPIView):
     summary="One workload: labels, pods and their sidecars, services selecting it, Istio objects referring to it",
     parameters=[OpenApiParameter("kind", str, description="Deployment, StatefulSet, DaemonSet or Pod, if names clash")],
     responses={200: WorkloadDetailSerializer, **ERRORS}, tags=["inventory"]))
-class WorkloadDetailAPI(InventoryMixin, generics.GenericAPIView):
+class WorkloadDetailAPI(InventoryDetailAPI):
     serializer_class = WorkloadDetailSerializer
 
-    def get(self, request, cluster, namespace, name):
-        if namespace == ALL:
-            raise Http404
-        detail = selectors.workload_detail(self.mesh(), namespace, name, request.query_params.get("kind") or None)
-        return Response(WorkloadDetailSerializer(detail).data)
+    def read(self, view, namespace, name):
+        return selectors.workload_detail(view, namespace, name, self.request.query_params.get("kind") or None)
 
 
 @namespace_list_schema("Services", ServiceSerializer)
@@ -106,13 +122,11 @@ class ServiceListAPI(InventoryMixin, generics.ListAPIView):
 @extend_schema_view(get=extend_schema(
     summary="One service: ports, selected workloads, Istio objects referring to it",
     responses={200: ServiceDetailSerializer, **ERRORS}, tags=["inventory"]))
-class ServiceDetailAPI(InventoryMixin, generics.GenericAPIView):
+class ServiceDetailAPI(InventoryDetailAPI):
     serializer_class = ServiceDetailSerializer
 
-    def get(self, request, cluster, namespace, name):
-        if namespace == ALL:
-            raise Http404
-        return Response(ServiceDetailSerializer(selectors.service_detail(self.mesh(), namespace, name)).data)
+    def read(self, view, namespace, name):
+        return selectors.service_detail(view, namespace, name)
 
 
 @extend_schema_view(get=extend_schema(
@@ -130,7 +144,7 @@ class ServiceDetailAPI(InventoryMixin, generics.GenericAPIView):
         OpenApiParameter("namespace", str, OpenApiParameter.PATH, description=NS_DOC),
     ],
     responses={200: AppSummarySerializer(many=True), **error_responses(400), **ERRORS}, tags=["inventory"]))
-class AppListAPI(InventoryMixin, generics.ListAPIView):
+class AppListAPI(AppHealthErrorMixin, InventoryMixin, generics.ListAPIView):
     serializer_class = AppSummarySerializer
 
     def _filters(self) -> dict[str, str]:
@@ -160,22 +174,16 @@ class AppListAPI(InventoryMixin, generics.ListAPIView):
                                                              list(page if page is not None else queryset))
         return page
 
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "health_error": getattr(self, "_health_error", "")}
-
 
 @extend_schema_view(get=extend_schema(
     summary="One application: its workloads with their health, the services selecting them, the Istio objects "
             "referring to either",
     parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH, description="The app label")],
     responses={200: AppDetailSerializer, **ERRORS}, tags=["inventory"]))
-class AppDetailAPI(InventoryMixin, generics.GenericAPIView):
+class AppDetailAPI(AppHealthErrorMixin, InventoryDetailAPI):
     serializer_class = AppDetailSerializer
 
-    def get(self, request, cluster, namespace, name):
-        if namespace == ALL:
-            raise Http404
-        view = self.mesh()
+    def read(self, view, namespace, name):
         detail = selectors.app_detail(view, namespace, name)
-        error = selectors.attach_app_health(request.user, view, [detail.app])
-        return Response(AppDetailSerializer(detail, context={"health_error": error}).data)
+        self._health_error = selectors.attach_app_health(self.request.user, view, [detail.app])
+        return detail

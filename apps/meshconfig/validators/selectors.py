@@ -3,7 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .base import ERROR, WARNING, Finding, MeshIndex, at, check, key_of, workload_selector, workload_selector_path
+from .base import (
+    ERROR,
+    WARNING,
+    WORKLOAD_SELECTOR_PATHS,
+    Finding,
+    MeshIndex,
+    at,
+    check,
+    key_of,
+    workload_selector,
+    workload_selector_path,
+)
 
 
 def _selector_no_workload(index: MeshIndex, kind: str) -> Iterator[Finding]:
@@ -20,22 +31,16 @@ def _selector_no_workload(index: MeshIndex, kind: str) -> Iterator[Finding]:
                           f"No workload in {where} has the labels {pairs}: this {kind} applies to nothing.")
 
 
-@check("SIDECAR-SELECTOR-NO-WORKLOAD", kiali="KIA0004", severity=WARNING, kind="Sidecar",
-       title="Sidecar workloadSelector matches no workload")
-def sidecar_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
-    yield from _selector_no_workload(index, "Sidecar")
+def _selector_check(code: str, kind: str) -> None:
+    """Registers KIA0004 for ``kind``: a workload selector that matches no workload."""
+    selector = WORKLOAD_SELECTOR_PATHS[kind][0]
+    check(code, kiali="KIA0004", severity=WARNING, kind=kind, title=f"{kind} {selector} matches no workload")(
+        lambda index: _selector_no_workload(index, kind))
 
 
-@check("AP-SELECTOR-NO-WORKLOAD", kiali="KIA0004", severity=WARNING, kind="AuthorizationPolicy",
-       title="AuthorizationPolicy selector matches no workload")
-def ap_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
-    yield from _selector_no_workload(index, "AuthorizationPolicy")
-
-
-@check("PA-SELECTOR-NO-WORKLOAD", kiali="KIA0004", severity=WARNING, kind="PeerAuthentication",
-       title="PeerAuthentication selector matches no workload")
-def pa_selector_no_workload(index: MeshIndex) -> Iterator[Finding]:
-    yield from _selector_no_workload(index, "PeerAuthentication")
+_selector_check("SIDECAR-SELECTOR-NO-WORKLOAD", "Sidecar")
+_selector_check("AP-SELECTOR-NO-WORKLOAD", "AuthorizationPolicy")
+_selector_check("PA-SELECTOR-NO-WORKLOAD", "PeerAuthentication")
 
 
 @check("MULTI-SELECTORLESS", kiali="KIA0002", severity=ERROR, kind="Sidecar,PeerAuthentication",
