@@ -10,7 +10,8 @@ seconds of query time (default: the scrape interval, so every window holds a new
 rates move; the topology and config do not), and prints, each a median of ``--runs`` after one warm-up:
 
   snapshot         wall time, and this process's CPU time (Meshdeck's own: Prometheus is another
-                   process) per snapshot; the targets are <= 2.5 s and <= 1 s;
+                   process) per snapshot; the targets are <= 2.5 s and <= 1 s; and its floor: the same
+                   capture queries sent straight to Prometheus, nothing decoded;
   storage          bytes stored per snapshot (new parts only), averaged over all of them (<= 100 KB);
   latest           GET /api/clusters/<c>/graph (whole-mesh workload graph) answered from the latest
                    snapshot, first answer (cold: decode and build) and the following ones (<= 150 ms),
@@ -40,7 +41,10 @@ import pstats
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -56,6 +60,8 @@ from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from apps.clusters.models import Cluster  # noqa: E402
+from apps.graphs.telemetry.mesh_traffic import capture_queries  # noqa: E402
+from apps.graphs.telemetry.prometheus import MAX_PARALLEL_QUERIES, folded_promql  # noqa: E402
 from apps.history import store  # noqa: E402
 from apps.history.models import Snapshot, SnapshotPart  # noqa: E402
 from apps.history.services import snapshot_schedule_update, snapshot_take  # noqa: E402
@@ -130,6 +136,8 @@ def main() -> int:
             if i < 3 or i % 20 == 0:
                 print(f"  snapshot {i + 1}: {walls[-1]:.2f}s wall, {cpus[-1]:.2f}s CPU, {stored[-1] / 1e3:.0f} KB",
                       flush=True)
+        capture_floor, capture_floor_runs = median_of(
+            lambda: capture_queries_alone(prom.url, namespaces, last), args.runs)
         snaps = list(Snapshot.objects.filter(cluster=cluster).order_by("taken_at"))
         latest = snaps[-1]
         print(f"edges {latest.counts['edges']}, rates per window {latest.counts['rates']}")
@@ -202,6 +210,8 @@ def main() -> int:
         wall, cpu = statistics.median(walls), statistics.median(cpus)
         print()
         print(f"snapshot                 wall median {wall:.2f}s  CPU median {cpu:.2f}s   (n={len(walls)})")
+        print(f"  its Prometheus floor   median {capture_floor:.2f}s [{fmt(capture_floor_runs)}]: the capture "
+              f"queries alone, sent straight to Prometheus as the snapshot sends them (wall - floor: Meshdeck)")
         print(f"storage                  {per_snapshot / 1e3:.1f} KB per snapshot over {len(stored)} "
               f"(first {stored[0] / 1e3:.0f} KB, later median {statistics.median(stored[1:]) / 1e3:.1f} KB)")
         print(f"latest from snapshot     cold {latest_cold:.3f}s, median {lat:.3f}s   runs [{fmt(lat_runs)}]")
@@ -243,6 +253,22 @@ def main() -> int:
             exporter.stop()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
+
+
+def capture_queries_alone(prom_url: str, namespaces: list[str], query_time: float) -> None:
+    """A snapshot's Prometheus queries (the folded PromQL of ``instant_columns``), with the same
+    concurrency, over one kept-alive session, bodies read and not decoded."""
+    texts = [folded_promql(q, WINDOW) for q in capture_queries(namespaces).values()]
+    session = requests.Session()
+
+    def run(text):
+        r = session.post(prom_url + "/api/v1/query", data={"query": text, "time": f"{query_time:.3f}"}, timeout=60)
+        r.raise_for_status()
+        return len(r.content)
+
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_QUERIES, len(texts))) as pool:
+        list(pool.map(run, texts))
+    session.close()
 
 
 class Phases:

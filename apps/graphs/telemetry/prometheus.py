@@ -42,6 +42,12 @@ KEY_SEP = "\x1f"
 Columns = tuple[list[tuple[str, ...]], list[float]]
 
 
+def folded_promql(q: RateSum, window: int) -> str:
+    """``q`` with each answer series' grouping labels joined into one label (``instant_columns``)."""
+    labels = ", ".join(f'"{b}"' for b in q.by)
+    return f'sum by ({KEY_LABEL}) (label_join({q.promql(window)}, "{KEY_LABEL}", "\\x1f", {labels}))'
+
+
 class PrometheusTelemetry:
     def __init__(self, url: str, timeout: float = 10.0):
         self.url = url.rstrip("/")
@@ -99,10 +105,7 @@ class PrometheusTelemetry:
             name, q = item
             if not isinstance(q, RateSum) or not q.by:
                 raise TypeError(f"instant_columns: {name} is not a sum by labels")
-            labels = ", ".join(f'"{b}"' for b in q.by)
-            folded = (f'sum by ({KEY_LABEL}) (label_join({q.promql(window)}, "{KEY_LABEL}", "\\x1f", '
-                      f'{labels}))')
-            data = self._call("/api/v1/query", {"query": folded, "time": f"{query_time:.3f}"})
+            data = self._call("/api/v1/query", {"query": folded_promql(q, window), "time": f"{query_time:.3f}"})
             result = data.get("result", [])
             width = len(q.by)
             with gc_paused():
