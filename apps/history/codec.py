@@ -119,8 +119,13 @@ def quantize(values: Any, bits: int) -> array:
     return _to_array(_quantized(values, bits))
 
 
+def float_array(ints: Any) -> np.ndarray:
+    """Quantized rates (their float64 bits) as a float64 array."""
+    return _as_u64(ints).view("<f8")
+
+
 def _floats(ints: Any) -> list[float]:
-    return _as_u64(ints).view("<f8").tolist()
+    return float_array(ints).tolist()
 
 
 def _shuffle(ints: np.ndarray) -> bytes:

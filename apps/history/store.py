@@ -108,7 +108,7 @@ def traffic_of(snapshot: Snapshot) -> MeshTraffic:
         raise FormatError(f"snapshot #{snapshot.pk} holds no traffic ({snapshot.status}: {snapshot.reason})")
 
     def make():
-        values = codec._floats(quantized_rates(snapshot.traffic_values_id))
+        values = codec.float_array(quantized_rates(snapshot.traffic_values_id))
         return ColumnarTraffic(layout_of(snapshot.traffic_shape_id), values, window=snapshot.window,
                                query_time=snapshot.taken_at.timestamp())
 

@@ -21,7 +21,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -95,7 +95,7 @@ class TrafficLayout:
             self.metrics[metric] = (start, labels)
         self.size = at
 
-    def check(self, values: Sequence[float]) -> None:
+    def check(self, values: Rates) -> None:
         if len(values) < self.size:
             raise FormatError("stored traffic: fewer rates than the shape lists")
         if len(values) > self.size:
@@ -260,21 +260,30 @@ class HistogramMatrix:
 class ColumnarTraffic(MeshTraffic):
     """A ``MeshTraffic`` kept as a layout and its rates; ``series`` is built on first use."""
 
-    def __init__(self, layout: TrafficLayout, values: Sequence[float], *, window: int, query_time: float):
+    def __init__(self, layout: TrafficLayout, values: Rates, *, window: int, query_time: float):
         layout.check(values)
         self.layout = layout
-        self.values = values
         self.window = window
         self.query_time = query_time
         self._series: dict[str, list[Row]] | None = None
-        self._array: np.ndarray | None = None
+        # the rates as given (a decoded snapshot's are an array already), the other form made on first use
+        self._array: np.ndarray | None = values if isinstance(values, np.ndarray) else None
+        self._values: list[float] | None = (None if self._array is not None else
+                                            values if isinstance(values, list) else list(values))
 
     @property
     def array(self) -> np.ndarray:
-        """The rates as a float64 array (what the plans read), made on first use."""
+        """The rates as a float64 array (what the plans read)."""
         if self._array is None:
             self._array = as_array(self.values)
         return self._array
+
+    @property
+    def values(self) -> list[float]:
+        """The rates as Python floats (what rows hold)."""
+        if self._values is None:
+            self._values = cast(np.ndarray, self._array).tolist()
+        return self._values
 
     @property
     def series(self) -> dict[str, list[Row]]:
@@ -294,4 +303,4 @@ def average(windows: list[ColumnarTraffic], *, window: int, query_time: float) -
         if len(w.values) != len(totals):
             raise ValueError("windows of one layout hold the same number of rates")
         totals += w.array  # window after window, as a sum of rows adds them
-    return ColumnarTraffic(windows[0].layout, (totals / len(windows)).tolist(), window=window, query_time=query_time)
+    return ColumnarTraffic(windows[0].layout, totals / len(windows), window=window, query_time=query_time)
