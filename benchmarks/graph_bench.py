@@ -99,7 +99,12 @@ def our_graph(telemetry: PrometheusTelemetry, inventory, namespaces, query_time:
 def floor(session: requests.Session, prom_url: str, query_time: float, scope, mesh_namespaces) -> None:
     """The same PromQL over one kept-alive session, bodies read and not decoded."""
     texts = [q.promql(WINDOW) for q in sharded_queries(scope, "workload", False, 0.95, mesh_namespaces).values()]
+    send_all(session, prom_url, texts, query_time)
 
+
+def send_all(session: requests.Session, prom_url: str, texts: list[str], query_time: float) -> None:
+    """PromQL ``texts`` sent as our telemetry client sends them (MAX_PARALLEL_QUERIES at once),
+    bodies read and not decoded: what Prometheus alone takes."""
     def run(text):
         r = session.post(prom_url + "/api/v1/query", data={"query": text, "time": f"{query_time:.3f}"}, timeout=60)
         r.raise_for_status()

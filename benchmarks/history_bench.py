@@ -41,7 +41,6 @@ import pstats
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -61,13 +60,13 @@ from django.test import Client  # noqa: E402
 
 from apps.clusters.models import Cluster  # noqa: E402
 from apps.graphs.telemetry.mesh_traffic import capture_queries  # noqa: E402
-from apps.graphs.telemetry.prometheus import MAX_PARALLEL_QUERIES, folded_promql  # noqa: E402
+from apps.graphs.telemetry.prometheus import folded_promql  # noqa: E402
 from apps.history import store  # noqa: E402
 from apps.history.models import Snapshot, SnapshotPart  # noqa: E402
 from apps.history.services import snapshot_schedule_update, snapshot_take  # noqa: E402
 from apps.simulator.exporter import start_exporter  # noqa: E402
 from apps.simulator.mesh import SimulatedMesh  # noqa: E402
-from benchmarks.graph_bench import kiali_plan, median_of  # noqa: E402
+from benchmarks.graph_bench import kiali_plan, median_of, send_all  # noqa: E402
 from tests.support.prometheus import PrometheusServer  # noqa: E402
 
 NAME = "bench-history"
@@ -258,17 +257,9 @@ def main() -> int:
 def capture_queries_alone(prom_url: str, namespaces: list[str], query_time: float) -> None:
     """A snapshot's Prometheus queries (the folded PromQL of ``instant_columns``), with the same
     concurrency, over one kept-alive session, bodies read and not decoded."""
-    texts = [folded_promql(q, WINDOW) for q in capture_queries(namespaces).values()]
-    session = requests.Session()
-
-    def run(text):
-        r = session.post(prom_url + "/api/v1/query", data={"query": text, "time": f"{query_time:.3f}"}, timeout=60)
-        r.raise_for_status()
-        return len(r.content)
-
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_QUERIES, len(texts))) as pool:
-        list(pool.map(run, texts))
-    session.close()
+    with requests.Session() as session:
+        send_all(session, prom_url, [folded_promql(q, WINDOW) for q in capture_queries(namespaces).values()],
+                 query_time)
 
 
 class Phases:
