@@ -54,12 +54,5 @@ class RequestJudge:
         return worst
 
 
-def request_status(
-    by_protocol: dict[str, dict[str, float]], direction: str, rules: tuple[Tolerance, ...]
-) -> str:
-    """Worst status over protocols; ``by_protocol`` = {protocol: {response code: rate}}."""
-    return RequestJudge(rules).status(by_protocol, direction)
-
-
 def worst(*statuses: str) -> str:
     return max(statuses, key=_RANK.__getitem__, default=NA)

@@ -163,8 +163,8 @@ def _edge_data(graph: Graph, e: Edge, ids: dict[str, str]) -> dict[str, Any]:
     }
     if protocol != "tcp":
         err = e.percent_err
+        response_time = graph.response_time(e)
         average = e.latency_avg
-        response_time = average if graph.options.quantile is None else e.latency_quantile  # Graph.response_time
         codes = e.code_rates
         data["percentErr"] = None if err is None else round(err, 3)
         data["responseTime"] = None if response_time is None else round(response_time, 3)

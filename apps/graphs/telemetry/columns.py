@@ -267,9 +267,12 @@ class ColumnarTraffic(MeshTraffic):
         self.query_time = query_time
         self._series: dict[str, list[Row]] | None = None
         # the rates as given (a decoded snapshot's are an array already), the other form made on first use
-        self._array: np.ndarray | None = values if isinstance(values, np.ndarray) else None
-        self._values: list[float] | None = (None if self._array is not None else
-                                            values if isinstance(values, list) else list(values))
+        self._array: np.ndarray | None = None
+        self._values: list[float] | None = None
+        if isinstance(values, np.ndarray):
+            self._array = values
+        else:
+            self._values = list(values)
 
     @property
     def array(self) -> np.ndarray:
